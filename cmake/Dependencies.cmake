@@ -1,0 +1,19 @@
+# Every third-party library comes from Debian's packages (scripts/setup-debian.sh); nothing is fetched.
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+if(PAPERBOY_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()
+
+# Standalone Asio ships no CMake package: wrap its headers in an INTERFACE target.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(paperboy_asio INTERFACE)
+add_library(paperboy::asio ALIAS paperboy_asio)
+target_include_directories(paperboy_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(paperboy_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(paperboy_asio INTERFACE Threads::Threads)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # clang 14 does not detect Asio's coroutine support by itself.
+  target_compile_definitions(paperboy_asio INTERFACE ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
+endif()

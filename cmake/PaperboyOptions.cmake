@@ -1,0 +1,20 @@
+# Warnings and sanitizers are set here, once, for every paperboy target (paperboy_configure_target).
+set(PAPERBOY_WARNINGS
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast
+  -Wnon-virtual-dtor -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough -Wcast-align
+  -Werror)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND PAPERBOY_WARNINGS -Wduplicated-cond -Wlogical-op)
+  if(PAPERBOY_SANITIZERS MATCHES "thread")
+    list(APPEND PAPERBOY_WARNINGS -Wno-tsan)  # asio's atomic fences
+  endif()
+endif()
+
+if(PAPERBOY_SANITIZERS)
+  add_compile_options(-fsanitize=${PAPERBOY_SANITIZERS} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=${PAPERBOY_SANITIZERS})
+endif()
+
+function(paperboy_configure_target target)
+  target_compile_options(${target} PRIVATE ${PAPERBOY_WARNINGS})
+endfunction()

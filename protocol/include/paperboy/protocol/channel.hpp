@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "paperboy/protocol/errc.hpp"
+
+namespace paperboy::protocol {
+
+/// How a channel hands out messages: a topic fans out to every subscriber, a queue hands each
+/// message to one consumer.
+enum class ChannelKind { topic, queue };
+
+/// Longest channel name, in bytes (PB1 and PB0 alike).
+inline constexpr std::size_t max_channel_size = 255;
+
+/// The kind a channel name implies. PB0 and PB1 share one channel space, so this is the
+/// prototype's rule for both: a name that starts with "/queue" is a queue, anything else a topic.
+constexpr ChannelKind channel_kind(std::string_view name) noexcept {
+  return name.starts_with("/queue") ? ChannelKind::queue : ChannelKind::topic;
+}
+
+/// Validates a PB1 channel name: 1-255 bytes of valid UTF-8 with no spaces or control characters,
+/// "/topic/<rest>" or "/queue/<rest>" with a non-empty rest. Errc::bad_channel otherwise.
+Result<ChannelKind> check_channel(std::string_view name) noexcept;
+
+/// Validates a PB0 channel name: 1-255 bytes whose first byte is not 0x00 (which marks PB1).
+/// The prototype accepted any bytes; the length bound keeps one peer from growing our tables.
+bool valid_pb0_channel(std::string_view name) noexcept;
+
+}  // namespace paperboy::protocol

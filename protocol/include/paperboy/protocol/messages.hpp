@@ -1,0 +1,145 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "paperboy/protocol/errc.hpp"
+
+namespace paperboy::protocol {
+
+/// The PB1 protocol version this codec speaks.
+inline constexpr std::uint8_t pb1_version = 1;
+
+/// PB1 operation codes: the first byte of every PB1 frame body.
+enum class Op : std::uint8_t {
+  hello = 0x00,
+  welcome = 0x01,
+  sub = 0x02,
+  unsub = 0x03,
+  pub = 0x04,
+  msg = 0x05,
+  ack = 0x06,
+  nack = 0x07,
+  ok = 0x08,
+  err = 0x09,
+  ping = 0x0A,
+  pong = 0x0B,
+  gap = 0x0C,
+};
+
+/// SUB flag bit 0: the subscriber acknowledges each delivery itself.
+inline constexpr std::uint8_t sub_flag_manual_ack = 0x01;
+/// MSG flag bit 0: this delivery was handed out before.
+inline constexpr std::uint8_t msg_flag_redelivered = 0x01;
+
+// Every string_view below points into the decoded frame body (or, when encoding, at the caller's
+// bytes): decoding copies nothing.
+
+/// c→s, the first PB1 frame: 'P' 'B' version, client name, auth token.
+struct Hello {
+  std::uint8_t version = pb1_version;
+  std::string_view client_name;
+  std::string_view token;
+};
+/// s→c, the answer to HELLO.
+struct Welcome {
+  std::uint8_t version = pb1_version;
+  std::uint32_t max_payload = 0;
+  std::string_view server_id;
+};
+/// c→s, subscribe to a channel.
+struct Sub {
+  std::uint32_t req = 0;
+  std::uint8_t flags = 0;
+  std::uint16_t prefetch = 0;
+  std::string_view channel;
+  bool manual_ack() const noexcept { return (flags & sub_flag_manual_ack) != 0; }
+};
+/// c→s, leave a channel.
+struct Unsub {
+  std::uint32_t req = 0;
+  std::string_view channel;
+};
+/// c→s, publish; req 0 asks for no confirmation.
+struct Pub {
+  std::uint32_t req = 0;
+  std::string_view channel;
+  std::string_view reply_to;
+  std::string_view payload;
+};
+/// s→c, one delivery; delivery 0 needs no ack.
+struct Msg {
+  std::uint64_t delivery = 0;
+  std::uint8_t flags = 0;
+  std::string_view channel;
+  std::string_view reply_to;
+  std::string_view payload;
+  bool redelivered() const noexcept { return (flags & msg_flag_redelivered) != 0; }
+};
+/// c→s, a manual-ack delivery was processed.
+struct Ack {
+  std::uint64_t delivery = 0;
+};
+/// c→s, a manual-ack delivery is given back.
+struct Nack {
+  std::uint64_t delivery = 0;
+};
+/// s→c, request req succeeded.
+struct Ok {
+  std::uint32_t req = 0;
+};
+/// s→c, request req (or the connection, when req is 0) failed with a wire code.
+struct Err {
+  std::uint32_t req = 0;
+  std::uint16_t code = 0;
+  std::string_view text;
+};
+/// Either way: please answer with PONG(token).
+struct Ping {
+  std::uint64_t token = 0;
+};
+/// Either way: the answer to PING(token).
+struct Pong {
+  std::uint64_t token = 0;
+};
+/// s→c, `dropped` topic messages on `channel` were lost to overflow before the next MSG there.
+struct Gap {
+  std::uint64_t dropped = 0;
+  std::string_view channel;
+};
+
+/// Any decoded PB1 frame; the alternative's index equals its Op value.
+using Message = std::variant<Hello, Welcome, Sub, Unsub, Pub, Msg, Ack, Nack, Ok, Err, Ping, Pong, Gap>;
+
+/// The op of a message.
+constexpr Op op_of(const Message& m) noexcept { return static_cast<Op>(m.index()); }
+
+/// Decodes one PB1 frame body. Errc::protocol for an empty body, an unknown op, a truncated
+/// field or trailing bytes after a fixed-size message. Validates structure only: channel names,
+/// versions and the HELLO magic's meaning are the caller's to judge (HELLO's 'P' 'B' is checked).
+Result<Message> decode(std::string_view body) noexcept;
+
+/// Frame body size of a message (without the 4-byte length prefix).
+std::size_t encoded_body_size(const Message& m) noexcept;
+
+/// Writes the whole frame (length prefix and body) at `out`, which must have
+/// frame_header_size + encoded_body_size(m) bytes; returns the end of what was written.
+/// Variable-length fields must fit their u16 length (channel names are at most 255 bytes).
+char* write_frame(const Message& m, char* out) noexcept;
+
+/// The whole frame of a message as a string; convenient off the hot path.
+std::string encode_frame(const Message& m);
+
+/// Appends the whole frame of a message to `out`.
+void append_frame(std::string& out, const Message& m);
+
+/// PB0 frames are raw length-prefixed data: appends frame(bytes) to `out`.
+void append_raw_frame(std::string& out, std::string_view bytes);
+
+/// Offset of the payload inside a MSG frame body written by write_frame.
+std::size_t msg_payload_offset(std::string_view channel, std::string_view reply_to) noexcept;
+
+}  // namespace paperboy::protocol

@@ -1,0 +1,270 @@
+#include "paperboy/protocol/messages.hpp"
+
+#include <cstring>
+
+#include "big_endian.hpp"
+#include "paperboy/protocol/frame.hpp"
+
+namespace paperboy::protocol {
+namespace {
+
+// Cursor over a frame body. Every read checks the bounds; the first failed read poisons the
+// cursor, so a decoder can read all fields and check ok() once.
+class BodyReader {
+ public:
+  explicit BodyReader(std::string_view body) : rest_(body) {}
+
+  template <class T>
+  T integer() noexcept {
+    if (!take(sizeof(T))) return 0;
+    return detail::load_be<T>(last_.data());
+  }
+  std::string_view u16_string() noexcept {
+    const auto n = integer<std::uint16_t>();
+    return take(n) ? last_ : std::string_view{};
+  }
+  std::string_view rest() noexcept {
+    auto r = rest_;
+    rest_ = {};
+    return r;
+  }
+  bool ok() const noexcept { return ok_; }
+  bool done() const noexcept { return ok_ && rest_.empty(); }
+
+ private:
+  bool take(std::size_t n) noexcept {
+    if (!ok_ || rest_.size() < n) {
+      ok_ = false;
+      last_ = {};
+      return false;
+    }
+    last_ = rest_.substr(0, n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+
+  std::string_view rest_;
+  std::string_view last_;
+  bool ok_ = true;
+};
+
+class BodyWriter {
+ public:
+  explicit BodyWriter(char* out) : out_(out) {}
+  template <class T>
+  void integer(T v) noexcept {
+    out_ = detail::store_be(out_, v);
+  }
+  void bytes(std::string_view s) noexcept {
+    if (!s.empty()) std::memcpy(out_, s.data(), s.size());
+    out_ += s.size();
+  }
+  void u16_string(std::string_view s) noexcept {
+    integer(static_cast<std::uint16_t>(s.size()));
+    bytes(s);
+  }
+  char* end() const noexcept { return out_; }
+
+ private:
+  char* out_;
+};
+
+// One overload set per message: its fields, in wire order, for decoding, sizing and writing.
+Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
+  // Fixed-size messages must end exactly where their last field does; messages whose last field
+  // is "rest of frame" cannot have trailing bytes.
+  const auto finish = [&r](Message m) -> Result<Message> {
+    if (!r.done()) return Errc::protocol;
+    return m;
+  };
+  switch (op) {
+    case Op::hello: {
+      const auto p = r.integer<std::uint8_t>();
+      const auto b = r.integer<std::uint8_t>();
+      if (r.ok() && (p != 'P' || b != 'B')) return Errc::protocol;
+      Hello m;
+      m.version = r.integer<std::uint8_t>();
+      // Another version may lay out the rest differently: hand it back for the caller to
+      // refuse with unsupported_version rather than calling it malformed.
+      if (r.ok() && m.version != pb1_version) return Message{m};
+      m.client_name = r.u16_string();
+      m.token = r.u16_string();
+      return finish(m);
+    }
+    case Op::welcome: {
+      Welcome m;
+      m.version = r.integer<std::uint8_t>();
+      m.max_payload = r.integer<std::uint32_t>();
+      m.server_id = r.u16_string();
+      return finish(m);
+    }
+    case Op::sub: {
+      Sub m;
+      m.req = r.integer<std::uint32_t>();
+      m.flags = r.integer<std::uint8_t>();
+      m.prefetch = r.integer<std::uint16_t>();
+      m.channel = r.u16_string();
+      return finish(m);
+    }
+    case Op::unsub: {
+      Unsub m;
+      m.req = r.integer<std::uint32_t>();
+      m.channel = r.u16_string();
+      return finish(m);
+    }
+    case Op::pub: {
+      Pub m;
+      m.req = r.integer<std::uint32_t>();
+      m.channel = r.u16_string();
+      m.reply_to = r.u16_string();
+      m.payload = r.rest();
+      return finish(m);
+    }
+    case Op::msg: {
+      Msg m;
+      m.delivery = r.integer<std::uint64_t>();
+      m.flags = r.integer<std::uint8_t>();
+      m.channel = r.u16_string();
+      m.reply_to = r.u16_string();
+      m.payload = r.rest();
+      return finish(m);
+    }
+    case Op::ack: return finish(Ack{r.integer<std::uint64_t>()});
+    case Op::nack: return finish(Nack{r.integer<std::uint64_t>()});
+    case Op::ok: return finish(Ok{r.integer<std::uint32_t>()});
+    case Op::err: {
+      Err m;
+      m.req = r.integer<std::uint32_t>();
+      m.code = r.integer<std::uint16_t>();
+      m.text = r.rest();
+      return finish(m);
+    }
+    case Op::ping: return finish(Ping{r.integer<std::uint64_t>()});
+    case Op::pong: return finish(Pong{r.integer<std::uint64_t>()});
+    case Op::gap: {
+      Gap m;
+      m.dropped = r.integer<std::uint64_t>();
+      m.channel = r.u16_string();
+      return finish(m);
+    }
+  }
+  return Errc::protocol;
+}
+
+constexpr std::size_t str16(std::string_view s) noexcept { return 2 + s.size(); }
+
+std::size_t fields_size(const Hello& m) noexcept { return 3 + str16(m.client_name) + str16(m.token); }
+std::size_t fields_size(const Welcome& m) noexcept { return 1 + 4 + str16(m.server_id); }
+std::size_t fields_size(const Sub& m) noexcept { return 4 + 1 + 2 + str16(m.channel); }
+std::size_t fields_size(const Unsub& m) noexcept { return 4 + str16(m.channel); }
+std::size_t fields_size(const Pub& m) noexcept {
+  return 4 + str16(m.channel) + str16(m.reply_to) + m.payload.size();
+}
+std::size_t fields_size(const Msg& m) noexcept {
+  return 8 + 1 + str16(m.channel) + str16(m.reply_to) + m.payload.size();
+}
+std::size_t fields_size(const Ack&) noexcept { return 8; }
+std::size_t fields_size(const Nack&) noexcept { return 8; }
+std::size_t fields_size(const Ok&) noexcept { return 4; }
+std::size_t fields_size(const Err& m) noexcept { return 4 + 2 + m.text.size(); }
+std::size_t fields_size(const Ping&) noexcept { return 8; }
+std::size_t fields_size(const Pong&) noexcept { return 8; }
+std::size_t fields_size(const Gap& m) noexcept { return 8 + str16(m.channel); }
+
+void write_fields(BodyWriter& w, const Hello& m) noexcept {
+  w.integer<std::uint8_t>('P');
+  w.integer<std::uint8_t>('B');
+  w.integer(m.version);
+  w.u16_string(m.client_name);
+  w.u16_string(m.token);
+}
+void write_fields(BodyWriter& w, const Welcome& m) noexcept {
+  w.integer(m.version);
+  w.integer(m.max_payload);
+  w.u16_string(m.server_id);
+}
+void write_fields(BodyWriter& w, const Sub& m) noexcept {
+  w.integer(m.req);
+  w.integer(m.flags);
+  w.integer(m.prefetch);
+  w.u16_string(m.channel);
+}
+void write_fields(BodyWriter& w, const Unsub& m) noexcept {
+  w.integer(m.req);
+  w.u16_string(m.channel);
+}
+void write_fields(BodyWriter& w, const Pub& m) noexcept {
+  w.integer(m.req);
+  w.u16_string(m.channel);
+  w.u16_string(m.reply_to);
+  w.bytes(m.payload);
+}
+void write_fields(BodyWriter& w, const Msg& m) noexcept {
+  w.integer(m.delivery);
+  w.integer(m.flags);
+  w.u16_string(m.channel);
+  w.u16_string(m.reply_to);
+  w.bytes(m.payload);
+}
+void write_fields(BodyWriter& w, const Ack& m) noexcept { w.integer(m.delivery); }
+void write_fields(BodyWriter& w, const Nack& m) noexcept { w.integer(m.delivery); }
+void write_fields(BodyWriter& w, const Ok& m) noexcept { w.integer(m.req); }
+void write_fields(BodyWriter& w, const Err& m) noexcept {
+  w.integer(m.req);
+  w.integer(m.code);
+  w.bytes(m.text);
+}
+void write_fields(BodyWriter& w, const Ping& m) noexcept { w.integer(m.token); }
+void write_fields(BodyWriter& w, const Pong& m) noexcept { w.integer(m.token); }
+void write_fields(BodyWriter& w, const Gap& m) noexcept {
+  w.integer(m.dropped);
+  w.u16_string(m.channel);
+}
+
+}  // namespace
+
+Result<Message> decode(std::string_view body) noexcept {
+  if (body.empty()) return Errc::protocol;
+  const auto op = static_cast<unsigned char>(body.front());
+  if (op > static_cast<unsigned char>(Op::gap)) return Errc::protocol;
+  BodyReader reader(body.substr(1));
+  return decode_fields(reader, static_cast<Op>(op));
+}
+
+std::size_t encoded_body_size(const Message& m) noexcept {
+  return 1 + std::visit([](const auto& fields) { return fields_size(fields); }, m);
+}
+
+char* write_frame(const Message& m, char* out) noexcept {
+  const auto body = encoded_body_size(m);
+  write_frame_header(out, static_cast<std::uint32_t>(body));
+  BodyWriter w(out + frame_header_size);
+  w.integer(static_cast<std::uint8_t>(op_of(m)));
+  std::visit([&w](const auto& fields) { write_fields(w, fields); }, m);
+  return w.end();
+}
+
+std::string encode_frame(const Message& m) {
+  std::string out;
+  append_frame(out, m);
+  return out;
+}
+
+void append_frame(std::string& out, const Message& m) {
+  const auto at = out.size();
+  out.resize(at + frame_header_size + encoded_body_size(m));
+  write_frame(m, out.data() + at);
+}
+
+void append_raw_frame(std::string& out, std::string_view bytes) {
+  const auto at = out.size();
+  out.resize(at + frame_header_size + bytes.size());
+  write_frame_header(out.data() + at, static_cast<std::uint32_t>(bytes.size()));
+  if (!bytes.empty()) std::memcpy(out.data() + at + frame_header_size, bytes.data(), bytes.size());
+}
+
+std::size_t msg_payload_offset(std::string_view channel, std::string_view reply_to) noexcept {
+  return 1 + 8 + 1 + str16(channel) + str16(reply_to);
+}
+
+}  // namespace paperboy::protocol
