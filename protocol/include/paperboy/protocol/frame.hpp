@@ -2,8 +2,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
-#include <vector>
 
 namespace paperboy::protocol {
 
@@ -45,7 +45,8 @@ void write_frame_header(char* out, std::uint32_t length) noexcept;
 /// next() until it says need_more. Frame bodies are views into the buffer, valid until the next
 /// writable() call, so many frames are parsed per read and no body is copied. The buffer grows
 /// only as far as one frame of max_body bytes needs, and is refused a larger one from the prefix
-/// alone, before anything is allocated for it.
+/// alone, before anything is allocated for it. Memory is taken on the first writable_data() and
+/// can be handed back with release_if_empty(), so an idle connection holds none.
 class FrameBuffer {
  public:
   FrameBuffer(std::size_t read_size, std::uint32_t max_body);
@@ -53,7 +54,7 @@ class FrameBuffer {
   /// Space to read into: at least read_size bytes, or what the frame in progress still needs.
   /// Moves a partial frame to the front first; invalidates views returned by next().
   char* writable_data();
-  std::size_t writable_size() const noexcept { return storage_.size() - end_; }
+  std::size_t writable_size() const noexcept { return capacity_ - end_; }
 
   /// Records that n bytes were written at writable_data().
   void commit(std::size_t n) noexcept { end_ += n; }
@@ -67,8 +68,17 @@ class FrameBuffer {
   /// True while a frame has started but is not complete (some of its bytes are buffered).
   bool partial() const noexcept { return buffered() > 0; }
 
+  /// Frees the storage when no bytes are buffered (views from next() become invalid).
+  void release_if_empty() noexcept;
+
+  /// Bytes of storage currently held.
+  std::size_t capacity() const noexcept { return capacity_; }
+
  private:
-  std::vector<char> storage_;
+  void reserve_for(std::size_t wanted);
+
+  std::unique_ptr<char[]> storage_;
+  std::size_t capacity_ = 0;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::size_t read_size_;

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "paperboy/protocol/frame.hpp"
+
+namespace paperboy::broker {
+
+/// What a topic subscriber whose send queue is full gets.
+enum class SlowConsumerPolicy {
+  drop,        ///< loses messages (counted; a PB1 subscriber is told with a GAP frame)
+  disconnect,  ///< gets ERR 8 and is closed
+};
+
+/// Every bound and knob of the daemon, with the defaults paperboyd starts with.
+struct Config {
+  std::string bind_address = "127.0.0.1";
+  std::uint16_t port = 25000;
+  std::string server_id;  ///< empty: derived from host name and pid at start-up
+
+  std::uint32_t max_payload = protocol::default_max_payload;
+  /// Per client: bytes queued for its socket past which topic messages are dropped (or the
+  /// client disconnected) and queue messages wait in their channel instead.
+  std::size_t client_queue_bytes = 8 * 1024 * 1024;
+  /// Per /queue channel: messages and bytes waiting for a consumer before publishers block.
+  std::size_t channel_backlog_messages = 100'000;
+  std::size_t channel_backlog_bytes = 64 * 1024 * 1024;
+  SlowConsumerPolicy slow_consumer = SlowConsumerPolicy::drop;
+  std::size_t max_connections = 100'000;
+  /// Bytes of PUBs a blocked publisher may still send, parked, while its other frames are read.
+  std::size_t max_read_ahead = 1024 * 1024;
+  /// Bytes asked of the socket per read.
+  std::size_t read_size = 64 * 1024;
+
+  /// A frame begun but not finished, or no first frame, for this long ends the connection.
+  std::chrono::milliseconds frame_timeout{10'000};
+  /// How long a closing connection (and the whole daemon on SIGTERM) may take to flush.
+  std::chrono::milliseconds shutdown_grace{2'000};
+};
+
+}  // namespace paperboy::broker

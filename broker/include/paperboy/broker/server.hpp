@@ -1,0 +1,68 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "paperboy/broker/config.hpp"
+
+namespace paperboy::broker {
+
+class Router;
+class Session;
+struct DropLog;
+
+/// The daemon as a library: owns the acceptor, the router and the live sessions, so it can
+/// count, find and stop them. Runs on the one thread that runs its io_context.
+class Server {
+ public:
+  /// Binds and listens; throws std::system_error when the address cannot be used.
+  Server(asio::io_context& io, Config config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The bound port (the chosen one when the config asked for port 0).
+  std::uint16_t port() const noexcept { return port_; }
+
+  /// Starts accepting connections and the housekeeping timer.
+  void start();
+
+  /// Stops accepting, tells every client, flushes for up to shutdown_grace, then closes all.
+  /// The io_context runs out of work once everything is closed.
+  void shut_down();
+
+  // For sessions.
+  const Config& config() const noexcept { return config_; }
+  Router& router() noexcept { return *router_; }
+  DropLog& drop_log() noexcept { return *drop_log_; }
+  bool shutting_down() const noexcept { return shutting_down_; }
+  /// Drops a closed session from the live set.
+  void forget(std::uint64_t session_id);
+
+ private:
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> housekeeping_loop();
+  void admit(asio::ip::tcp::socket socket);
+  void report_drops(std::chrono::steady_clock::time_point now);
+
+  asio::io_context& io_;
+  Config config_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer housekeeping_timer_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<DropLog> drop_log_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::uint64_t next_session_id_ = 1;
+  std::uint16_t port_ = 0;
+  bool shutting_down_ = false;
+  std::chrono::steady_clock::time_point shutdown_deadline_{};
+  std::chrono::steady_clock::time_point last_drop_report_{};
+};
+
+}  // namespace paperboy::broker

@@ -1,0 +1,103 @@
+// paperboyd: parses flags into a Config, runs the Server on one thread, stops on SIGINT/SIGTERM.
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "paperboy/broker/config.hpp"
+#include "paperboy/broker/server.hpp"
+
+namespace {
+
+using paperboy::broker::Config;
+using paperboy::broker::SlowConsumerPolicy;
+
+void add_flags(CLI::App& app, Config& config, std::string& log_level, double& frame_timeout,
+               double& shutdown_grace) {
+  app.add_option("--bind", config.bind_address, "Address to listen on")->capture_default_str();
+  app.add_option("--port", config.port, "TCP port; 0 picks a free one (logged at start-up)")
+      ->capture_default_str();
+  app.add_option("--max-payload", config.max_payload, "Largest message payload in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u * 1024 * 1024));
+  app.add_option("--client-queue-bytes", config.client_queue_bytes,
+                 "Bytes queued for one client before it counts as slow")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--channel-backlog", config.channel_backlog_messages,
+                 "Messages a /queue channel holds for its consumers before publishers block")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--channel-backlog-bytes", config.channel_backlog_bytes,
+                 "Bytes a /queue channel holds before publishers block")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  const std::map<std::string, SlowConsumerPolicy> policies{
+      {"drop", SlowConsumerPolicy::drop}, {"disconnect", SlowConsumerPolicy::disconnect}};
+  app.add_option("--slow-consumer", config.slow_consumer,
+                 "What a topic subscriber with a full send queue gets: drop (lose messages, told "
+                 "by GAP) or disconnect (ERR 8)")
+      ->transform(CLI::CheckedTransformer(policies, CLI::ignore_case))
+      ->default_str("drop");
+  app.add_option("--max-connections", config.max_connections, "Most clients connected at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-read-ahead", config.max_read_ahead,
+                 "Bytes of PUBs read past one blocked on a full queue before reading stops")
+      ->capture_default_str();
+  app.add_option("--frame-timeout", frame_timeout,
+                 "Seconds a client may take to finish a frame it started (or to send its first)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--shutdown-grace", shutdown_grace,
+                 "Seconds a closing connection, or the daemon on SIGTERM, may take to flush")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--server-id", config.server_id, "Name sent in WELCOME (default: host-pid)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+}
+
+std::chrono::milliseconds to_millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"paperboyd: a small, fast message broker (/topic fan-out, /queue round-robin)"};
+  Config config;
+  std::string log_level = "info";
+  double frame_timeout = 10.0;
+  double shutdown_grace = 2.0;
+  add_flags(app, config, log_level, frame_timeout, shutdown_grace);
+  CLI11_PARSE(app, argc, argv);
+  config.frame_timeout = to_millis(frame_timeout);
+  config.shutdown_grace = to_millis(shutdown_grace);
+
+  auto logger = spdlog::stderr_color_mt("paperboyd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  try {
+    asio::io_context io(1);
+    paperboy::broker::Server server(io, std::move(config));
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const std::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("server.signal signal={}", signal);
+      server.shut_down();
+    });
+    server.start();
+    io.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("server.failed what={:?}", e.what());
+    return 1;
+  }
+  return 0;
+}

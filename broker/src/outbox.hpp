@@ -1,0 +1,93 @@
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "drop_log.hpp"
+#include "paperboy/broker/config.hpp"
+#include "send_queue.hpp"
+
+namespace paperboy::broker {
+
+class TopicChannel;
+class QueueChannel;
+
+/// The outbound half of one connection, as the channels see it: its send queue with the byte
+/// cap that makes it "slow", the topic losses it still has to report (GAP), and the wake-up of
+/// its writer. Channels hold plain pointers to it; the session unsubscribes it before it dies.
+class Outbox {
+ public:
+  Outbox(const asio::any_io_executor& executor, const Config& config, DropLog& drop_log);
+
+  Dialect dialect() const noexcept { return dialect_; }
+  void set_dialect(Dialect d) noexcept { dialect_ = d; }
+
+  /// Called once, when this subscriber overflows under SlowConsumerPolicy::disconnect.
+  void on_overflow(std::function<void()> handler) { on_overflow_ = std::move(handler); }
+
+  /// True while a queue message handed over now goes out without passing the byte cap.
+  bool has_room() const noexcept { return accepting_ && queue_.bytes() < cap_; }
+
+  /// Queues a frame regardless of the cap (control frames: OK, ERR, PONG, GAP, WELCOME).
+  void push(Delivery d);
+
+  /// Fans a topic message out to this subscriber, or applies the slow-consumer policy.
+  void offer_topic(const SharedBuffer& message, TopicChannel& channel);
+
+  /// Hands a queue message to this consumer (the channel checked has_room()).
+  void take_queue(const SharedBuffer& message, QueueChannel& channel);
+
+  /// Stops taking deliveries: the connection is closing.
+  void stop_accepting() noexcept { accepting_ = false; }
+
+  /// Forgets what it owes `channel` (unsubscribed): pending GAPs.
+  void forget(const TopicChannel& channel) noexcept;
+
+  /// Removes the queue deliveries from `channel` that are not being written, in order.
+  std::vector<SharedBuffer> take_unsent(const QueueChannel& channel);
+
+  /// Drops every entry not being written (the peer will never read them).
+  void discard_unsent() noexcept;
+
+  // The writer's side.
+  SendQueue& queue() noexcept { return queue_; }
+  /// Marks the first n entries as being written: they can no longer be taken back.
+  void begin_write(std::size_t n) noexcept { in_flight_ = n; }
+  /// The entries being written are gone; true when that gave back room after the queue was full.
+  bool end_write() noexcept;
+  /// Sleeps until something is queued or wake() is called.
+  asio::awaitable<void> wait();
+  /// Wakes the writer (queued data, or the connection is stopping).
+  void wake() noexcept;
+
+  std::uint64_t dropped_total() const noexcept { return dropped_total_; }
+
+ private:
+  struct PendingGap {
+    const TopicChannel* channel;
+    std::uint64_t dropped;
+  };
+  void owe_gap(const TopicChannel& channel);
+  void report_gaps();
+
+  SendQueue queue_;
+  asio::steady_timer wake_timer_;
+  std::function<void()> on_overflow_;
+  DropLog& drop_log_;
+  std::vector<PendingGap> gaps_;
+  std::size_t cap_;
+  std::size_t in_flight_ = 0;
+  std::uint64_t dropped_total_ = 0;
+  SlowConsumerPolicy policy_;
+  Dialect dialect_ = Dialect::pb1;
+  bool accepting_ = true;
+  bool writer_waiting_ = false;
+  bool was_full_ = false;
+};
+
+}  // namespace paperboy::broker

@@ -1,0 +1,131 @@
+#include "paperboy/broker/server.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <array>
+
+#include "drop_log.hpp"
+#include "router.hpp"
+#include "session.hpp"
+#include "use_nothrow.hpp"
+
+namespace paperboy::broker {
+
+namespace {
+
+// Connections past max_connections still get a session so a PB1 peer can be told ERR 7; this
+// many at most, so a flood of them costs nothing more.
+constexpr std::size_t max_refusing = 64;
+
+std::string default_server_id() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  return fmt::format("paperboyd-{}-{}", host.data(), ::getpid());
+}
+
+}  // namespace
+
+Server::Server(asio::io_context& io, Config config)
+    : io_(io),
+      config_(std::move(config)),
+      acceptor_(io),
+      housekeeping_timer_(io),
+      router_(std::make_unique<Router>(config_)),
+      drop_log_(std::make_unique<DropLog>()) {
+  if (config_.server_id.empty()) config_.server_id = default_server_id();
+  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.bind_address),
+                                         config_.port);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  port_ = acceptor_.local_endpoint().port();
+}
+
+Server::~Server() = default;
+
+void Server::start() {
+  spdlog::info("server.listening address={} port={} server_id={:?}", config_.bind_address, port_,
+               config_.server_id);
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, housekeeping_loop(), asio::detached);
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+    if (ec) {
+      // Out of descriptors or similar: say so once per failure and give the system a moment
+      // instead of spinning on an acceptor that keeps failing.
+      spdlog::warn("server.accept_failed error={:?}", ec.message());
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    admit(std::move(socket));
+  }
+}
+
+void Server::admit(asio::ip::tcp::socket socket) {
+  const bool over_limit = sessions_.size() >= config_.max_connections;
+  if (over_limit && sessions_.size() >= config_.max_connections + max_refusing) {
+    spdlog::warn("server.refused reason=\"too many connections\" limit={}",
+                 config_.max_connections);
+    return;  // the socket closes as it goes out of scope
+  }
+  const auto id = next_session_id_++;
+  auto session = std::make_shared<Session>(std::move(socket), *this, id, over_limit);
+  sessions_.emplace(id, session);
+  session->start();
+}
+
+void Server::forget(std::uint64_t session_id) { sessions_.erase(session_id); }
+
+void Server::shut_down() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace;
+  spdlog::info("server.stopping sessions={}", sessions_.size());
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  auto sessions = sessions_;
+  for (auto& [id, session] : sessions) session->shut_down();
+  housekeeping_timer_.cancel();
+}
+
+asio::awaitable<void> Server::housekeeping_loop() {
+  // Deadlines are checked by this one sweep rather than a timer per session: one clock read and
+  // one pass over the sessions per tick, nothing per read or per message.
+  const auto tick = std::min<std::chrono::steady_clock::duration>(
+      std::chrono::seconds(1), std::max<std::chrono::steady_clock::duration>(
+                                   config_.frame_timeout / 4, std::chrono::milliseconds(10)));
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<Session>> sessions;
+    sessions.reserve(sessions_.size());
+    for (auto& [id, session] : sessions_) sessions.push_back(session);
+    for (auto& session : sessions) session->check_deadlines(now);
+    if (shutting_down_ && now >= shutdown_deadline_) {
+      for (auto& session : sessions) session->stop("shutdown grace expired");
+    }
+    report_drops(now);
+    if (shutting_down_ && sessions_.empty()) break;
+    housekeeping_timer_.expires_after(shutting_down_ ? std::chrono::milliseconds(10) : tick);
+    co_await housekeeping_timer_.async_wait(use_nothrow);
+  }
+  spdlog::info("server.stopped");
+}
+
+void Server::report_drops(std::chrono::steady_clock::time_point now) {
+  if (drop_log_->dropped == 0 || now - last_drop_report_ < std::chrono::seconds(1)) return;
+  spdlog::warn("topic.dropped messages={} first_channel={:?} reason=\"slow subscribers\"",
+               drop_log_->dropped, drop_log_->first_channel);
+  drop_log_->dropped = 0;
+  last_drop_report_ = now;
+}
+
+}  // namespace paperboy::broker

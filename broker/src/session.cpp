@@ -1,0 +1,508 @@
+#include "session.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "endpoint_format.hpp"
+#include "paperboy/broker/server.hpp"
+#include "paperboy/protocol/channel.hpp"
+#include "router.hpp"
+#include "use_nothrow.hpp"
+
+namespace paperboy::broker {
+
+using protocol::Errc;
+
+namespace {
+
+// Most iovecs gathered into one write: the kernel's IOV_MAX.
+constexpr std::size_t max_write_entries = 512;
+
+std::string peer_name(const asio::ip::tcp::socket& socket) {
+  std::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown") : fmt::format("{}", endpoint);
+}
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, Server& server, std::uint64_t id, bool refuse)
+    : socket_(std::move(socket)),
+      server_(server),
+      router_(server.router()),
+      config_(server.config()),
+      id_(id),
+      peer_(peer_name(socket_)),
+      outbox_(socket_.get_executor(), config_, server.drop_log()),
+      reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
+      read_gate_(socket_.get_executor(), asio::steady_timer::time_point::max()),
+      frame_started_(Clock::now()),
+      refuse_(refuse) {}
+
+Session::~Session() = default;
+
+void Session::start() {
+  std::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);
+  spdlog::info("session.open sid={} peer={}", id_, peer_);
+  // Overflow is noticed inside a channel's fan-out loop: close from a clean stack instead.
+  outbox_.on_overflow([weak = weak_from_this(), executor = socket_.get_executor()] {
+    asio::post(executor, [weak] {
+      if (auto self = weak.lock()) {
+        self->close_with(Errc::slow_consumer, "slow consumer: send queue limit exceeded", 0, true);
+      }
+    });
+  });
+  // Bugs surface as exceptions from a loop: log them, close this session, keep serving.
+  auto on_exit = [self = shared_from_this()](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("session.bug sid={} what={:?}", self->id_, e.what());
+    }
+    self->stop("internal error");
+  };
+  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), on_exit);
+  asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), on_exit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Session> self) {
+  while (!stopped_ && !closing_) {
+    if (read_gate_closed_) {
+      // Back-pressure: a publisher blocked on a full queue is not read any further. Once its
+      // parked PUBs are taken, the frames already buffered come first.
+      co_await read_gate_.async_wait(use_nothrow);
+      process_frames();
+      continue;
+    }
+    std::error_code ec;
+    const std::size_t n =
+        socket_.read_some(asio::buffer(reader_.writable_data(), reader_.writable_size()), ec);
+    if (ec == asio::error::would_block) {
+      // Nothing to read: hold no buffer while idle, and sleep until the socket is readable.
+      reader_.release_if_empty();
+      auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_read, use_nothrow);
+      if (wait_ec) break;
+      continue;
+    }
+    if (ec) {
+      if (!stopped_) {
+        if (reader_.partial() && phase_ != Phase::first_frame) {
+          spdlog::warn("session.truncated sid={} buffered={}", id_, reader_.buffered());
+        }
+        stop(ec == asio::error::eof ? "peer closed" : ec.message());
+      }
+      break;
+    }
+    const bool filled = n == reader_.writable_size();
+    reader_.commit(n);
+    process_frames();
+    // A full read means more is waiting: yield so the writers woken by this batch run first.
+    if (filled) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+  }
+  if (closing_ && !stopped_) co_await drain_input();
+  loop_done(reading_done_);
+}
+
+void Session::process_frames() {
+  bool parsed_any = false;
+  while (!stopped_ && !closing_ && !read_gate_closed_) {
+    const auto frame = reader_.next();
+    if (frame.status == protocol::FrameStatus::need_more) break;
+    if (frame.status == protocol::FrameStatus::too_large) {
+      const auto text = fmt::format("frame of {} bytes exceeds the limit of {}",
+                                    frame.declared_length,
+                                    protocol::max_frame_body(config_.max_payload));
+      if (phase_ == Phase::pb0_channel || phase_ == Phase::pb0_data) {
+        spdlog::warn("session.error sid={} dialect=pb0 reason={:?}", id_, text);
+        stop("frame too large");
+      } else {
+        close_with(Errc::frame_too_large, text);
+      }
+      return;
+    }
+    on_frame(frame.body);
+    parsed_any = true;
+  }
+  // The frame timeout runs from the connect until the first frame, and after that only while
+  // the peer owes us the rest of a frame it started.
+  if (phase_ == Phase::first_frame) return;
+  const bool owes_bytes = reader_.partial() && !read_gate_closed_;
+  if (!owes_bytes) {
+    frame_started_ = Clock::time_point::max();
+  } else if (parsed_any || frame_started_ == Clock::time_point::max()) {
+    frame_started_ = Clock::now();
+  }
+}
+
+asio::awaitable<void> Session::drain_input() {
+  // Read and discard until the peer closes, so our final ERR is not destroyed by a reset that
+  // unread input would provoke. The closing grace bounds how long this may take.
+  std::array<char, 4096> sink{};
+  while (!stopped_) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), use_nothrow);
+    if (ec) break;
+  }
+}
+
+void Session::on_frame(std::string_view body) {
+  switch (phase_) {
+    case Phase::first_frame: return on_first_frame(body);
+    case Phase::pb1: return on_pb1_frame(body);
+    case Phase::pb0_channel:
+    case Phase::pb0_data: return on_pb0_frame(body);
+  }
+}
+
+void Session::on_first_frame(std::string_view body) {
+  frame_started_ = Clock::time_point::max();
+  if (!body.empty() && body.front() == '\0') {
+    outbox_.set_dialect(Dialect::pb1);
+    phase_ = Phase::pb1;
+    auto decoded = protocol::decode(body);
+    if (!decoded || protocol::op_of(*decoded) != protocol::Op::hello) {
+      return close_with(Errc::protocol, "the first frame must be HELLO");
+    }
+    return on_hello(std::get<protocol::Hello>(*decoded));
+  }
+  outbox_.set_dialect(Dialect::pb0);
+  phase_ = Phase::pb0_channel;
+  if (refuse_) {
+    spdlog::warn("session.refused sid={} dialect=pb0 reason=\"too many connections\"", id_);
+    return stop("too many connections");
+  }
+  if (!protocol::valid_pb0_channel(body)) {
+    spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad subscription channel\" size={}",
+                 id_, body.size());
+    return stop("bad channel");
+  }
+  spdlog::info("session.hello sid={} dialect=pb0 channel={:?}", id_, body);
+  subscribe(body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PB0: frame(channel) frame(data) pairs; an empty channel frame ends the session.
+
+void Session::on_pb0_frame(std::string_view body) {
+  if (phase_ == Phase::pb0_channel) {
+    if (body.empty()) return begin_close(false);  // the prototype's way to say goodbye
+    if (!protocol::valid_pb0_channel(body)) {
+      spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad channel\" size={}", id_,
+                   body.size());
+      return stop("bad channel");
+    }
+    pb0_channel_.assign(body);
+    phase_ = Phase::pb0_data;
+    return;
+  }
+  phase_ = Phase::pb0_channel;
+  if (body.size() > config_.max_payload) {
+    spdlog::warn("session.error sid={} dialect=pb0 reason=\"payload too large\" size={}", id_,
+                 body.size());
+    return stop("payload too large");
+  }
+  auto message = make_message(pb0_channel_, {}, body);
+  const std::string_view channel = message_fields(message).channel;
+  publish(std::move(message), channel, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PB1
+
+void Session::on_pb1_frame(std::string_view body) {
+  auto decoded = protocol::decode(body);
+  if (!decoded) {
+    const auto op = static_cast<unsigned>(static_cast<unsigned char>(body.empty() ? 0 : body[0]));
+    return close_with(Errc::protocol, body.empty() ? std::string("empty frame")
+                                                   : fmt::format("malformed frame (op 0x{:02x})", op));
+  }
+  switch (protocol::op_of(*decoded)) {
+    case protocol::Op::sub: return on_sub(std::get<protocol::Sub>(*decoded));
+    case protocol::Op::unsub: return on_unsub(std::get<protocol::Unsub>(*decoded));
+    case protocol::Op::pub: return on_pub(std::get<protocol::Pub>(*decoded));
+    case protocol::Op::ack: return on_ack(std::get<protocol::Ack>(*decoded).delivery, "ACK");
+    case protocol::Op::nack: return on_ack(std::get<protocol::Nack>(*decoded).delivery, "NACK");
+    case protocol::Op::ping: return on_ping(std::get<protocol::Ping>(*decoded));
+    case protocol::Op::pong: return;  // we send no PINGs yet; an unsolicited PONG is harmless
+    case protocol::Op::hello: return close_with(Errc::protocol, "HELLO was already sent");
+    case protocol::Op::welcome:
+    case protocol::Op::msg:
+    case protocol::Op::ok:
+    case protocol::Op::err:
+    case protocol::Op::gap:
+      return close_with(Errc::protocol,
+                        fmt::format("op 0x{:02x} is sent by the server only",
+                                    static_cast<unsigned>(protocol::op_of(*decoded))));
+  }
+}
+
+void Session::on_hello(const protocol::Hello& hello) {
+  if (hello.version != protocol::pb1_version) {
+    return close_with(Errc::unsupported_version,
+                      fmt::format("version {} is not supported; this broker speaks version {}",
+                                  hello.version, protocol::pb1_version));
+  }
+  if (refuse_) {
+    return close_with(Errc::too_many_connections,
+                      fmt::format("the broker allows {} connections", config_.max_connections));
+  }
+  client_name_.assign(hello.client_name.substr(0, 64));
+  spdlog::info("session.hello sid={} dialect=pb1 name={:?}", id_, client_name_);
+  outbox_.push(control_frame(protocol::Welcome{protocol::pb1_version, config_.max_payload,
+                                               config_.server_id}));
+}
+
+void Session::on_sub(const protocol::Sub& sub) {
+  const auto kind = protocol::check_channel(sub.channel);
+  if (!kind) return reply_err(sub.req, Errc::bad_channel, "bad channel name");
+  if (sub.manual_ack() && *kind == protocol::ChannelKind::queue) {
+    // Manual ack arrives with the reliable work-queues work; refuse it clearly until then.
+    return reply_err(sub.req, Errc::bad_channel, "manual ack is not supported yet");
+  }
+  subscribe(sub.channel);
+  reply_ok(sub.req);
+}
+
+void Session::on_unsub(const protocol::Unsub& unsub) {
+  if (!protocol::check_channel(unsub.channel)) {
+    return reply_err(unsub.req, Errc::bad_channel, "bad channel name");
+  }
+  unsubscribe(unsub.channel);
+  reply_ok(unsub.req);
+}
+
+void Session::on_pub(const protocol::Pub& pub) {
+  if (!protocol::check_channel(pub.channel)) {
+    return reply_err(pub.req, Errc::bad_channel, "bad channel name");
+  }
+  if (!pub.reply_to.empty() && !protocol::check_channel(pub.reply_to)) {
+    return reply_err(pub.req, Errc::bad_channel, "bad reply-to channel name");
+  }
+  if (pub.payload.size() > config_.max_payload) {
+    return close_with(Errc::frame_too_large,
+                      fmt::format("payload of {} bytes exceeds the limit of {}",
+                                  pub.payload.size(), config_.max_payload),
+                      pub.req);
+  }
+  auto message = make_message(pub.channel, pub.reply_to, pub.payload);
+  const std::string_view channel = message_fields(message).channel;
+  publish(std::move(message), channel, pub.req);
+}
+
+void Session::on_ack(std::uint64_t delivery, std::string_view op) {
+  // No subscription can be manual-ack yet, so no delivery id is ever outstanding.
+  reply_err(0, Errc::unknown_delivery, fmt::format("{} of unknown delivery {}", op, delivery));
+}
+
+void Session::on_ping(const protocol::Ping& ping) {
+  outbox_.push(control_frame(protocol::Pong{ping.token}));
+}
+
+void Session::reply_ok(std::uint32_t req) {
+  if (req != 0) outbox_.push(control_frame(protocol::Ok{req}));
+}
+
+void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
+  spdlog::debug("session.refuse sid={} req={} code={} reason={:?}", id_, req,
+                static_cast<unsigned>(code), text);
+  outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+
+void Session::subscribe(std::string_view channel) {
+  if (!router_.subscribe(outbox_, channel)) return;
+  subscriptions_.push_back({std::string(channel), router_.find_queue(channel)});
+}
+
+bool Session::unsubscribe(std::string_view channel) {
+  const auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                               [&](const Subscription& s) { return s.channel == channel; });
+  if (it == subscriptions_.end()) return false;
+  router_.unsubscribe(outbox_, channel);
+  subscriptions_.erase(it);
+  return true;
+}
+
+void Session::publish(SharedBuffer message, std::string_view channel, std::uint32_t req) {
+  // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
+  if (parked_.empty()) {
+    QueueChannel* full = router_.publish(message, channel);
+    if (!full) return reply_ok(req);
+    full->wait_for_room(*this);
+    waiting_on_ = full;
+  }
+  parked_bytes_ += message.size();
+  parked_.push_back({std::move(message), channel, req});
+  if (parked_bytes_ > config_.max_read_ahead) read_gate_closed_ = true;
+}
+
+void Session::on_channel_room() {
+  // Called from inside the channel's bookkeeping: retry later, from a clean stack.
+  waiting_on_ = nullptr;
+  asio::post(socket_.get_executor(), [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->retry_parked();
+  });
+}
+
+void Session::retry_parked() {
+  if (stopped_ || closing_ || waiting_on_) return;
+  while (!parked_.empty()) {
+    ParkedPub& parked = parked_.front();
+    if (QueueChannel* full = router_.publish(parked.message, parked.channel)) {
+      full->wait_for_room(*this);
+      waiting_on_ = full;
+      return;
+    }
+    reply_ok(parked.req);
+    parked_bytes_ -= parked.message.size();
+    parked_.pop_front();
+  }
+  if (read_gate_closed_) {
+    read_gate_closed_ = false;
+    read_gate_.cancel();
+  }
+}
+
+void Session::on_room() {
+  for (const auto& subscription : subscriptions_) {
+    if (subscription.queue) subscription.queue->pump();
+  }
+}
+
+void Session::leave_channels() {
+  if (left_channels_) return;
+  left_channels_ = true;
+  outbox_.stop_accepting();
+  if (waiting_on_) {
+    waiting_on_->cancel_wait(*this);
+    router_.release_if_idle(*waiting_on_);
+    waiting_on_ = nullptr;
+  }
+  if (!parked_.empty()) {
+    spdlog::warn("session.unpublished sid={} messages={} reason=\"closed while blocked\"", id_,
+                 parked_.size());
+    parked_.clear();
+    parked_bytes_ = 0;
+  }
+  for (const auto& subscription : subscriptions_) router_.unsubscribe(outbox_, subscription.channel);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
+  SendQueue& queue = outbox_.queue();
+  while (!stopped_) {
+    if (queue.empty()) {
+      if (closing_) break;
+      co_await outbox_.wait();
+      continue;
+    }
+    const std::size_t entries = std::min(queue.size(), max_write_entries);
+    write_buffers_.clear();
+    for (std::size_t i = 0; i < entries; ++i) {
+      const Delivery& d = queue.at(i);
+      write_buffers_.emplace_back(d.buffer.data() + d.head_offset, d.head_size);
+      if (d.tail_size > 0) write_buffers_.emplace_back(d.buffer.data() + d.tail_offset, d.tail_size);
+    }
+    outbox_.begin_write(entries);
+    auto [ec, n] = co_await asio::async_write(socket_, write_buffers_, use_nothrow);
+    if (ec) {
+      stop(ec == asio::error::operation_aborted ? "closed" : ec.message());
+      break;
+    }
+    if (outbox_.end_write()) on_room();
+  }
+  if (closing_ && !stopped_) {
+    std::error_code ignored;
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+  }
+  loop_done(writing_done_);
+}
+
+void Session::loop_done(bool& flag) {
+  flag = true;
+  if (reading_done_ && writing_done_) stop(closing_ ? "closed" : "done");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ending
+
+void Session::close_with(Errc code, std::string_view text, std::uint32_t req, bool urgent) {
+  if (closing_ || stopped_) return;
+  spdlog::warn("session.error sid={} dialect={} code={} reason={:?}", id_, dialect_name(),
+               static_cast<unsigned>(code), text);
+  begin_close(urgent);
+  // A PB0 peer reads every frame as data, so it is only closed.
+  if (phase_ != Phase::pb0_channel && phase_ != Phase::pb0_data) {
+    outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
+  }
+}
+
+void Session::begin_close(bool urgent) {
+  closing_ = true;
+  leave_channels();
+  if (urgent) outbox_.discard_unsent();
+  outbox_.wake();
+  close_deadline_ = Clock::now() + config_.shutdown_grace;
+  // The reader may be asleep behind the back-pressure gate; let it move on to draining.
+  read_gate_.cancel();
+}
+
+void Session::shut_down() {
+  if (closing_ || stopped_) return;
+  if (phase_ == Phase::pb1) {
+    outbox_.push(control_frame(protocol::Err{
+        0, static_cast<std::uint16_t>(Errc::shutting_down), "the broker is shutting down"}));
+  }
+  begin_close(false);
+}
+
+void Session::stop(std::string_view reason) {
+  if (stopped_) return;
+  stopped_ = true;
+  leave_channels();
+  spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_,
+               peer_, dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
+  std::error_code ignored;
+  socket_.close(ignored);
+  outbox_.wake();
+  read_gate_.cancel();
+  server_.forget(id_);
+}
+
+void Session::check_deadlines(Clock::time_point now) {
+  if (stopped_) return;
+  if (now >= close_deadline_) return stop("close timed out");
+  if (closing_ || frame_started_ == Clock::time_point::max()) return;
+  if (now - frame_started_ < config_.frame_timeout) return;
+  if (phase_ == Phase::first_frame) {
+    spdlog::warn("session.error sid={} reason=\"no complete first frame in time\"", id_);
+    return stop("handshake timeout");
+  }
+  if (phase_ == Phase::pb1) return close_with(Errc::protocol, "incomplete frame timed out");
+  spdlog::warn("session.error sid={} dialect=pb0 reason=\"incomplete frame timed out\"", id_);
+  stop("frame timeout");
+}
+
+std::string_view Session::dialect_name() const noexcept {
+  switch (phase_) {
+    case Phase::first_frame: return "unknown";
+    case Phase::pb1: return "pb1";
+    case Phase::pb0_channel:
+    case Phase::pb0_data: return "pb0";
+  }
+  return "unknown";
+}
+
+}  // namespace paperboy::broker

@@ -1,0 +1,129 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "outbox.hpp"
+#include "paperboy/protocol/errc.hpp"
+#include "paperboy/protocol/frame.hpp"
+#include "paperboy/protocol/messages.hpp"
+#include "queue_channel.hpp"
+
+namespace paperboy::broker {
+
+class Server;
+class Router;
+
+/// One TCP connection: a read loop that parses frames and dispatches each op to its on_<op>
+/// handler, and a write loop that gathers the outbox into few large writes. It learns its
+/// dialect (PB0 or PB1) from the first frame.
+class Session final : public std::enable_shared_from_this<Session>, private RoomWaiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// `refuse`: over the connection limit; answer the first frame with ERR 7 and close.
+  Session(asio::ip::tcp::socket socket, Server& server, std::uint64_t id, bool refuse);
+  ~Session();
+
+  void start();
+
+  /// Ends the connection at once: closes the socket, wakes both loops, leaves every channel,
+  /// and drops out of the server. Idempotent.
+  void stop(std::string_view reason);
+
+  /// Closes in order: leaves every channel, queues ERR(req, code) for a PB1 peer, flushes what is
+  /// queued for up to the shutdown grace, then stops. `urgent` drops what was queued first (a
+  /// slow consumer would never read down to the ERR).
+  void close_with(protocol::Errc code, std::string_view text, std::uint32_t req = 0,
+                  bool urgent = false);
+
+  /// The daemon is stopping: PB1 peers get ERR 6, everyone gets what is queued, then close.
+  void shut_down();
+
+  /// Enforces the frame timeout and the closing grace; called by the server's housekeeping.
+  void check_deadlines(Clock::time_point now);
+
+  std::uint64_t id() const noexcept { return id_; }
+
+ private:
+  enum class Phase { first_frame, pb1, pb0_channel, pb0_data };
+  struct Subscription {
+    std::string channel;
+    QueueChannel* queue;  ///< set for /queue subscriptions, which must be pumped on room
+  };
+  struct ParkedPub {
+    SharedBuffer message;
+    std::string_view channel;  ///< points into message
+    std::uint32_t req;
+  };
+
+  // Each loop holds `self` so the session outlives its last suspension.
+  asio::awaitable<void> read_loop([[maybe_unused]] std::shared_ptr<Session> self);
+  asio::awaitable<void> write_loop([[maybe_unused]] std::shared_ptr<Session> self);
+  asio::awaitable<void> drain_input();
+  void process_frames();
+  void loop_done(bool& flag);
+
+  void on_frame(std::string_view body);
+  void on_first_frame(std::string_view body);
+  void on_pb1_frame(std::string_view body);
+  void on_pb0_frame(std::string_view body);
+  void on_hello(const protocol::Hello& hello);
+  void on_sub(const protocol::Sub& sub);
+  void on_unsub(const protocol::Unsub& unsub);
+  void on_pub(const protocol::Pub& pub);
+  void on_ack(std::uint64_t delivery, std::string_view op);
+  void on_ping(const protocol::Ping& ping);
+
+  void subscribe(std::string_view channel);
+  bool unsubscribe(std::string_view channel);
+  void publish(SharedBuffer message, std::string_view channel, std::uint32_t req);
+  void on_channel_room() override;
+  void retry_parked();
+  void on_room();
+  void leave_channels();
+  void begin_close(bool urgent);
+
+  void reply_ok(std::uint32_t req);
+  void reply_err(std::uint32_t req, protocol::Errc code, std::string_view text);
+  std::string_view dialect_name() const noexcept;
+
+  asio::ip::tcp::socket socket_;
+  Server& server_;
+  Router& router_;
+  const Config& config_;
+  std::uint64_t id_;
+  std::string peer_;
+  Outbox outbox_;
+  protocol::FrameBuffer reader_;
+  asio::steady_timer read_gate_;
+  std::vector<asio::const_buffer> write_buffers_;
+
+  Phase phase_ = Phase::first_frame;
+  std::string client_name_;
+  std::string pb0_channel_;  ///< PB0: the channel frame waiting for its data frame
+  std::vector<Subscription> subscriptions_;
+  std::deque<ParkedPub> parked_;
+  std::size_t parked_bytes_ = 0;
+  QueueChannel* waiting_on_ = nullptr;
+
+  Clock::time_point frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
+  Clock::time_point close_deadline_ = Clock::time_point::max();
+  bool refuse_;
+  bool closing_ = false;
+  bool stopped_ = false;
+  bool left_channels_ = false;
+  bool read_gate_closed_ = false;
+  bool reading_done_ = false;
+  bool writing_done_ = false;
+};
+
+}  // namespace paperboy::broker

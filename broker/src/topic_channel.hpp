@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shared_buffer.hpp"
+
+namespace paperboy::broker {
+
+class Outbox;
+
+/// A /topic channel: every message goes to every current subscriber; none means it is dropped.
+class TopicChannel {
+ public:
+  explicit TopicChannel(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const noexcept { return name_; }
+  bool empty() const noexcept { return subscribers_.empty(); }
+  std::size_t subscriber_count() const noexcept { return subscribers_.size(); }
+
+  /// Adds a subscriber; false if it already was one.
+  bool subscribe(Outbox& subscriber);
+  /// Removes a subscriber; false if it was not one.
+  bool unsubscribe(Outbox& subscriber);
+
+  /// Offers the message to every subscriber; each applies its own overflow policy, so a slow
+  /// one never holds up the publisher or the others.
+  void publish(const SharedBuffer& message);
+
+  void count_drop() noexcept { ++dropped_total_; }
+  std::uint64_t dropped_total() const noexcept { return dropped_total_; }
+
+ private:
+  std::string name_;
+  std::vector<Outbox*> subscribers_;
+  std::uint64_t dropped_total_ = 0;
+};
+
+}  // namespace paperboy::broker
