@@ -45,6 +45,10 @@ void add_flags(CLI::App& app, Config& config, std::string& log_level, double& fr
   app.add_option("--max-connections", config.max_connections, "Most clients connected at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-subscriptions", config.max_subscriptions,
+                 "Channels one client may subscribe to at once (more: ERR 4)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-read-ahead", config.max_read_ahead,
                  "Bytes of PUBs read past one blocked on a full queue before reading stops")
       ->capture_default_str();

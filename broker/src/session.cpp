@@ -267,6 +267,10 @@ void Session::on_sub(const protocol::Sub& sub) {
     // Manual ack arrives with the reliable work-queues work; refuse it clearly until then.
     return reply_err(sub.req, Errc::bad_channel, "manual ack is not supported yet");
   }
+  if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {
+    return reply_err(sub.req, Errc::not_authorized,
+                     fmt::format("subscription limit of {} reached", config_.max_subscriptions));
+  }
   subscribe(sub.channel);
   reply_ok(sub.req);
 }
@@ -324,9 +328,18 @@ void Session::subscribe(std::string_view channel) {
   subscriptions_.push_back({std::string(channel), router_.find_queue(channel)});
 }
 
+std::vector<Session::Subscription>::iterator Session::find_subscription(
+    std::string_view channel) {
+  return std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                      [&](const Subscription& s) { return s.channel == channel; });
+}
+
+bool Session::subscribed(std::string_view channel) {
+  return find_subscription(channel) != subscriptions_.end();
+}
+
 bool Session::unsubscribe(std::string_view channel) {
-  const auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
-                               [&](const Subscription& s) { return s.channel == channel; });
+  const auto it = find_subscription(channel);
   if (it == subscriptions_.end()) return false;
   router_.unsubscribe(outbox_, channel);
   subscriptions_.erase(it);

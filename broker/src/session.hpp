@@ -84,6 +84,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void on_ping(const protocol::Ping& ping);
 
   void subscribe(std::string_view channel);
+  std::vector<Subscription>::iterator find_subscription(std::string_view channel);
+  bool subscribed(std::string_view channel);
   bool unsubscribe(std::string_view channel);
   void publish(SharedBuffer message, std::string_view channel, std::uint32_t req);
   void on_channel_room() override;

@@ -30,6 +30,8 @@ struct Config {
   std::size_t channel_backlog_bytes = 64 * 1024 * 1024;
   SlowConsumerPolicy slow_consumer = SlowConsumerPolicy::drop;
   std::size_t max_connections = 100'000;
+  /// Channels one connection may subscribe to at once.
+  std::size_t max_subscriptions = 10'000;
   /// Bytes of PUBs a blocked publisher may still send, parked, while its other frames are read.
   std::size_t max_read_ahead = 1024 * 1024;
   /// Bytes asked of the socket per read.

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what is missing (apt), then checks everything CI checks: formatting, the decoder
+# fuzzer (a short run), and the whole test suite (unit + integration against the real daemon)
+# in a debug build and again under ASan+UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-debian.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format (clang-format --dry-run --Werror)"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+step "fuzz: build and run the decoder fuzzer for ${PAPERBOY_FUZZ_SECONDS:=30}s"
+bash scripts/build.sh fuzz
+mkdir -p build/fuzz/corpus
+build/fuzz/tests/fuzz/paperboy_fuzz_decoder -max_total_time="$PAPERBOY_FUZZ_SECONDS" \
+  -print_final_stats=0 build/fuzz/corpus tests/fuzz/corpus 2>&1 | tail -n 3
+
+for preset in debug asan; do
+  step "$preset: build and run every test"
+  bash scripts/build.sh "$preset"
+  ctest --preset "$preset" -j "$(nproc)"
+done
