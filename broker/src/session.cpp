@@ -209,9 +209,7 @@ void Session::on_pb0_frame(std::string_view body) {
                  body.size());
     return stop("payload too large");
   }
-  auto message = make_message(pb0_channel_, {}, body);
-  const std::string_view channel = message_fields(message).channel;
-  publish(std::move(message), channel, 0);
+  publish(make_message(pb0_channel_, {}, body), pb0_channel_, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,8 +269,9 @@ void Session::on_sub(const protocol::Sub& sub) {
     return reply_err(sub.req, Errc::not_authorized,
                      fmt::format("subscription limit of {} reached", config_.max_subscriptions));
   }
-  subscribe(sub.channel);
+  // OK first: the backlog a queue SUB is handed must arrive after its confirmation.
   reply_ok(sub.req);
+  subscribe(sub.channel);
 }
 
 void Session::on_unsub(const protocol::Unsub& unsub) {
@@ -296,9 +295,7 @@ void Session::on_pub(const protocol::Pub& pub) {
                                   pub.payload.size(), config_.max_payload),
                       pub.req);
   }
-  auto message = make_message(pub.channel, pub.reply_to, pub.payload);
-  const std::string_view channel = message_fields(message).channel;
-  publish(std::move(message), channel, pub.req);
+  publish(make_message(pub.channel, pub.reply_to, pub.payload), pub.channel, pub.req);
 }
 
 void Session::on_ack(std::uint64_t delivery, std::string_view op) {
@@ -354,8 +351,10 @@ void Session::publish(SharedBuffer message, std::string_view channel, std::uint3
     full->wait_for_room(*this);
     waiting_on_ = full;
   }
+  // `channel` may point into the read buffer; a parked PUB keeps the copy in its message.
   parked_bytes_ += message.size();
-  parked_.push_back({std::move(message), channel, req});
+  const std::string_view own_channel = message_fields(message).channel;
+  parked_.push_back({std::move(message), own_channel, req});
   if (parked_bytes_ > config_.max_read_ahead) read_gate_closed_ = true;
 }
 
