@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gather_write.hpp"
 #include "queue_channel.hpp"
 #include "topic_channel.hpp"
 #include "use_nothrow.hpp"
@@ -67,24 +68,44 @@ void Outbox::forget(const TopicChannel& channel) noexcept {
 std::vector<SharedBuffer> Outbox::take_unsent(const QueueChannel& channel) {
   std::vector<SharedBuffer> unsent;
   queue_.extract(
-      in_flight_, [&](const Delivery& d) { return d.origin == &channel; },
+      first_unsent(), [&](const Delivery& d) { return d.origin == &channel; },
       [&](Delivery&& d) { unsent.push_back(std::move(d.buffer)); });
   return unsent;
 }
 
 void Outbox::discard_unsent() noexcept {
   queue_.extract(
-      in_flight_, [](const Delivery&) { return true; }, [](Delivery&&) {});
+      first_unsent(), [](const Delivery&) { return true; }, [](Delivery&&) {});
 }
 
-bool Outbox::end_write() noexcept {
-  queue_.pop(in_flight_);
-  in_flight_ = 0;
-  if (!was_full_ || queue_.bytes() >= cap_ || !accepting_) return false;
-  was_full_ = false;
-  report_gaps();
-  return true;
+std::error_code Outbox::flush_to(int fd) noexcept {
+  std::error_code error;
+  while (!queue_.empty()) {
+    const auto result = write_gathered(fd, queue_, front_written_);
+    if (result.error) {
+      error = result.error;
+      break;
+    }
+    const std::size_t written = result.bytes;
+    // Pop what went out whole; a partly written front entry stays, remembered by offset.
+    std::size_t left = written + front_written_;
+    std::size_t done = 0;
+    while (done < queue_.size() && left >= queue_.at(done).wire_size()) {
+      left -= queue_.at(done).wire_size();
+      ++done;
+    }
+    queue_.pop(done);
+    front_written_ = left;
+  }
+  if (was_full_ && accepting_ && queue_.bytes() < cap_) {
+    was_full_ = false;
+    room_regained_ = true;
+    report_gaps();
+  }
+  return error;
 }
+
+bool Outbox::take_room_regained() noexcept { return std::exchange(room_regained_, false); }
 
 asio::awaitable<void> Outbox::wait() {
   writer_waiting_ = true;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <system_error>
 #include <vector>
 
 #include "drop_log.hpp"
@@ -55,11 +56,12 @@ class Outbox {
   void discard_unsent() noexcept;
 
   // The writer's side.
-  SendQueue& queue() noexcept { return queue_; }
-  /// Marks the first n entries as being written: they can no longer be taken back.
-  void begin_write(std::size_t n) noexcept { in_flight_ = n; }
-  /// The entries being written are gone; true when that gave back room after the queue was full.
-  bool end_write() noexcept;
+  bool empty() const noexcept { return queue_.empty(); }
+  /// Writes what the socket takes (gathered). Error would_block: wait until it is writable.
+  std::error_code flush_to(int fd) noexcept;
+  /// True once after a flush that gave back room to a queue that had filled up: the caller
+  /// then lets its queue channels hand out more. Pending GAPs are queued by then.
+  bool take_room_regained() noexcept;
   /// Sleeps until something is queued or wake() is called.
   asio::awaitable<void> wait();
   /// Wakes the writer (queued data, or the connection is stopping).
@@ -73,6 +75,8 @@ class Outbox {
     std::uint64_t dropped;
   };
   void owe_gap(const TopicChannel& channel);
+  /// Entries from here on have not started to go out.
+  std::size_t first_unsent() const noexcept { return front_written_ > 0 ? 1 : 0; }
   void report_gaps();
 
   SendQueue queue_;
@@ -81,13 +85,14 @@ class Outbox {
   DropLog& drop_log_;
   std::vector<PendingGap> gaps_;
   std::size_t cap_;
-  std::size_t in_flight_ = 0;
+  std::size_t front_written_ = 0;  ///< bytes of the front entry already sent
   std::uint64_t dropped_total_ = 0;
   SlowConsumerPolicy policy_;
   Dialect dialect_ = Dialect::pb1;
   bool accepting_ = true;
   bool writer_waiting_ = false;
   bool was_full_ = false;
+  bool room_regained_ = false;
 };
 
 }  // namespace paperboy::broker

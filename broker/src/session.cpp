@@ -3,7 +3,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
-#include <asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "endpoint_format.hpp"
@@ -17,9 +16,6 @@ namespace paperboy::broker {
 using protocol::Errc;
 
 namespace {
-
-// Most iovecs gathered into one write: the kernel's IOV_MAX.
-constexpr std::size_t max_write_entries = 512;
 
 std::string peer_name(const asio::ip::tcp::socket& socket) {
   std::error_code ec;
@@ -413,27 +409,25 @@ void Session::leave_channels() {
 // Writing
 
 asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
-  SendQueue& queue = outbox_.queue();
   while (!stopped_) {
-    if (queue.empty()) {
+    if (outbox_.empty()) {
       if (closing_) break;
       co_await outbox_.wait();
       continue;
     }
-    const std::size_t entries = std::min(queue.size(), max_write_entries);
-    write_buffers_.clear();
-    for (std::size_t i = 0; i < entries; ++i) {
-      const Delivery& d = queue.at(i);
-      write_buffers_.emplace_back(d.buffer.data() + d.head_offset, d.head_size);
-      if (d.tail_size > 0) write_buffers_.emplace_back(d.buffer.data() + d.tail_offset, d.tail_size);
-    }
-    outbox_.begin_write(entries);
-    auto [ec, n] = co_await asio::async_write(socket_, write_buffers_, use_nothrow);
-    if (ec) {
-      stop(ec == asio::error::operation_aborted ? "closed" : ec.message());
+    // Write straight away; only a full socket buffer sends us through the reactor.
+    const std::error_code ec = outbox_.flush_to(socket_.native_handle());
+    if (outbox_.take_room_regained()) on_room();
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_nothrow);
+      if (wait_ec) {
+        stop(wait_ec.message());
+        break;
+      }
+    } else if (ec) {
+      stop(ec.message());
       break;
     }
-    if (outbox_.end_write()) on_room();
   }
   if (closing_ && !stopped_) {
     std::error_code ignored;

@@ -107,7 +107,6 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   Outbox outbox_;
   protocol::FrameBuffer reader_;
   asio::steady_timer read_gate_;
-  std::vector<asio::const_buffer> write_buffers_;
 
   Phase phase_ = Phase::first_frame;
   std::string client_name_;

@@ -1,0 +1,50 @@
+#include "gather_write.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+
+namespace paperboy::broker {
+namespace {
+
+constexpr std::size_t max_spans = IOV_MAX;
+// Past this a single call gains nothing: the socket buffer is smaller.
+constexpr std::size_t max_bytes_per_call = 4 * 1024 * 1024;
+
+}  // namespace
+
+GatherResult write_gathered(int fd, const SendQueue& queue, std::size_t front_offset) noexcept {
+  std::array<iovec, max_spans> spans;
+  std::size_t count = 0;
+  std::size_t total = 0;
+  std::size_t skip = front_offset;
+  const auto add = [&](const char* data, std::size_t size) {
+    if (skip >= size) {
+      skip -= size;
+      return;
+    }
+    spans[count++] = iovec{const_cast<char*>(data + skip), size - skip};
+    total += size - skip;
+    skip = 0;
+  };
+  for (std::size_t i = 0; i < queue.size() && count + 2 <= max_spans && total < max_bytes_per_call;
+       ++i) {
+    const Delivery& d = queue.at(i);
+    add(d.buffer.data() + d.head_offset, d.head_size);
+    if (d.tail_size > 0) add(d.buffer.data() + d.tail_offset, d.tail_size);
+  }
+  msghdr message{};
+  message.msg_iov = spans.data();
+  message.msg_iovlen = count;
+  for (;;) {
+    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (n >= 0) return {static_cast<std::size_t>(n), {}};
+    if (errno == EINTR) continue;
+    return {0, std::error_code(errno, std::system_category())};
+  }
+}
+
+}  // namespace paperboy::broker
