@@ -12,7 +12,7 @@ step "format (clang-format --dry-run --Werror)"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 step "fuzz: build and run the decoder fuzzer for ${PAPERBOY_FUZZ_SECONDS:=30}s"
-bash scripts/build.sh fuzz
+bash scripts/build.sh fuzz paperboy_fuzz_decoder
 mkdir -p build/fuzz/corpus
 build/fuzz/tests/fuzz/paperboy_fuzz_decoder -max_total_time="$PAPERBOY_FUZZ_SECONDS" \
   -print_final_stats=0 build/fuzz/corpus tests/fuzz/corpus 2>&1 | tail -n 3

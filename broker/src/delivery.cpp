@@ -9,7 +9,9 @@ namespace {
 
 constexpr std::size_t pb0_prefix = protocol::frame_header_size;
 
-std::uint32_t u32(std::size_t n) noexcept { return static_cast<std::uint32_t>(n); }
+std::uint32_t u32(std::size_t n) noexcept {
+  return static_cast<std::uint32_t>(n);
+}
 
 std::size_t payload_offset(const SharedBuffer& message) noexcept {
   // The channel and reply-to lengths sit at fixed places in the MSG body; decoding the whole

@@ -16,7 +16,8 @@ enum class Dialect : std::uint8_t { pb0, pb1 };
 // A published message lives in one SharedBuffer laid out so that both dialects can send it
 // without another copy:
 //
-//   [u32 payload length][u32 MSG length][MSG body: op, delivery 0, flags 0, channel, reply, payload]
+//   [u32 payload length][u32 MSG length][MSG body: op, delivery 0, flags 0, channel, reply,
+//   payload]
 //    \_ PB0 prefix ___/ \______________ the PB1 frame ______________________________________/
 //
 // A PB1 subscriber is sent bytes [4, end); a PB0 subscriber the first 4 bytes then the payload.

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <asio/ip/tcp.hpp>
 #include <fmt/ostream.h>
+#include <asio/ip/tcp.hpp>
 
 /// Lets spdlog/fmt print endpoints as address:port.
 template <>

@@ -105,7 +105,9 @@ std::error_code Outbox::flush_to(int fd) noexcept {
   return error;
 }
 
-bool Outbox::take_room_regained() noexcept { return std::exchange(room_regained_, false); }
+bool Outbox::take_room_regained() noexcept {
+  return std::exchange(room_regained_, false);
+}
 
 asio::awaitable<void> Outbox::wait() {
   writer_waiting_ = true;

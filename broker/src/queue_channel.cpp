@@ -66,7 +66,9 @@ void QueueChannel::wait_for_room(RoomWaiter& waiter) {
   }
 }
 
-void QueueChannel::cancel_wait(RoomWaiter& waiter) noexcept { std::erase(waiters_, &waiter); }
+void QueueChannel::cancel_wait(RoomWaiter& waiter) noexcept {
+  std::erase(waiters_, &waiter);
+}
 
 bool QueueChannel::full() const noexcept {
   return backlog_.size() >= max_messages_ || backlog_bytes_ >= max_bytes_;

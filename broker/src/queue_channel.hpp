@@ -46,9 +46,7 @@ class QueueChannel {
   void cancel_wait(RoomWaiter& waiter) noexcept;
 
   /// No consumers, no backlog, nobody waiting: the router may drop it.
-  bool idle() const noexcept {
-    return consumers_.empty() && backlog_.empty() && waiters_.empty();
-  }
+  bool idle() const noexcept { return consumers_.empty() && backlog_.empty() && waiters_.empty(); }
   std::size_t backlog_size() const noexcept { return backlog_.size(); }
   std::size_t consumer_count() const noexcept { return consumers_.size(); }
 

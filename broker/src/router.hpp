@@ -49,7 +49,8 @@ class Router {
     }
   };
   template <class Channel>
-  using Table = std::unordered_map<std::string, std::unique_ptr<Channel>, NameHash, std::equal_to<>>;
+  using Table =
+      std::unordered_map<std::string, std::unique_ptr<Channel>, NameHash, std::equal_to<>>;
 
   const Config& config_;
   Table<TopicChannel> topics_;

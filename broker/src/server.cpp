@@ -1,9 +1,9 @@
 #include "paperboy/broker/server.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 
 #include <array>
 
@@ -83,7 +83,9 @@ void Server::admit(asio::ip::tcp::socket socket) {
   session->start();
 }
 
-void Server::forget(std::uint64_t session_id) { sessions_.erase(session_id); }
+void Server::forget(std::uint64_t session_id) {
+  sessions_.erase(session_id);
+}
 
 void Server::shut_down() {
   if (shutting_down_) return;

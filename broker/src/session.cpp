@@ -1,9 +1,9 @@
 #include "session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include "endpoint_format.hpp"
 #include "paperboy/broker/server.hpp"
@@ -114,9 +114,9 @@ void Session::process_frames() {
     const auto frame = reader_.next();
     if (frame.status == protocol::FrameStatus::need_more) break;
     if (frame.status == protocol::FrameStatus::too_large) {
-      const auto text = fmt::format("frame of {} bytes exceeds the limit of {}",
-                                    frame.declared_length,
-                                    protocol::max_frame_body(config_.max_payload));
+      const auto text =
+          fmt::format("frame of {} bytes exceeds the limit of {}", frame.declared_length,
+                      protocol::max_frame_body(config_.max_payload));
       if (phase_ == Phase::pb0_channel || phase_ == Phase::pb0_data) {
         spdlog::warn("session.error sid={} dialect=pb0 reason={:?}", id_, text);
         stop("frame too large");
@@ -215,8 +215,9 @@ void Session::on_pb1_frame(std::string_view body) {
   auto decoded = protocol::decode(body);
   if (!decoded) {
     const auto op = static_cast<unsigned>(static_cast<unsigned char>(body.empty() ? 0 : body[0]));
-    return close_with(Errc::protocol, body.empty() ? std::string("empty frame")
-                                                   : fmt::format("malformed frame (op 0x{:02x})", op));
+    return close_with(Errc::protocol, body.empty()
+                                          ? std::string("empty frame")
+                                          : fmt::format("malformed frame (op 0x{:02x})", op));
   }
   switch (protocol::op_of(*decoded)) {
     case protocol::Op::sub: return on_sub(std::get<protocol::Sub>(*decoded));
@@ -250,8 +251,8 @@ void Session::on_hello(const protocol::Hello& hello) {
   }
   client_name_.assign(hello.client_name.substr(0, 64));
   spdlog::info("session.hello sid={} dialect=pb1 name={:?}", id_, client_name_);
-  outbox_.push(control_frame(protocol::Welcome{protocol::pb1_version, config_.max_payload,
-                                               config_.server_id}));
+  outbox_.push(control_frame(
+      protocol::Welcome{protocol::pb1_version, config_.max_payload, config_.server_id}));
 }
 
 void Session::on_sub(const protocol::Sub& sub) {
@@ -287,8 +288,8 @@ void Session::on_pub(const protocol::Pub& pub) {
   }
   if (pub.payload.size() > config_.max_payload) {
     return close_with(Errc::frame_too_large,
-                      fmt::format("payload of {} bytes exceeds the limit of {}",
-                                  pub.payload.size(), config_.max_payload),
+                      fmt::format("payload of {} bytes exceeds the limit of {}", pub.payload.size(),
+                                  config_.max_payload),
                       pub.req);
   }
   publish(make_message(pub.channel, pub.reply_to, pub.payload), pub.channel, pub.req);
@@ -321,8 +322,7 @@ void Session::subscribe(std::string_view channel) {
   subscriptions_.push_back({std::string(channel), router_.find_queue(channel)});
 }
 
-std::vector<Session::Subscription>::iterator Session::find_subscription(
-    std::string_view channel) {
+std::vector<Session::Subscription>::iterator Session::find_subscription(std::string_view channel) {
   return std::find_if(subscriptions_.begin(), subscriptions_.end(),
                       [&](const Subscription& s) { return s.channel == channel; });
 }
@@ -402,7 +402,8 @@ void Session::leave_channels() {
     parked_.clear();
     parked_bytes_ = 0;
   }
-  for (const auto& subscription : subscriptions_) router_.unsubscribe(outbox_, subscription.channel);
+  for (const auto& subscription : subscriptions_)
+    router_.unsubscribe(outbox_, subscription.channel);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,8 +469,8 @@ void Session::begin_close(bool urgent) {
 void Session::shut_down() {
   if (closing_ || stopped_) return;
   if (phase_ == Phase::pb1) {
-    outbox_.push(control_frame(protocol::Err{
-        0, static_cast<std::uint16_t>(Errc::shutting_down), "the broker is shutting down"}));
+    outbox_.push(control_frame(protocol::Err{0, static_cast<std::uint16_t>(Errc::shutting_down),
+                                             "the broker is shutting down"}));
   }
   begin_close(false);
 }
@@ -478,8 +479,8 @@ void Session::stop(std::string_view reason) {
   if (stopped_) return;
   stopped_ = true;
   leave_channels();
-  spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_,
-               peer_, dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
+  spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
+               dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
   std::error_code ignored;
   socket_.close(ignored);
   outbox_.wake();

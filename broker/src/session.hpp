@@ -116,7 +116,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::size_t parked_bytes_ = 0;
   QueueChannel* waiting_on_ = nullptr;
 
-  Clock::time_point frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
+  Clock::time_point
+      frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
   Clock::time_point close_deadline_ = Clock::time_point::max();
   bool refuse_;
   bool closing_ = false;

@@ -15,7 +15,9 @@ FrameParse parse_frame(std::string_view bytes, std::uint32_t max_body) noexcept 
   return {FrameStatus::frame, bytes.substr(frame_header_size, length), length};
 }
 
-void write_frame_header(char* out, std::uint32_t length) noexcept { detail::store_be(out, length); }
+void write_frame_header(char* out, std::uint32_t length) noexcept {
+  detail::store_be(out, length);
+}
 
 FrameBuffer::FrameBuffer(std::size_t read_size, std::uint32_t max_body)
     : read_size_(read_size), max_body_(max_body) {}

@@ -151,25 +151,49 @@ Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
   return Errc::protocol;
 }
 
-constexpr std::size_t str16(std::string_view s) noexcept { return 2 + s.size(); }
+constexpr std::size_t str16(std::string_view s) noexcept {
+  return 2 + s.size();
+}
 
-std::size_t fields_size(const Hello& m) noexcept { return 3 + str16(m.client_name) + str16(m.token); }
-std::size_t fields_size(const Welcome& m) noexcept { return 1 + 4 + str16(m.server_id); }
-std::size_t fields_size(const Sub& m) noexcept { return 4 + 1 + 2 + str16(m.channel); }
-std::size_t fields_size(const Unsub& m) noexcept { return 4 + str16(m.channel); }
+std::size_t fields_size(const Hello& m) noexcept {
+  return 3 + str16(m.client_name) + str16(m.token);
+}
+std::size_t fields_size(const Welcome& m) noexcept {
+  return 1 + 4 + str16(m.server_id);
+}
+std::size_t fields_size(const Sub& m) noexcept {
+  return 4 + 1 + 2 + str16(m.channel);
+}
+std::size_t fields_size(const Unsub& m) noexcept {
+  return 4 + str16(m.channel);
+}
 std::size_t fields_size(const Pub& m) noexcept {
   return 4 + str16(m.channel) + str16(m.reply_to) + m.payload.size();
 }
 std::size_t fields_size(const Msg& m) noexcept {
   return 8 + 1 + str16(m.channel) + str16(m.reply_to) + m.payload.size();
 }
-std::size_t fields_size(const Ack&) noexcept { return 8; }
-std::size_t fields_size(const Nack&) noexcept { return 8; }
-std::size_t fields_size(const Ok&) noexcept { return 4; }
-std::size_t fields_size(const Err& m) noexcept { return 4 + 2 + m.text.size(); }
-std::size_t fields_size(const Ping&) noexcept { return 8; }
-std::size_t fields_size(const Pong&) noexcept { return 8; }
-std::size_t fields_size(const Gap& m) noexcept { return 8 + str16(m.channel); }
+std::size_t fields_size(const Ack&) noexcept {
+  return 8;
+}
+std::size_t fields_size(const Nack&) noexcept {
+  return 8;
+}
+std::size_t fields_size(const Ok&) noexcept {
+  return 4;
+}
+std::size_t fields_size(const Err& m) noexcept {
+  return 4 + 2 + m.text.size();
+}
+std::size_t fields_size(const Ping&) noexcept {
+  return 8;
+}
+std::size_t fields_size(const Pong&) noexcept {
+  return 8;
+}
+std::size_t fields_size(const Gap& m) noexcept {
+  return 8 + str16(m.channel);
+}
 
 void write_fields(BodyWriter& w, const Hello& m) noexcept {
   w.integer<std::uint8_t>('P');
@@ -206,16 +230,26 @@ void write_fields(BodyWriter& w, const Msg& m) noexcept {
   w.u16_string(m.reply_to);
   w.bytes(m.payload);
 }
-void write_fields(BodyWriter& w, const Ack& m) noexcept { w.integer(m.delivery); }
-void write_fields(BodyWriter& w, const Nack& m) noexcept { w.integer(m.delivery); }
-void write_fields(BodyWriter& w, const Ok& m) noexcept { w.integer(m.req); }
+void write_fields(BodyWriter& w, const Ack& m) noexcept {
+  w.integer(m.delivery);
+}
+void write_fields(BodyWriter& w, const Nack& m) noexcept {
+  w.integer(m.delivery);
+}
+void write_fields(BodyWriter& w, const Ok& m) noexcept {
+  w.integer(m.req);
+}
 void write_fields(BodyWriter& w, const Err& m) noexcept {
   w.integer(m.req);
   w.integer(m.code);
   w.bytes(m.text);
 }
-void write_fields(BodyWriter& w, const Ping& m) noexcept { w.integer(m.token); }
-void write_fields(BodyWriter& w, const Pong& m) noexcept { w.integer(m.token); }
+void write_fields(BodyWriter& w, const Ping& m) noexcept {
+  w.integer(m.token);
+}
+void write_fields(BodyWriter& w, const Pong& m) noexcept {
+  w.integer(m.token);
+}
 void write_fields(BodyWriter& w, const Gap& m) noexcept {
   w.integer(m.dropped);
   w.u16_string(m.channel);

@@ -43,8 +43,8 @@ constexpr bool keeps_connection(Errc e) noexcept {
 template <class T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(std::error_code ec) : state_(ec) {}     // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}   // NOLINT(google-explicit-constructor)
+  Result(std::error_code ec) : state_(ec) {}      // NOLINT(google-explicit-constructor)
   Result(Errc e) : state_(make_error_code(e)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return std::holds_alternative<T>(state_); }

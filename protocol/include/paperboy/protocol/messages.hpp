@@ -112,10 +112,13 @@ struct Gap {
 };
 
 /// Any decoded PB1 frame; the alternative's index equals its Op value.
-using Message = std::variant<Hello, Welcome, Sub, Unsub, Pub, Msg, Ack, Nack, Ok, Err, Ping, Pong, Gap>;
+using Message =
+    std::variant<Hello, Welcome, Sub, Unsub, Pub, Msg, Ack, Nack, Ok, Err, Ping, Pong, Gap>;
 
 /// The op of a message.
-constexpr Op op_of(const Message& m) noexcept { return static_cast<Op>(m.index()); }
+constexpr Op op_of(const Message& m) noexcept {
+  return static_cast<Op>(m.index());
+}
 
 /// Decodes one PB1 frame body. Errc::protocol for an empty body, an unknown op, a truncated
 /// field or trailing bytes after a fixed-size message. Validates structure only: channel names,
