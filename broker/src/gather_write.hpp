@@ -14,6 +14,12 @@ struct GatherResult {
   std::error_code error;
 };
 
+/// True for the error that means "the socket buffer is full, wait until it is writable".
+inline bool would_block(std::error_code ec) noexcept {
+  return ec == std::errc::resource_unavailable_try_again ||
+         ec == std::errc::operation_would_block;
+}
+
 /// Writes as much of the queue as one sendmsg takes, starting `front_offset` bytes into the
 /// front entry: up to IOV_MAX spans gathered from many deliveries, so a busy subscriber costs
 /// one syscall per ~thousand frames. Never raises SIGPIPE.

@@ -6,6 +6,7 @@
 #include <asio/post.hpp>
 
 #include "endpoint_format.hpp"
+#include "gather_write.hpp"
 #include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "router.hpp"
@@ -419,7 +420,7 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
     // Write straight away; only a full socket buffer sends us through the reactor.
     const std::error_code ec = outbox_.flush_to(socket_.native_handle());
     if (outbox_.take_room_regained()) on_room();
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    if (would_block(ec)) {
       auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_nothrow);
       if (wait_ec) {
         stop(wait_ec.message());

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "paperboy/client/client.hpp"
+
+namespace paperboy::cli {
+
+/// Where the broker is and how to introduce ourselves: the options every command shares.
+struct ConnectArgs {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 25000;
+  std::string name;
+  std::string token;
+  double timeout_seconds = 5;
+};
+
+/// Adds --host, --port, --name, --token and --timeout to a command.
+void add_connect_options(CLI::App& command, ConnectArgs& args);
+
+/// The timeout for connecting and for each answer the command waits for.
+client::Timeout timeout_of(const ConnectArgs& args);
+
+/// Connects a client as `args` say (HELLO/WELCOME included); throws client::Error.
+client::Client connect(const ConnectArgs& args);
+
+}  // namespace paperboy::cli

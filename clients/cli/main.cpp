@@ -1,0 +1,37 @@
+// paperboy: the command-line client of the paperboyd message broker.
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+
+#include "listen.hpp"
+#include "paperboy/client/error.hpp"
+#include "send.hpp"
+
+int main(int argc, char** argv) {
+  using namespace paperboy::cli;
+
+  CLI::App app{"paperboy: publish to and listen on a paperboyd message broker (PB1 protocol).",
+               "paperboy"};
+  app.require_subcommand(1);
+  app.footer("Run 'paperboy <command> --help' for the options of a command.");
+  ListenArgs listen;
+  auto* listen_command = add_listen_command(app, listen);
+  SendArgs send;
+  add_send_command(app, send);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // CLI11 prints the message; usage errors exit 2, as command-line tools conventionally do.
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+
+  try {
+    return *listen_command ? run_listen(listen) : run_send(send);
+  } catch (const paperboy::client::Error& error) {
+    std::cerr << "paperboy: " << error.what() << '\n';
+  } catch (const std::exception& error) {
+    std::cerr << "paperboy: " << error.what() << '\n';
+  }
+  return 1;
+}

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "paperboy/client/error.hpp"
+#include "paperboy/client/event.hpp"
+
+namespace paperboy::client {
+
+class Connection;
+
+/// How long a blocking call may wait. Every call that waits for the server takes one.
+using Timeout = std::chrono::milliseconds;
+
+/// The timeout used when a call is given none.
+inline constexpr Timeout default_timeout = std::chrono::seconds(5);
+
+/// Outgoing PUBs are buffered until about this many bytes are pending, then written in one go.
+inline constexpr std::size_t publish_buffer_bytes = 64 * 1024;
+
+/// How to introduce ourselves to the broker, and how long setting up and writing may take.
+struct ConnectOptions {
+  std::string client_name = "paperboy-client";  ///< shown in the broker's logs
+  std::string token;                            ///< auth token; empty when the broker needs none
+  Timeout connect_timeout = default_timeout;    ///< TCP connect plus HELLO/WELCOME
+  Timeout write_timeout = default_timeout;      ///< how long publish()/ack() may block flushing
+};
+
+/// How to subscribe: manual ack and prefetch credit only mean something on /queue channels.
+struct SubscribeOptions {
+  bool manual_ack = false;     ///< deliveries carry an id to ack()/nack()
+  std::uint16_t prefetch = 0;  ///< most unacked deliveries at once; 0 = the broker's default
+};
+
+/// A blocking PB1 client over one TCP connection: no threads, no callbacks. Calls that wait for
+/// the server take a timeout. Deliveries that arrive while a call waits for its own answer are
+/// kept, in order, for next(). Not thread-safe: use one Client per thread.
+///
+/// Errors are thrown as paperboy::client::Error. A refusal of something sent without a request
+/// id (ERR with req 0 and code 3, 4 or 5, e.g. a publish() to a bad channel or an ack() of an
+/// unknown delivery) belongs to no call: it is thrown by next() in its place among the
+/// deliveries, or by the next ping(), whichever reaches it first.
+class Client {
+ public:
+  Client();
+  ~Client();  ///< Closes the connection without flushing; call flush() or close() first.
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Connects, sends HELLO and waits for WELCOME. Replaces any previous connection and forgets
+  /// what it had buffered. A host name is resolved before the timeout starts (numeric addresses
+  /// need no lookup).
+  void connect(std::string_view host, std::uint16_t port, const ConnectOptions& options = {});
+
+  /// True from a successful connect() until close() or an error that lost the connection.
+  bool connected() const noexcept;
+
+  /// Largest payload the broker accepts (from WELCOME).
+  std::uint32_t server_max_payload() const noexcept { return max_payload_; }
+
+  /// The broker's self-description (from WELCOME).
+  const std::string& server_id() const noexcept { return server_id_; }
+
+  /// Subscribes and waits for the broker's OK; throws Error on its ERR or on timeout.
+  void subscribe(std::string_view channel, const SubscribeOptions& options = {},
+                 Timeout timeout = default_timeout);
+
+  /// Unsubscribes and waits for the broker's OK; throws Error on its ERR or on timeout.
+  void unsubscribe(std::string_view channel, Timeout timeout = default_timeout);
+
+  /// Queues a PUB that asks for no answer; written once publish_buffer_bytes are pending, by
+  /// flush(), or before any call waits for the server. Throws Error (connection kept) when the
+  /// payload exceeds server_max_payload().
+  void publish(std::string_view channel, std::string_view payload, std::string_view reply_to = {});
+
+  /// Publishes with a request id and waits until the broker confirms it with OK (publisher
+  /// confirm); throws Error on its ERR or on timeout.
+  void publish_confirmed(std::string_view channel, std::string_view payload,
+                         std::string_view reply_to = {}, Timeout timeout = default_timeout);
+
+  /// Writes everything buffered (publishes, acks) to the socket.
+  void flush(Timeout timeout = default_timeout);
+
+  /// The next delivery or gap, or nothing when none arrives within the timeout (or a signal
+  /// handler ran: poll(2) was interrupted, so a signal-driven loop can check its flag at once).
+  /// Writes buffered frames before it waits.
+  std::optional<Event> next(Timeout timeout);
+
+  /// Acknowledges a manual-ack delivery (buffered like publish). Delivery 0 needs none: no-op.
+  void ack(std::uint64_t delivery);
+  void ack(const Message& message) { ack(message.delivery); }
+
+  /// Gives a manual-ack delivery back to the broker for redelivery (buffered like publish).
+  void nack(std::uint64_t delivery);
+  void nack(const Message& message) { nack(message.delivery); }
+
+  /// PING/PONG round trip; returns its duration. The broker answers frames in order, so when
+  /// ping() returns, everything sent before it has been processed: it throws the first pending
+  /// refusal of an earlier request sent without an id, if there is one.
+  std::chrono::microseconds ping(Timeout timeout = default_timeout);
+
+  /// Flushes what is buffered, then closes the connection. Idempotent.
+  void close(Timeout timeout = default_timeout);
+
+ private:
+  // A refusal (ERR 3/4/5) of a frame sent without a request id, kept in order with deliveries.
+  struct Refusal {
+    std::uint32_t req = 0;
+    std::uint16_t code = 0;
+    std::string text;
+  };
+  using Pending = std::variant<Message, Gap, Refusal>;
+  using Clock = std::chrono::steady_clock;
+
+  Connection& connection();
+  std::uint32_t next_req() noexcept;
+  std::optional<Event> take_pending();
+  void await_ok(std::uint32_t req, Clock::time_point deadline, std::string_view what);
+  void receive(Clock::time_point deadline, std::string_view what);
+  std::optional<std::string_view> read_frame(Clock::time_point deadline);
+  void write_all(Clock::time_point deadline);
+  void on_connection_error(const Error& error);
+  void on_frame(std::string_view body);
+  void maybe_flush();
+  void check_publish(std::string_view channel, std::string_view payload,
+                     std::string_view reply_to) const;
+  void lose_connection() noexcept;
+
+  std::unique_ptr<Connection> connection_;
+  std::deque<Pending> pending_;
+  std::string server_id_;
+  std::uint32_t max_payload_ = 0;
+  Timeout write_timeout_ = default_timeout;
+  std::uint32_t last_req_ = 0;
+  // The request id whose OK/ERR the current call waits for (0: none), and the last answers seen.
+  std::uint32_t awaited_req_ = 0;
+  bool awaited_ok_ = false;
+  std::uint64_t last_ping_token_ = 0;
+  std::optional<std::uint64_t> last_pong_;
+};
+
+}  // namespace paperboy::client

@@ -1,0 +1,374 @@
+#include "paperboy/client/client.hpp"
+
+#include <limits>
+#include <utility>
+
+#include "connection.hpp"
+#include "errors.hpp"
+#include "paperboy/protocol/errc.hpp"
+#include "paperboy/protocol/messages.hpp"
+
+namespace paperboy::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using protocol::Op;
+
+// How long a lost connection is read for the ERR that explains it.
+constexpr auto explain_timeout = std::chrono::milliseconds(200);
+
+constexpr std::size_t max_field_size = std::numeric_limits<std::uint16_t>::max();
+
+Clock::time_point deadline_after(Timeout timeout) {
+  const auto now = Clock::now();
+  if (timeout <= Timeout::zero()) return now;
+  const auto room = std::chrono::duration_cast<Timeout>(Clock::time_point::max() - now);
+  return timeout >= room ? Clock::time_point::max() : now + timeout;
+}
+
+// u16-prefixed fields that do not fit would corrupt the stream; refuse them before encoding.
+void check_field(std::string_view value, std::string_view name, protocol::Errc code) {
+  if (value.size() > max_field_size) {
+    throw Error(protocol::make_error_code(code),
+                std::string(name) + " of " + std::to_string(value.size()) +
+                    " bytes is longer than the protocol allows (65535)",
+                false);
+  }
+}
+
+std::string op_name(Op op) {
+  switch (op) {
+    case Op::hello: return "HELLO";
+    case Op::welcome: return "WELCOME";
+    case Op::sub: return "SUB";
+    case Op::unsub: return "UNSUB";
+    case Op::pub: return "PUB";
+    case Op::msg: return "MSG";
+    case Op::ack: return "ACK";
+    case Op::nack: return "NACK";
+    case Op::ok: return "OK";
+    case Op::err: return "ERR";
+    case Op::ping: return "PING";
+    case Op::pong: return "PONG";
+    case Op::gap: return "GAP";
+  }
+  return "op " + std::to_string(static_cast<int>(op));
+}
+
+}  // namespace
+
+Client::Client() = default;
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+void Client::connect(std::string_view host, std::uint16_t port, const ConnectOptions& options) {
+  lose_connection();
+  connection_.reset();
+  pending_.clear();
+  server_id_.clear();
+  max_payload_ = 0;
+  awaited_req_ = 0;
+  last_pong_.reset();
+  write_timeout_ = options.write_timeout;
+  check_field(options.client_name, "client name", protocol::Errc::protocol);
+  check_field(options.token, "token", protocol::Errc::protocol);
+
+  const auto deadline = deadline_after(options.connect_timeout);
+  const std::string peer = std::string(host) + ":" + std::to_string(port);
+  auto connection = std::make_unique<Connection>();
+  connection->connect(host, port, deadline);
+  connection->append(protocol::Hello{protocol::pb1_version, options.client_name, options.token});
+  connection->flush(deadline);
+
+  // Until WELCOME nothing else may arrive; an ERR here (auth failed, too many connections,
+  // unsupported version, shutting down) means we were not let in, whatever its code.
+  std::optional<std::string_view> frame;
+  try {
+    while (!(frame = connection->read_frame(deadline))) {
+      if (Clock::now() >= deadline) throw timeout_error("waiting for WELCOME from " + peer);
+    }
+  } catch (const Error& error) {
+    // Something that is not a PB1 broker (an HTTP server, a PB0-only peer) says so with bytes
+    // that parse as an absurd frame length.
+    if (error.code() != protocol::Errc::frame_too_large) throw;
+    throw protocol_error(peer + " did not answer HELLO with a PB1 frame (not a paperboyd?)");
+  }
+  const auto decoded = protocol::decode(*frame);
+  if (!decoded) throw protocol_error("malformed frame from " + peer + " instead of WELCOME");
+  if (const auto* err = std::get_if<protocol::Err>(&*decoded)) {
+    const Error refused = server_error(*err);
+    throw Error(refused.code(), refused.what(), true, err->req, refused.server_text());
+  }
+  const auto* welcome = std::get_if<protocol::Welcome>(&*decoded);
+  if (welcome == nullptr) {
+    throw protocol_error(op_name(protocol::op_of(*decoded)) + " from " + peer +
+                         " instead of WELCOME");
+  }
+  if (welcome->version != protocol::pb1_version) {
+    throw Error(protocol::make_error_code(protocol::Errc::unsupported_version),
+                peer + " speaks PB1 version " + std::to_string(welcome->version) +
+                    ", this client version " + std::to_string(protocol::pb1_version),
+                true);
+  }
+  max_payload_ = welcome->max_payload;
+  server_id_ = std::string(welcome->server_id);
+  connection->set_max_payload(max_payload_);
+  connection_ = std::move(connection);
+}
+
+bool Client::connected() const noexcept {
+  return connection_ != nullptr && connection_->is_open();
+}
+
+void Client::subscribe(std::string_view channel, const SubscribeOptions& options, Timeout timeout) {
+  auto& c = connection();
+  check_field(channel, "channel name", protocol::Errc::bad_channel);
+  const auto req = next_req();
+  const std::uint8_t flags = options.manual_ack ? protocol::sub_flag_manual_ack : 0;
+  c.append(protocol::Sub{req, flags, options.prefetch, channel});
+  await_ok(req, deadline_after(timeout), "for the answer to SUB " + std::string(channel));
+}
+
+void Client::unsubscribe(std::string_view channel, Timeout timeout) {
+  auto& c = connection();
+  check_field(channel, "channel name", protocol::Errc::bad_channel);
+  const auto req = next_req();
+  c.append(protocol::Unsub{req, channel});
+  await_ok(req, deadline_after(timeout), "for the answer to UNSUB " + std::string(channel));
+}
+
+void Client::publish(std::string_view channel, std::string_view payload,
+                     std::string_view reply_to) {
+  auto& c = connection();
+  check_publish(channel, payload, reply_to);
+  c.append(protocol::Pub{0, channel, reply_to, payload});
+  maybe_flush();
+}
+
+void Client::publish_confirmed(std::string_view channel, std::string_view payload,
+                               std::string_view reply_to, Timeout timeout) {
+  auto& c = connection();
+  check_publish(channel, payload, reply_to);
+  const auto req = next_req();
+  c.append(protocol::Pub{req, channel, reply_to, payload});
+  await_ok(req, deadline_after(timeout), "for the confirmation of PUB " + std::string(channel));
+}
+
+void Client::flush(Timeout timeout) {
+  connection();
+  write_all(deadline_after(timeout));
+}
+
+std::optional<Event> Client::next(Timeout timeout) {
+  // Deliveries that arrived before the connection was lost are still handed out.
+  if (!pending_.empty()) return take_pending();
+  connection();
+  const auto deadline = deadline_after(timeout);
+  for (;;) {
+    const auto frame = read_frame(deadline);
+    if (!frame) return std::nullopt;
+    on_frame(*frame);
+    if (!pending_.empty()) return take_pending();
+  }
+}
+
+void Client::ack(std::uint64_t delivery) {
+  if (delivery == 0) return;
+  connection().append(protocol::Ack{delivery});
+  maybe_flush();
+}
+
+void Client::nack(std::uint64_t delivery) {
+  if (delivery == 0) return;
+  connection().append(protocol::Nack{delivery});
+  maybe_flush();
+}
+
+std::chrono::microseconds Client::ping(Timeout timeout) {
+  auto& c = connection();
+  const auto token = ++last_ping_token_;
+  const auto start = Clock::now();
+  const auto deadline = deadline_after(timeout);
+  c.append(protocol::Ping{token});
+  while (last_pong_ != token) receive(deadline, "for PONG");
+  const auto round_trip =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  // Everything sent before the PING has been answered by now: report the first refusal.
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (const auto* refusal = std::get_if<Refusal>(&*it)) {
+      const Error error = server_error(protocol::Err{refusal->req, refusal->code, refusal->text});
+      pending_.erase(it);
+      throw error;
+    }
+  }
+  return round_trip;
+}
+
+void Client::close(Timeout timeout) {
+  if (!connected()) return;
+  try {
+    write_all(deadline_after(timeout));
+  } catch (...) {
+    lose_connection();
+    throw;
+  }
+  lose_connection();
+}
+
+Connection& Client::connection() {
+  if (!connected()) throw not_connected_error();
+  return *connection_;
+}
+
+std::uint32_t Client::next_req() noexcept {
+  if (++last_req_ == 0) last_req_ = 1;  // 0 means "no answer wanted"
+  return last_req_;
+}
+
+std::optional<Event> Client::take_pending() {
+  Pending item = std::move(pending_.front());
+  pending_.pop_front();
+  if (auto* message = std::get_if<Message>(&item)) return Event{std::move(*message)};
+  if (auto* gap = std::get_if<Gap>(&item)) return Event{std::move(*gap)};
+  const auto& refusal = std::get<Refusal>(item);
+  throw server_error(protocol::Err{refusal.req, refusal.code, refusal.text});
+}
+
+void Client::await_ok(std::uint32_t req, Clock::time_point deadline, std::string_view what) {
+  awaited_req_ = req;
+  awaited_ok_ = false;
+  try {
+    while (!awaited_ok_) receive(deadline, what);
+  } catch (...) {
+    awaited_req_ = 0;
+    throw;
+  }
+  awaited_req_ = 0;
+}
+
+void Client::receive(Clock::time_point deadline, std::string_view what) {
+  const auto frame = read_frame(deadline);
+  if (frame) {
+    on_frame(*frame);
+  } else if (Clock::now() >= deadline) {
+    throw timeout_error("waiting " + std::string(what));
+  }
+}
+
+std::optional<std::string_view> Client::read_frame(Clock::time_point deadline) {
+  try {
+    return connection_->read_frame(deadline);
+  } catch (const Error& error) {
+    on_connection_error(error);
+    throw;
+  }
+}
+
+void Client::write_all(Clock::time_point deadline) {
+  try {
+    connection_->flush(deadline);
+  } catch (const Error& error) {
+    on_connection_error(error);
+    throw;
+  }
+}
+
+void Client::on_connection_error(const Error& error) {
+  if (!error.connection_lost() || !connected()) return;
+  // A read or write fails when the server has closed the connection, usually right after an ERR
+  // that says why (slow consumer, shutting down, frame too large): that ERR is the better report,
+  // so read what already arrived. on_frame throws it; anything else keeps the original error.
+  if (error.code().category() != protocol::error_category()) {
+    const auto deadline = Clock::now() + explain_timeout;
+    try {
+      while (Clock::now() < deadline) {
+        const auto frame = connection_->read_frame(deadline);
+        if (!frame) break;
+        on_frame(*frame);
+      }
+    } catch (const Error& explanation) {
+      if (explanation.code().category() == protocol::error_category()) {
+        lose_connection();
+        throw;
+      }
+    }
+  }
+  lose_connection();
+}
+
+void Client::on_frame(std::string_view body) {
+  const auto decoded = protocol::decode(body);
+  if (!decoded) {
+    lose_connection();
+    throw protocol_error("malformed frame from the server");
+  }
+  const auto& message = *decoded;
+  switch (protocol::op_of(message)) {
+    case Op::msg: {
+      const auto& msg = std::get<protocol::Msg>(message);
+      pending_.emplace_back(Message{std::string(msg.channel), std::string(msg.reply_to),
+                                    std::string(msg.payload), msg.delivery, msg.redelivered()});
+      return;
+    }
+    case Op::gap: {
+      const auto& gap = std::get<protocol::Gap>(message);
+      pending_.emplace_back(Gap{std::string(gap.channel), gap.dropped});
+      return;
+    }
+    case Op::ok:
+      // An OK for another id answers a call that already timed out: nobody waits for it.
+      if (awaited_req_ != 0 && std::get<protocol::Ok>(message).req == awaited_req_) {
+        awaited_ok_ = true;
+      }
+      return;
+    case Op::err: {
+      const auto& err = std::get<protocol::Err>(message);
+      Error error = server_error(err);
+      if (error.connection_lost()) {
+        lose_connection();
+        throw error;
+      }
+      if (err.req != 0 && err.req == awaited_req_) throw error;
+      pending_.emplace_back(Refusal{err.req, err.code, std::string(err.text)});
+      return;
+    }
+    case Op::ping:
+      connection_->append(protocol::Pong{std::get<protocol::Ping>(message).token});
+      return;
+    case Op::pong: last_pong_ = std::get<protocol::Pong>(message).token; return;
+    case Op::hello:
+    case Op::welcome:
+    case Op::sub:
+    case Op::unsub:
+    case Op::pub:
+    case Op::ack:
+    case Op::nack: break;
+  }
+  lose_connection();
+  throw protocol_error("unexpected " + op_name(protocol::op_of(message)) + " from the server");
+}
+
+void Client::maybe_flush() {
+  if (connection_->unsent() >= publish_buffer_bytes) write_all(deadline_after(write_timeout_));
+}
+
+void Client::check_publish(std::string_view channel, std::string_view payload,
+                           std::string_view reply_to) const {
+  check_field(channel, "channel name", protocol::Errc::bad_channel);
+  check_field(reply_to, "reply-to channel name", protocol::Errc::bad_channel);
+  // The broker would answer a larger payload with ERR 2 and close the connection.
+  if (payload.size() > max_payload_) {
+    throw Error(protocol::make_error_code(protocol::Errc::frame_too_large),
+                "payload of " + std::to_string(payload.size()) +
+                    " bytes is larger than the server's max_payload of " +
+                    std::to_string(max_payload_),
+                false);
+  }
+}
+
+void Client::lose_connection() noexcept {
+  if (connection_) connection_->close();
+}
+
+}  // namespace paperboy::client
