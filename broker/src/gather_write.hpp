@@ -16,8 +16,7 @@ struct GatherResult {
 
 /// True for the error that means "the socket buffer is full, wait until it is writable".
 inline bool would_block(std::error_code ec) noexcept {
-  return ec == std::errc::resource_unavailable_try_again ||
-         ec == std::errc::operation_would_block;
+  return ec == std::errc::resource_unavailable_try_again || ec == std::errc::operation_would_block;
 }
 
 /// Writes as much of the queue as one sendmsg takes, starting `front_offset` bytes into the
