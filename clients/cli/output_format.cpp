@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "paperboy/protocol/utf8.hpp"
+
 namespace paperboy::cli {
 namespace {
 
@@ -45,7 +47,7 @@ void append_json_string(std::string& out, std::string_view text) {
 void append_json_field(std::string& out, std::string_view key, std::string_view value) {
   out += '"';
   out += key;
-  if (valid_utf8(value)) {
+  if (protocol::valid_utf8(value)) {
     out += "\":";
     append_json_string(out, value);
   } else {
@@ -86,39 +88,6 @@ void append_message(std::string& out, const client::Message& message, OutputForm
       out += "}\n";
       return;
   }
-}
-
-bool valid_utf8(std::string_view bytes) noexcept {
-  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
-  for (std::size_t i = 0; i < bytes.size();) {
-    const unsigned char lead = at(i);
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    unsigned char lo = 0x80;  // bounds of the second byte, narrowed to exclude overlongs,
-    unsigned char hi = 0xBF;  // surrogates and code points above U+10FFFF
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      n = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      n = 3;
-      if (lead == 0xE0) lo = 0xA0;
-      if (lead == 0xED) hi = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      n = 4;
-      if (lead == 0xF0) lo = 0x90;
-      if (lead == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (bytes.size() - i < n || at(i + 1) < lo || at(i + 1) > hi) return false;
-    for (std::size_t k = 2; k < n; ++k) {
-      if (at(i + k) < 0x80 || at(i + k) > 0xBF) return false;
-    }
-    i += n;
-  }
-  return true;
 }
 
 }  // namespace paperboy::cli

@@ -22,7 +22,4 @@ std::optional<OutputFormat> parse_output_format(std::string_view name);
 /// Appends `message` rendered in `format` to `out`.
 void append_message(std::string& out, const client::Message& message, OutputFormat format);
 
-/// True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool valid_utf8(std::string_view bytes) noexcept;
-
 }  // namespace paperboy::cli
