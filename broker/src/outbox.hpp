@@ -52,6 +52,9 @@ class Outbox {
   /// Removes the queue deliveries from `channel` that are not being written, in order.
   std::vector<SharedBuffer> take_unsent(const QueueChannel& channel);
 
+  /// The connection is gone: the half-written front entry counts as unsent.
+  void abandon_partial_write() noexcept { front_written_ = 0; }
+
   /// Drops every entry not being written (the peer will never read them).
   void discard_unsent() noexcept;
 

@@ -161,7 +161,7 @@ void Session::on_frame(std::string_view body) {
 
 void Session::on_first_frame(std::string_view body) {
   frame_started_ = Clock::time_point::max();
-  if (!body.empty() && body.front() == '\0') {
+  if (protocol::opens_pb1(body)) {
     outbox_.set_dialect(Dialect::pb1);
     phase_ = Phase::pb1;
     auto decoded = protocol::decode(body);
@@ -190,7 +190,7 @@ void Session::on_first_frame(std::string_view body) {
 
 void Session::on_pb0_frame(std::string_view body) {
   if (phase_ == Phase::pb0_channel) {
-    if (body.empty()) return begin_close(false);  // the prototype's way to say goodbye
+    if (body.empty()) return begin_close(Queued::give_back);  // the prototype's way to say goodbye
     if (!protocol::valid_pb0_channel(body)) {
       spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad channel\" size={}", id_,
                    body.size());
@@ -450,17 +450,21 @@ void Session::close_with(Errc code, std::string_view text, std::uint32_t req, bo
   if (closing_ || stopped_) return;
   spdlog::warn("session.error sid={} dialect={} code={} reason={:?}", id_, dialect_name(),
                static_cast<unsigned>(code), text);
-  begin_close(urgent);
+  begin_close(urgent ? Queued::drop : Queued::give_back);
   // A PB0 peer reads every frame as data, so it is only closed.
   if (phase_ != Phase::pb0_channel && phase_ != Phase::pb0_data) {
     outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
   }
 }
 
-void Session::begin_close(bool urgent) {
+void Session::begin_close(Queued queued) {
   closing_ = true;
-  leave_channels();
-  if (urgent) outbox_.discard_unsent();
+  if (queued == Queued::send) {
+    outbox_.stop_accepting();
+  } else {
+    leave_channels();
+    if (queued == Queued::drop) outbox_.discard_unsent();
+  }
   outbox_.wake();
   close_deadline_ = Clock::now() + config_.shutdown_grace;
   // The reader may be asleep behind the back-pressure gate; let it move on to draining.
@@ -473,12 +477,16 @@ void Session::shut_down() {
     outbox_.push(control_frame(protocol::Err{0, static_cast<std::uint16_t>(Errc::shutting_down),
                                              "the broker is shutting down"}));
   }
-  begin_close(false);
+  // Every consumer is closing, so queue deliveries already queued here are flushed rather than
+  // given back to a channel that is about to vanish.
+  begin_close(Queued::send);
 }
 
 void Session::stop(std::string_view reason) {
   if (stopped_) return;
   stopped_ = true;
+  // The peer will never see the rest of a half-written frame: its queue message goes back too.
+  outbox_.abandon_partial_write();
   leave_channels();
   spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
                dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);

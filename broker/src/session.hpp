@@ -92,7 +92,11 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void retry_parked();
   void on_room();
   void leave_channels();
-  void begin_close(bool urgent);
+  /// What a closing connection does with deliveries already in its send queue: give queue
+  /// messages back to their channels and send the rest, drop everything unsent (the peer is too
+  /// slow to read it), or send it all (the whole broker is shutting down).
+  enum class Queued { give_back, drop, send };
+  void begin_close(Queued queued);
 
   void reply_ok(std::uint32_t req);
   void reply_err(std::uint32_t req, protocol::Errc code, std::string_view text);

@@ -35,7 +35,7 @@ Result<ChannelKind> check_channel(std::string_view name) noexcept {
 }
 
 bool valid_pb0_channel(std::string_view name) noexcept {
-  return !name.empty() && name.size() <= max_channel_size && name.front() != '\0';
+  return !name.empty() && name.size() <= max_channel_size && !opens_pb1(name);
 }
 
 }  // namespace paperboy::protocol

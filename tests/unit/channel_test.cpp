@@ -248,7 +248,7 @@ TEST_CASE("check_channel agrees with a reference decoder on 3- and 4-byte rests"
   CHECK(checked > 100000);
 }
 
-TEST_CASE("valid_pb0_channel: 1-255 bytes, not starting with NUL, anything else goes") {
+TEST_CASE("valid_pb0_channel: 1-255 bytes, not starting with a control character") {
   CHECK(valid_pb0_channel("/null"));
   CHECK(valid_pb0_channel("x"));
   CHECK(valid_pb0_channel("/topic/x"));
@@ -256,7 +256,13 @@ TEST_CASE("valid_pb0_channel: 1-255 bytes, not starting with NUL, anything else 
   CHECK(valid_pb0_channel("my channel"));                 // spaces are fine in PB0
   CHECK(valid_pb0_channel("\xFF\xFE"));                   // so is invalid UTF-8
   CHECK(valid_pb0_channel(std::string_view("a\0b", 3)));  // only the first byte matters
-  CHECK(valid_pb0_channel("\x01"));
+  CHECK_FALSE(valid_pb0_channel("\x01"));
+  CHECK_FALSE(valid_pb0_channel("\x1F/topic/x"));
+  CHECK(valid_pb0_channel(" leading space"));
+  CHECK(opens_pb1(std::string_view("\0PB", 3)));
+  CHECK(opens_pb1("\x02"));
+  CHECK_FALSE(opens_pb1("/null"));
+  CHECK_FALSE(opens_pb1(""));
   CHECK_FALSE(valid_pb0_channel(""));
   CHECK_FALSE(valid_pb0_channel(std::string_view("\0", 1)));
   CHECK_FALSE(valid_pb0_channel(std::string_view("\0/topic/x", 9)));

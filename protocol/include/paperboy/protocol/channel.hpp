@@ -24,7 +24,14 @@ constexpr ChannelKind channel_kind(std::string_view name) noexcept {
 /// "/topic/<rest>" or "/queue/<rest>" with a non-empty rest. Errc::bad_channel otherwise.
 Result<ChannelKind> check_channel(std::string_view name) noexcept;
 
-/// Validates a PB0 channel name: 1-255 bytes whose first byte is not 0x00 (which marks PB1).
+/// True when a connection's first frame opens PB1: its first byte is a control character.
+/// 0x00 is HELLO; 0x01-0x1F are other PB1 ops sent before HELLO, which no PB0 channel name
+/// starts with, so they are refused as PB1 rather than taken for a strange PB0 subscription.
+constexpr bool opens_pb1(std::string_view first_frame) noexcept {
+  return !first_frame.empty() && static_cast<unsigned char>(first_frame.front()) < 0x20;
+}
+
+/// Validates a PB0 channel name: 1-255 bytes that do not open PB1 (first byte 0x20 or above).
 /// The prototype accepted any bytes; the length bound keeps one peer from growing our tables.
 bool valid_pb0_channel(std::string_view name) noexcept;
 

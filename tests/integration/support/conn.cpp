@@ -1,0 +1,134 @@
+#include "conn.hpp"
+
+namespace paperboy::itest {
+
+namespace p = protocol;
+
+Conn::Conn(std::uint16_t port, std::string name, SocketOptions options)
+    : stream_(port, std::move(name), &describe_pb1_frame, options) {}
+
+void Conn::send_raw(std::string_view bytes, Duration timeout) {
+  stream_.send_raw(bytes, timeout);
+}
+
+void Conn::send_frame(std::string_view body, Duration timeout) {
+  stream_.send_frame(body, timeout);
+}
+
+void Conn::send(const p::Message& message) {
+  send_raw(p::encode_frame(message));
+}
+
+void Conn::send_hello(std::string_view client_name, std::uint8_t version, std::string_view token) {
+  send(p::Hello{version, client_name, token});
+}
+
+void Conn::sub(std::string_view channel, std::uint32_t req, std::uint8_t flags,
+               std::uint16_t prefetch) {
+  send(p::Sub{req, flags, prefetch, channel});
+}
+
+void Conn::unsub(std::string_view channel, std::uint32_t req) {
+  send(p::Unsub{req, channel});
+}
+
+void Conn::pub(std::string_view channel, std::string_view payload, std::uint32_t req,
+               std::string_view reply_to) {
+  send(p::Pub{req, channel, reply_to, payload});
+}
+
+void Conn::ping(std::uint64_t token) {
+  send(p::Ping{token});
+}
+void Conn::ack(std::uint64_t delivery) {
+  send(p::Ack{delivery});
+}
+void Conn::nack(std::uint64_t delivery) {
+  send(p::Nack{delivery});
+}
+
+Decoded<p::Welcome> Conn::hello(std::string_view client_name) {
+  send_hello(client_name);
+  return expect<p::Welcome>();
+}
+
+void Conn::subscribe(std::string_view channel, std::uint8_t flags) {
+  const auto req = next_req();
+  sub(channel, req, flags);
+  expect_ok(req);
+}
+
+void Conn::unsubscribe(std::string_view channel) {
+  const auto req = next_req();
+  unsub(channel, req);
+  expect_ok(req);
+}
+
+void Conn::publish(std::string_view channel, std::string_view payload, std::string_view reply_to) {
+  const auto req = next_req();
+  pub(channel, payload, req, reply_to);
+  expect_ok(req);
+}
+
+void Conn::ping_pong() {
+  const std::uint64_t token = 0x7e570000'00000000ULL + ++last_ping_;
+  ping(token);
+  const auto pong = expect<p::Pong>();
+  if (pong->token != token) {
+    FAIL(name() << ": PONG echoed token " << pong->token << ", sent " << token);
+  }
+}
+
+Decoded<p::Message> Conn::expect_message(Duration timeout) {
+  auto body = std::make_unique<const std::string>(stream_.expect_frame("a PB1 frame", timeout));
+  auto decoded = p::decode(*body);
+  if (!decoded) FAIL(name() << ": received an " << describe_pb1_frame(*body));
+  p::Message message = *decoded;
+  return Decoded<p::Message>(std::move(body), message);
+}
+
+std::optional<Decoded<p::Message>> Conn::poll_message(Duration timeout) {
+  auto body = stream_.next_frame(timeout);
+  if (!body) {
+    if (stream_.closed()) FAIL(name() << ": the daemon closed the connection");
+    return std::nullopt;
+  }
+  auto owned = std::make_unique<const std::string>(std::move(*body));
+  auto decoded = p::decode(*owned);
+  if (!decoded) FAIL(name() << ": received an " << describe_pb1_frame(*owned));
+  p::Message message = *decoded;
+  return Decoded<p::Message>(std::move(owned), message);
+}
+
+void Conn::expect_ok(std::uint32_t req, Duration timeout) {
+  const auto ok = expect<p::Ok>(timeout);
+  if (ok->req != req) FAIL(name() << ": expected OK(req=" << req << "), got " << describe(*ok));
+}
+
+Decoded<p::Err> Conn::expect_err(std::uint32_t req, std::uint16_t code, Duration timeout) {
+  auto frame = expect_message(timeout);
+  const auto* err = std::get_if<p::Err>(&*frame);
+  if (err == nullptr || err->req != req || err->code != code) {
+    FAIL(name() << ": expected ERR(req=" << req << " code=" << code << ' ' << p::errc_name(code)
+                << "), got " << describe(*frame));
+  }
+  return std::move(frame).take<p::Err>();
+}
+
+void Conn::expect_err_and_close(std::uint32_t req, std::uint16_t code, Duration timeout) {
+  expect_err(req, code, timeout);
+  expect_closed(timeout);
+}
+
+Decoded<p::Msg> Conn::expect_msg(std::string_view channel, std::string_view payload,
+                                 Duration timeout) {
+  auto frame = expect_message(timeout);
+  const auto* msg = std::get_if<p::Msg>(&*frame);
+  if (msg == nullptr || msg->channel != channel || msg->payload != payload) {
+    FAIL(name() << ": expected MSG(channel=" << printable(channel)
+                << " payload=" << printable(payload) << "), got " << describe(*frame));
+  }
+  return std::move(frame).take<p::Msg>();
+}
+
+}  // namespace paperboy::itest
