@@ -49,6 +49,21 @@ void add_flags(CLI::App& app, Config& config, std::string& log_level, double& fr
                  "Channels one client may subscribe to at once (more: ERR 4)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--default-prefetch", config.default_prefetch,
+                 "Unacked messages a manual-ack subscription may hold when it asks for 0")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  app.add_option(
+         "--max-prefetch", config.max_prefetch,
+         "Most unacked messages one manual-ack subscription may hold (larger asks are clamped)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--max-redeliveries", config.max_redeliveries,
+                 "Failed redeliveries after which a queue message goes to its dead-letter channel")
+      ->capture_default_str();
+  app.add_option("--dead-letter-suffix", config.dead_letter_suffix,
+                 "Suffix naming a queue's dead-letter channel; empty turns dead-lettering off")
+      ->capture_default_str();
   app.add_option("--max-read-ahead", config.max_read_ahead,
                  "Bytes of PUBs read past one blocked on a full queue before reading stops")
       ->capture_default_str();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -13,14 +14,13 @@ class QueueChannel;
 /// The two wire dialects a session may speak.
 enum class Dialect : std::uint8_t { pb0, pb1 };
 
-// A published message lives in one SharedBuffer laid out so that both dialects can send it
-// without another copy:
-//
-//   [u32 payload length][u32 MSG length][MSG body: op, delivery 0, flags 0, channel, reply,
-//   payload]
-//    \_ PB0 prefix ___/ \______________ the PB1 frame ______________________________________/
-//
-// A PB1 subscriber is sent bytes [4, end); a PB0 subscriber the first 4 bytes then the payload.
+// A published message lives in one SharedBuffer holding its PB1 MSG frame with delivery 0 and no
+// flags. Every delivery sends a span of that buffer, behind a few bytes of its own when it must
+// differ:
+//   PB1, plain:             the whole frame;
+//   PB1, with an id/flags:  its own 14-byte header (length, op, delivery, flags) + frame[14..];
+//   PB0:                    its own 4-byte length prefix + the payload.
+// So the payload is copied once, when the message is built, and never again.
 
 /// Builds the shared buffer of one published message (the only copy of its payload).
 SharedBuffer make_message(std::string_view channel, std::string_view reply_to,
@@ -29,25 +29,36 @@ SharedBuffer make_message(std::string_view channel, std::string_view reply_to,
 /// Reads back the fields of a buffer built by make_message.
 protocol::Msg message_fields(const SharedBuffer& message) noexcept;
 
-/// Payload bytes of a message buffer (what the channel backlog counts).
-std::size_t message_payload_size(const SharedBuffer& message) noexcept;
-
-/// One entry of a send queue: up to two spans of a shared buffer (gathered into one writev),
-/// and for a queue delivery the channel it goes back to if it is never written.
-struct Delivery {
-  SharedBuffer buffer;
-  std::uint32_t head_offset = 0;
-  std::uint32_t head_size = 0;
-  std::uint32_t tail_offset = 0;
-  std::uint32_t tail_size = 0;
-  QueueChannel* origin = nullptr;
-
-  std::size_t wire_size() const noexcept { return std::size_t{head_size} + tail_size; }
+/// A queue message waiting in a channel, with what its past deliveries taught us.
+struct QueuedMessage {
+  SharedBuffer message;
+  std::uint32_t failures = 0;   ///< deliveries given back by NACK or a consumer leaving
+  const void* avoid = nullptr;  ///< the consumer that just gave it back, if any
 };
 
-/// A published message as the given dialect sends it.
-Delivery deliver_message(const SharedBuffer& message, Dialect dialect,
-                         QueueChannel* origin = nullptr) noexcept;
+/// One entry of a send queue: a few bytes of its own, then a span of a shared buffer (gathered
+/// into one writev). A queue delivery also remembers where it came from, so it can go back there
+/// if it is never written.
+struct Delivery {
+  SharedBuffer buffer;
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+  std::array<char, 14> prefix{};
+  std::uint8_t prefix_size = 0;
+  QueueChannel* origin = nullptr;
+  std::uint32_t failures = 0;
+  std::uint64_t delivery_id = 0;
+
+  std::size_t wire_size() const noexcept { return std::size_t{prefix_size} + size; }
+};
+
+/// A topic message as the given dialect sends it.
+Delivery topic_delivery(const SharedBuffer& message, Dialect dialect) noexcept;
+
+/// A queue message for one consumer: with a delivery id when it must be acked, flagged
+/// redelivered when an earlier delivery of it failed.
+Delivery queue_delivery(const QueuedMessage& queued, Dialect dialect, QueueChannel& origin,
+                        std::uint64_t delivery_id) noexcept;
 
 /// A PB1 control frame (OK, ERR, PONG, WELCOME, GAP) in a buffer of its own.
 Delivery control_frame(const protocol::Message& frame);

@@ -32,9 +32,10 @@ GatherResult write_gathered(int fd, const SendQueue& queue, std::size_t front_of
   };
   for (std::size_t i = 0; i < queue.size() && count + 2 <= max_spans && total < max_bytes_per_call;
        ++i) {
+    // The prefix lives in the queue entry itself, which stays put for the length of this call.
     const Delivery& d = queue.at(i);
-    add(d.buffer.data() + d.head_offset, d.head_size);
-    if (d.tail_size > 0) add(d.buffer.data() + d.tail_offset, d.tail_size);
+    if (d.prefix_size > 0) add(d.prefix.data(), d.prefix_size);
+    add(d.buffer.data() + d.offset, d.size);
   }
   msghdr message{};
   message.msg_iov = spans.data();

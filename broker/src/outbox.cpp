@@ -35,11 +35,7 @@ void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
     }
     return;
   }
-  push(deliver_message(message, dialect_));
-}
-
-void Outbox::take_queue(const SharedBuffer& message, QueueChannel& channel) {
-  push(deliver_message(message, dialect_, &channel));
+  push(topic_delivery(message, dialect_));
 }
 
 void Outbox::owe_gap(const TopicChannel& channel) {
@@ -65,11 +61,14 @@ void Outbox::forget(const TopicChannel& channel) noexcept {
   std::erase_if(gaps_, [&](const PendingGap& gap) { return gap.channel == &channel; });
 }
 
-std::vector<SharedBuffer> Outbox::take_unsent(const QueueChannel& channel) {
-  std::vector<SharedBuffer> unsent;
+std::vector<Delivery> Outbox::take_unsent(const QueueChannel& channel) {
+  std::vector<Delivery> unsent;
+  // A half-written delivery must still be finished on the wire; it now belongs to nobody, so a
+  // later channel at the same address can never claim it back.
+  if (front_written_ > 0 && queue_.front().origin == &channel) queue_.front().origin = nullptr;
   queue_.extract(
       first_unsent(), [&](const Delivery& d) { return d.origin == &channel; },
-      [&](Delivery&& d) { unsent.push_back(std::move(d.buffer)); });
+      [&](Delivery&& d) { unsent.push_back(std::move(d)); });
   return unsent;
 }
 

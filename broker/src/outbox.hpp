@@ -40,9 +40,6 @@ class Outbox {
   /// Fans a topic message out to this subscriber, or applies the slow-consumer policy.
   void offer_topic(const SharedBuffer& message, TopicChannel& channel);
 
-  /// Hands a queue message to this consumer (the channel checked has_room()).
-  void take_queue(const SharedBuffer& message, QueueChannel& channel);
-
   /// Stops taking deliveries: the connection is closing.
   void stop_accepting() noexcept { accepting_ = false; }
 
@@ -50,7 +47,7 @@ class Outbox {
   void forget(const TopicChannel& channel) noexcept;
 
   /// Removes the queue deliveries from `channel` that are not being written, in order.
-  std::vector<SharedBuffer> take_unsent(const QueueChannel& channel);
+  std::vector<Delivery> take_unsent(const QueueChannel& channel);
 
   /// The connection is gone: the half-written front entry counts as unsent.
   void abandon_partial_write() noexcept { front_written_ = 0; }

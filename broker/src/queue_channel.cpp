@@ -1,61 +1,91 @@
 #include "queue_channel.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
-#include "outbox.hpp"
+#include "paperboy/protocol/channel.hpp"
+#include "queue_consumer.hpp"
+#include "router.hpp"
 
 namespace paperboy::broker {
 
-QueueChannel::QueueChannel(std::string name, const Config& config)
-    : name_(std::move(name)),
-      max_messages_(config.channel_backlog_messages),
-      max_bytes_(config.channel_backlog_bytes) {}
+QueueChannel::QueueChannel(std::string name, const Config& config, Router& router)
+    : name_(std::move(name)), config_(config), router_(router) {}
 
-bool QueueChannel::subscribe(Outbox& consumer) {
+bool QueueChannel::subscribe(QueueConsumer& consumer) {
   if (std::find(consumers_.begin(), consumers_.end(), &consumer) != consumers_.end()) {
     return false;
   }
   consumers_.push_back(&consumer);
+  consumer.bind(*this);
   pump();
   return true;
 }
 
-bool QueueChannel::unsubscribe(Outbox& consumer) {
+bool QueueChannel::unsubscribe(QueueConsumer& consumer) {
   const auto it = std::find(consumers_.begin(), consumers_.end(), &consumer);
   if (it == consumers_.end()) return false;
-  auto unsent = consumer.take_unsent(*this);
-  for (auto m = unsent.rbegin(); m != unsent.rend(); ++m) {
-    backlog_bytes_ += m->size();
-    backlog_.push_front(std::move(*m));
-  }
   const auto index = static_cast<std::size_t>(it - consumers_.begin());
   consumers_.erase(it);
   if (index < next_) --next_;
   if (next_ >= consumers_.size()) next_ = 0;
-  pump();
+  give_back(consumer.surrender(*this));
   return true;
 }
 
 bool QueueChannel::publish(const SharedBuffer& message) {
   if (backlog_.empty()) {
-    if (Outbox* consumer = next_consumer_with_room()) {
-      consumer->take_queue(message, *this);
+    if (QueueConsumer* consumer = next_consumer(nullptr)) {
+      consumer->take(QueuedMessage{message}, *this);
       return true;
     }
   }
   if (full()) return false;
-  enqueue(message);
+  force_publish(message);
+  return true;
+}
+
+void QueueChannel::force_publish(const SharedBuffer& message) {
+  enqueue(QueuedMessage{message});
   pump();
+}
+
+void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
+  std::vector<QueuedMessage> requeued;
+  for (auto& queued : messages) {
+    if (queued.failures > config_.max_redeliveries && dead_letters_allowed()) {
+      router_.dead_letter(*this, queued.message, queued.failures);
+    } else {
+      requeued.push_back(std::move(queued));
+    }
+  }
+  for (auto it = requeued.rbegin(); it != requeued.rend(); ++it) {
+    backlog_bytes_ += it->message.size();
+    backlog_.push_front(std::move(*it));
+  }
+  pump();
+}
+
+bool QueueChannel::dead_letters_allowed() const noexcept {
+  const std::string& suffix = config_.dead_letter_suffix;
+  if (suffix.empty() || name_.ends_with(suffix)) return false;
+  if (name_.size() + suffix.size() > protocol::max_channel_size) {
+    spdlog::warn("queue.dead_letter_skipped channel={:?} reason=\"name too long for the suffix\"",
+                 name_);
+    return false;
+  }
   return true;
 }
 
 void QueueChannel::pump() {
   while (!backlog_.empty()) {
-    Outbox* consumer = next_consumer_with_room();
+    QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
     if (!consumer) break;
-    backlog_bytes_ -= backlog_.front().size();
-    consumer->take_queue(backlog_.front(), *this);
+    QueuedMessage queued = std::move(backlog_.front());
     backlog_.pop_front();
+    backlog_bytes_ -= queued.message.size();
+    consumer->take(queued, *this);
   }
   if (!full()) wake_waiters();
 }
@@ -71,23 +101,36 @@ void QueueChannel::cancel_wait(RoomWaiter& waiter) noexcept {
 }
 
 bool QueueChannel::full() const noexcept {
-  return backlog_.size() >= max_messages_ || backlog_bytes_ >= max_bytes_;
+  return backlog_.size() >= config_.channel_backlog_messages ||
+         backlog_bytes_ >= config_.channel_backlog_bytes;
 }
 
-Outbox* QueueChannel::next_consumer_with_room() noexcept {
+QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
+  // Round-robin over those that can take a message; the consumer that just gave this message
+  // back gets it again only when nobody else can.
   const std::size_t n = consumers_.size();
+  QueueConsumer* fallback = nullptr;
+  std::size_t fallback_index = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t k = (next_ + i) % n;
-    if (consumers_[k]->has_room()) {
-      next_ = (k + 1) % n;
-      return consumers_[k];
+    QueueConsumer* consumer = consumers_[k];
+    if (!consumer->can_take()) continue;
+    if (consumer == avoid) {
+      if (!fallback) {
+        fallback = consumer;
+        fallback_index = k;
+      }
+      continue;
     }
+    next_ = (k + 1) % n;
+    return consumer;
   }
-  return nullptr;
+  if (fallback) next_ = (fallback_index + 1) % n;
+  return fallback;
 }
 
-void QueueChannel::enqueue(SharedBuffer message) {
-  backlog_bytes_ += message.size();
+void QueueChannel::enqueue(QueuedMessage message) {
+  backlog_bytes_ += message.message.size();
   backlog_.push_back(std::move(message));
 }
 

@@ -5,12 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
-#include "shared_buffer.hpp"
 
 namespace paperboy::broker {
 
-class Outbox;
+class QueueConsumer;
+class Router;
 
 /// Someone waiting for a full queue channel to have room again (a blocked publisher).
 class RoomWaiter {
@@ -22,24 +23,32 @@ class RoomWaiter {
 };
 
 /// A /queue channel: each message goes to exactly one consumer, round-robin over the consumers
-/// that have room; the rest wait in a bounded backlog. A full backlog refuses the publish and the
-/// publisher waits for room (the one place the broker stops reading a socket).
+/// that can take it (room in their send queue, credit for manual ack); the rest wait in a bounded
+/// backlog. A full backlog refuses the publish and the publisher waits for room (the one place
+/// the broker stops reading a socket). Messages given back (NACK, a consumer leaving) go to the
+/// head, or to the dead-letter channel once they have failed too often.
 class QueueChannel {
  public:
-  QueueChannel(std::string name, const Config& config);
+  QueueChannel(std::string name, const Config& config, Router& router);
 
   const std::string& name() const noexcept { return name_; }
 
   /// Adds a consumer and hands it what is waiting; false if it already was one.
-  bool subscribe(Outbox& consumer);
-  /// Removes a consumer, first taking back what it has queued but not written, so it goes to the
-  /// others (at the head of the backlog, in order). False if it was not a consumer.
-  bool unsubscribe(Outbox& consumer);
+  bool subscribe(QueueConsumer& consumer);
+  /// Removes a consumer; what it held goes back to the head of the backlog, in order. False if
+  /// it was not a consumer.
+  bool unsubscribe(QueueConsumer& consumer);
 
   /// Takes a message, or returns false when the backlog is full (call wait_for_room).
   bool publish(const SharedBuffer& message);
+  /// Takes a message whatever the backlog holds (dead letters: never dropped).
+  void force_publish(const SharedBuffer& message);
 
-  /// Moves waiting messages to consumers that have room again.
+  /// Puts given-back messages at the head, in the order given (dead-lettering those that have
+  /// failed too often), and hands them on.
+  void give_back(std::vector<QueuedMessage> messages);
+
+  /// Moves waiting messages to consumers that can take them.
   void pump();
 
   void wait_for_room(RoomWaiter& waiter);
@@ -52,16 +61,17 @@ class QueueChannel {
 
  private:
   bool full() const noexcept;
-  Outbox* next_consumer_with_room() noexcept;
-  void enqueue(SharedBuffer message);
+  bool dead_letters_allowed() const noexcept;
+  QueueConsumer* next_consumer(const void* avoid) noexcept;
+  void enqueue(QueuedMessage message);
   void wake_waiters();
 
   std::string name_;
-  std::deque<SharedBuffer> backlog_;
+  const Config& config_;
+  Router& router_;
+  std::deque<QueuedMessage> backlog_;
   std::size_t backlog_bytes_ = 0;
-  std::size_t max_messages_;
-  std::size_t max_bytes_;
-  std::vector<Outbox*> consumers_;
+  std::vector<QueueConsumer*> consumers_;
   std::size_t next_ = 0;
   std::vector<RoomWaiter*> waiters_;
 };

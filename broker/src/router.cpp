@@ -1,31 +1,33 @@
 #include "router.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include "delivery.hpp"
 #include "outbox.hpp"
 
 namespace paperboy::broker {
+namespace {
 
-using protocol::ChannelKind;
+// Replies to `/topic/_reply/<id>/<anything>` reach the subscribers of `/topic/_reply/<id>`, so a
+// requester subscribes once and tells its replies apart by the suffix (channels are otherwise
+// matched exactly; this is the one prefix rule).
+constexpr std::string_view reply_prefix = "/topic/_reply/";
 
-bool Router::subscribe(Outbox& subscriber, std::string_view channel) {
-  if (protocol::channel_kind(channel) == ChannelKind::queue) {
-    auto [it, created] = queues_.try_emplace(std::string(channel));
-    if (created) it->second = std::make_unique<QueueChannel>(it->first, config_);
-    return it->second->subscribe(subscriber);
-  }
-  auto [it, created] = topics_.try_emplace(std::string(channel));
+}  // namespace
+
+bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
+  auto [it, created] = topics_.try_emplace(std::string(topic));
   if (created) it->second = std::make_unique<TopicChannel>(it->first);
   return it->second->subscribe(subscriber);
 }
 
-bool Router::unsubscribe(Outbox& subscriber, std::string_view channel) {
-  if (protocol::channel_kind(channel) == ChannelKind::queue) {
-    QueueChannel* queue = find_queue(channel);
-    if (!queue) return false;
-    const bool was = queue->unsubscribe(subscriber);
-    release_if_idle(*queue);
-    return was;
-  }
-  const auto it = topics_.find(channel);
+QueueChannel* Router::subscribe(QueueConsumer& consumer, std::string_view name) {
+  QueueChannel& channel = queue(name);
+  return channel.subscribe(consumer) ? &channel : nullptr;
+}
+
+bool Router::unsubscribe(Outbox& subscriber, std::string_view topic) {
+  const auto it = topics_.find(topic);
   if (it == topics_.end()) return false;
   const bool was = it->second->unsubscribe(subscriber);
   subscriber.forget(*it->second);
@@ -33,24 +35,55 @@ bool Router::unsubscribe(Outbox& subscriber, std::string_view channel) {
   return was;
 }
 
+bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
+  const auto it = queues_.find(name);
+  if (it == queues_.end()) return false;
+  QueueChannel& channel = *it->second;
+  const bool was = channel.unsubscribe(consumer);
+  release_if_idle(channel);
+  return was;
+}
+
 QueueChannel* Router::publish(const SharedBuffer& message, std::string_view channel) {
-  if (protocol::channel_kind(channel) == ChannelKind::queue) {
+  if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
     // A queue keeps messages for consumers that have not come yet, so publishing creates it.
-    auto it = queues_.find(channel);
-    if (it == queues_.end()) {
-      it = queues_.emplace(std::string(channel), nullptr).first;
-      it->second = std::make_unique<QueueChannel>(it->first, config_);
-    }
-    return it->second->publish(message) ? nullptr : it->second.get();
+    QueueChannel& q = queue(channel);
+    return q.publish(message) ? nullptr : &q;
   }
-  const auto it = topics_.find(channel);
-  if (it != topics_.end()) it->second->publish(message);
+  if (TopicChannel* topic = find_topic(channel)) {
+    topic->publish(message);
+  } else if (channel.starts_with(reply_prefix)) {
+    spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
+  }
   return nullptr;
 }
 
-QueueChannel* Router::find_queue(std::string_view channel) noexcept {
-  const auto it = queues_.find(channel);
-  return it == queues_.end() ? nullptr : it->second.get();
+TopicChannel* Router::find_topic(std::string_view name) noexcept {
+  auto it = topics_.find(name);
+  if (it == topics_.end() && name.starts_with(reply_prefix)) {
+    const auto slash = name.find('/', reply_prefix.size());
+    if (slash != std::string_view::npos) it = topics_.find(name.substr(0, slash));
+  }
+  return it == topics_.end() ? nullptr : it->second.get();
+}
+
+void Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
+                         std::uint32_t failures) {
+  const std::string dead_name = from.name() + config_.dead_letter_suffix;
+  const auto fields = message_fields(message);
+  spdlog::warn("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
+               dead_name, failures, fields.payload.size());
+  ++dead_lettered_;
+  queue(dead_name).force_publish(make_message(dead_name, fields.reply_to, fields.payload));
+}
+
+QueueChannel& Router::queue(std::string_view name) {
+  auto it = queues_.find(name);
+  if (it == queues_.end()) {
+    it = queues_.emplace(std::string(name), nullptr).first;
+    it->second = std::make_unique<QueueChannel>(it->first, config_, *this);
+  }
+  return *it->second;
 }
 
 void Router::release_if_idle(QueueChannel& channel) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 namespace paperboy::broker {
 
 class Outbox;
+class QueueConsumer;
 
 /// Owns the channels, keyed by name; a channel's kind follows from its name. Topic channels
 /// live while they have subscribers, queue channels while they have consumers, a backlog or a
@@ -22,24 +24,29 @@ class Router {
  public:
   explicit Router(const Config& config) : config_(config) {}
 
-  /// Subscribes; false if the subscriber already was subscribed there.
-  bool subscribe(Outbox& subscriber, std::string_view channel);
-  /// Unsubscribes (queue messages it had not written yet go back to the channel); false if it
-  /// was not subscribed there.
-  bool unsubscribe(Outbox& subscriber, std::string_view channel);
+  /// Subscribes to a topic; false if already subscribed there.
+  bool subscribe(Outbox& subscriber, std::string_view topic);
+  /// Subscribes to a queue, which is returned; nullptr if already subscribed there.
+  QueueChannel* subscribe(QueueConsumer& consumer, std::string_view queue);
+  /// Leaves a topic; false if not subscribed there.
+  bool unsubscribe(Outbox& subscriber, std::string_view topic);
+  /// Leaves a queue; what the consumer held goes back to the channel. False if not a consumer.
+  bool unsubscribe(QueueConsumer& consumer, std::string_view queue);
 
   /// Routes a message built by make_message. Returns the queue channel that refused it for a
   /// full backlog (the caller waits on it), or nullptr when it was taken (or, on a topic with no
   /// subscribers, dropped).
   QueueChannel* publish(const SharedBuffer& message, std::string_view channel);
 
-  /// The queue channel of that name, if it exists.
-  QueueChannel* find_queue(std::string_view channel) noexcept;
+  /// Moves a message that failed too often from `from` to its dead-letter channel.
+  void dead_letter(const QueueChannel& from, const SharedBuffer& message, std::uint32_t failures);
+
   /// Drops a queue channel nobody uses any more.
   void release_if_idle(QueueChannel& channel);
 
   std::size_t topic_count() const noexcept { return topics_.size(); }
   std::size_t queue_count() const noexcept { return queues_.size(); }
+  std::uint64_t dead_lettered() const noexcept { return dead_lettered_; }
 
  private:
   struct NameHash {
@@ -52,9 +59,13 @@ class Router {
   using Table =
       std::unordered_map<std::string, std::unique_ptr<Channel>, NameHash, std::equal_to<>>;
 
+  QueueChannel& queue(std::string_view name);
+  TopicChannel* find_topic(std::string_view name) noexcept;
+
   const Config& config_;
   Table<TopicChannel> topics_;
   Table<QueueChannel> queues_;
+  std::uint64_t dead_lettered_ = 0;
 };
 
 }  // namespace paperboy::broker

@@ -18,6 +18,7 @@ class SendQueue {
   void push(Delivery d);
   /// The i-th entry from the front.
   const Delivery& at(std::size_t i) const noexcept { return ring_[(head_ + i) & mask()]; }
+  Delivery& front() noexcept { return slot(0); }
   /// Drops the first n entries (they were written).
   void pop(std::size_t n) noexcept;
 

@@ -224,8 +224,8 @@ void Session::on_pb1_frame(std::string_view body) {
     case protocol::Op::sub: return on_sub(std::get<protocol::Sub>(*decoded));
     case protocol::Op::unsub: return on_unsub(std::get<protocol::Unsub>(*decoded));
     case protocol::Op::pub: return on_pub(std::get<protocol::Pub>(*decoded));
-    case protocol::Op::ack: return on_ack(std::get<protocol::Ack>(*decoded).delivery, "ACK");
-    case protocol::Op::nack: return on_ack(std::get<protocol::Nack>(*decoded).delivery, "NACK");
+    case protocol::Op::ack: return on_ack(std::get<protocol::Ack>(*decoded));
+    case protocol::Op::nack: return on_nack(std::get<protocol::Nack>(*decoded));
     case protocol::Op::ping: return on_ping(std::get<protocol::Ping>(*decoded));
     case protocol::Op::pong: return;  // we send no PINGs yet; an unsolicited PONG is harmless
     case protocol::Op::hello: return close_with(Errc::protocol, "HELLO was already sent");
@@ -259,17 +259,14 @@ void Session::on_hello(const protocol::Hello& hello) {
 void Session::on_sub(const protocol::Sub& sub) {
   const auto kind = protocol::check_channel(sub.channel);
   if (!kind) return reply_err(sub.req, Errc::bad_channel, "bad channel name");
-  if (sub.manual_ack() && *kind == protocol::ChannelKind::queue) {
-    // Manual ack arrives with the reliable work-queues work; refuse it clearly until then.
-    return reply_err(sub.req, Errc::bad_channel, "manual ack is not supported yet");
-  }
   if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {
     return reply_err(sub.req, Errc::not_authorized,
                      fmt::format("subscription limit of {} reached", config_.max_subscriptions));
   }
   // OK first: the backlog a queue SUB is handed must arrive after its confirmation.
   reply_ok(sub.req);
-  subscribe(sub.channel);
+  // The manual-ack flag means nothing on a topic: fan-out has no one to redeliver to.
+  subscribe(sub.channel, sub.manual_ack() && *kind == protocol::ChannelKind::queue, sub.prefetch);
 }
 
 void Session::on_unsub(const protocol::Unsub& unsub) {
@@ -296,9 +293,30 @@ void Session::on_pub(const protocol::Pub& pub) {
   publish(make_message(pub.channel, pub.reply_to, pub.payload), pub.channel, pub.req);
 }
 
-void Session::on_ack(std::uint64_t delivery, std::string_view op) {
-  // No subscription can be manual-ack yet, so no delivery id is ever outstanding.
-  reply_err(0, Errc::unknown_delivery, fmt::format("{} of unknown delivery {}", op, delivery));
+void Session::on_ack(const protocol::Ack& ack) {
+  const auto unacked = settle(ack.delivery, "ACK");
+  if (unacked) unacked->consumer->channel().pump();  // its credit is back
+}
+
+void Session::on_nack(const protocol::Nack& nack) {
+  auto unacked = settle(nack.delivery, "NACK");
+  if (!unacked) return;
+  // Back to the head, for someone else if anyone else has credit; a failed delivery counts.
+  std::vector<QueuedMessage> back;
+  back.push_back({std::move(unacked->message), unacked->failures + 1, unacked->consumer});
+  unacked->consumer->channel().give_back(std::move(back));
+}
+
+std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::string_view op) {
+  auto unacked = ledger_.take(delivery);
+  if (!unacked) {
+    reply_err(0, Errc::unknown_delivery,
+              fmt::format("{} of delivery {}: not an outstanding delivery of this connection", op,
+                          delivery));
+    return std::nullopt;
+  }
+  unacked->consumer->settled();
+  return unacked;
 }
 
 void Session::on_ping(const protocol::Ping& ping) {
@@ -318,9 +336,20 @@ void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
 // ---------------------------------------------------------------------------------------------
 // Channels
 
-void Session::subscribe(std::string_view channel) {
-  if (!router_.subscribe(outbox_, channel)) return;
-  subscriptions_.push_back({std::string(channel), router_.find_queue(channel)});
+void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t prefetch) {
+  if (subscribed(channel)) return;
+  if (protocol::channel_kind(channel) == protocol::ChannelKind::topic) {
+    router_.subscribe(outbox_, channel);
+    subscriptions_.push_back({std::string(channel), nullptr});
+    return;
+  }
+  const std::uint16_t credit =
+      prefetch == 0 ? config_.default_prefetch : std::min(prefetch, config_.max_prefetch);
+  auto consumer = std::make_unique<QueueConsumer>(outbox_, ledger_, manual_ack, credit);
+  // Recorded before subscribing: the channel may hand it messages at once.
+  auto& subscription =
+      subscriptions_.emplace_back(Subscription{std::string(channel), std::move(consumer)});
+  router_.subscribe(*subscription.consumer, channel);
 }
 
 std::vector<Session::Subscription>::iterator Session::find_subscription(std::string_view channel) {
@@ -335,7 +364,7 @@ bool Session::subscribed(std::string_view channel) {
 bool Session::unsubscribe(std::string_view channel) {
   const auto it = find_subscription(channel);
   if (it == subscriptions_.end()) return false;
-  router_.unsubscribe(outbox_, channel);
+  leave(*it);
   subscriptions_.erase(it);
   return true;
 }
@@ -384,7 +413,15 @@ void Session::retry_parked() {
 
 void Session::on_room() {
   for (const auto& subscription : subscriptions_) {
-    if (subscription.queue) subscription.queue->pump();
+    if (subscription.consumer) subscription.consumer->channel().pump();
+  }
+}
+
+void Session::leave(Subscription& subscription) {
+  if (subscription.consumer) {
+    router_.unsubscribe(*subscription.consumer, subscription.channel);
+  } else {
+    router_.unsubscribe(outbox_, subscription.channel);
   }
 }
 
@@ -403,8 +440,7 @@ void Session::leave_channels() {
     parked_.clear();
     parked_bytes_ = 0;
   }
-  for (const auto& subscription : subscriptions_)
-    router_.unsubscribe(outbox_, subscription.channel);
+  for (auto& subscription : subscriptions_) leave(subscription);
 }
 
 // ---------------------------------------------------------------------------------------------

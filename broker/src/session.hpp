@@ -7,15 +7,18 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ack_ledger.hpp"
 #include "outbox.hpp"
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
 #include "queue_channel.hpp"
+#include "queue_consumer.hpp"
 
 namespace paperboy::broker {
 
@@ -57,7 +60,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   enum class Phase { first_frame, pb1, pb0_channel, pb0_data };
   struct Subscription {
     std::string channel;
-    QueueChannel* queue;  ///< set for /queue subscriptions, which must be pumped on room
+    std::unique_ptr<QueueConsumer> consumer;  ///< for /queue subscriptions
   };
   struct ParkedPub {
     SharedBuffer message;
@@ -80,13 +83,16 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void on_sub(const protocol::Sub& sub);
   void on_unsub(const protocol::Unsub& unsub);
   void on_pub(const protocol::Pub& pub);
-  void on_ack(std::uint64_t delivery, std::string_view op);
+  void on_ack(const protocol::Ack& ack);
+  void on_nack(const protocol::Nack& nack);
+  std::optional<AckLedger::Unacked> settle(std::uint64_t delivery, std::string_view op);
   void on_ping(const protocol::Ping& ping);
 
-  void subscribe(std::string_view channel);
+  void subscribe(std::string_view channel, bool manual_ack = false, std::uint16_t prefetch = 0);
   std::vector<Subscription>::iterator find_subscription(std::string_view channel);
   bool subscribed(std::string_view channel);
   bool unsubscribe(std::string_view channel);
+  void leave(Subscription& subscription);
   void publish(SharedBuffer message, std::string_view channel, std::uint32_t req);
   void on_channel_room() override;
   void retry_parked();
@@ -115,6 +121,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   Phase phase_ = Phase::first_frame;
   std::string client_name_;
   std::string pb0_channel_;  ///< PB0: the channel frame waiting for its data frame
+  AckLedger ledger_;
   std::vector<Subscription> subscriptions_;
   std::deque<ParkedPub> parked_;
   std::size_t parked_bytes_ = 0;

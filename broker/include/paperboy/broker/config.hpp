@@ -32,6 +32,13 @@ struct Config {
   std::size_t max_connections = 100'000;
   /// Channels one connection may subscribe to at once.
   std::size_t max_subscriptions = 10'000;
+  /// Manual-ack credit of a subscription that asks for prefetch 0, and the most one may ask for.
+  std::uint16_t default_prefetch = 64;
+  std::uint16_t max_prefetch = 65535;
+  /// A queue message given back this many times more than once goes to its dead-letter channel.
+  std::uint32_t max_redeliveries = 5;
+  /// Appended to a queue channel's name to name its dead-letter channel; empty: no dead letters.
+  std::string dead_letter_suffix = ".dead";
   /// Bytes of PUBs a blocked publisher may still send, parked, while its other frames are read.
   std::size_t max_read_ahead = 1024 * 1024;
   /// Bytes asked of the socket per read.

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "shared_buffer.hpp"
+
+namespace paperboy::broker {
+
+class QueueConsumer;
+
+/// One connection's manual-ack deliveries still waiting for ACK or NACK, by delivery id. Ids
+/// start at 1 and only grow, so a late ACK of a given-back delivery can never hit a new one.
+class AckLedger {
+ public:
+  struct Unacked {
+    SharedBuffer message;
+    std::uint32_t failures;
+    QueueConsumer* consumer;
+  };
+
+  /// Records a delivery and returns its fresh id.
+  std::uint64_t record(SharedBuffer message, std::uint32_t failures, QueueConsumer& consumer);
+
+  /// Removes and returns the delivery, or nothing when the id is not outstanding here.
+  std::optional<Unacked> take(std::uint64_t id);
+
+  /// Removes every delivery of `consumer`, returned in delivery order.
+  std::vector<std::pair<std::uint64_t, Unacked>> take_all(const QueueConsumer& consumer);
+
+  std::size_t size() const noexcept { return unacked_.size(); }
+
+ private:
+  std::unordered_map<std::uint64_t, Unacked> unacked_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace paperboy::broker

@@ -1,0 +1,36 @@
+#include "queue_consumer.hpp"
+
+#include "ack_ledger.hpp"
+#include "outbox.hpp"
+
+namespace paperboy::broker {
+
+bool QueueConsumer::can_take() const noexcept {
+  return outbox_.has_room() && (!manual_ack_ || unacked_ < prefetch_);
+}
+
+void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
+  std::uint64_t id = 0;
+  if (manual_ack_) {
+    id = ledger_.record(queued.message, queued.failures, *this);
+    ++unacked_;
+  }
+  outbox_.push(queue_delivery(queued, outbox_.dialect(), channel, id));
+}
+
+std::vector<QueuedMessage> QueueConsumer::surrender(const QueueChannel& channel) {
+  auto unsent = outbox_.take_unsent(channel);
+  std::vector<QueuedMessage> back;
+  if (manual_ack_) {
+    // What never reached the socket was not really delivered: no failure for those.
+    for (const Delivery& d : unsent) ledger_.take(d.delivery_id);
+    for (auto& [id, unacked] : ledger_.take_all(*this)) {
+      back.push_back({std::move(unacked.message), unacked.failures + 1, nullptr});
+    }
+    unacked_ = 0;
+  }
+  for (Delivery& d : unsent) back.push_back({std::move(d.buffer), d.failures, nullptr});
+  return back;
+}
+
+}  // namespace paperboy::broker

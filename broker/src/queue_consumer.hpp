@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "delivery.hpp"
+
+namespace paperboy::broker {
+
+class AckLedger;
+class Outbox;
+class QueueChannel;
+
+/// One connection's subscription to one /queue channel: where its deliveries go and, for a
+/// manual-ack subscription, its credit (prefetch less what it holds unacked).
+class QueueConsumer {
+ public:
+  QueueConsumer(Outbox& outbox, AckLedger& ledger, bool manual_ack, std::uint32_t prefetch)
+      : outbox_(outbox), ledger_(ledger), prefetch_(prefetch), manual_ack_(manual_ack) {}
+
+  /// Room in the send queue and, for manual ack, credit left.
+  bool can_take() const noexcept;
+
+  /// Hands it one message (the channel checked can_take()).
+  void take(const QueuedMessage& queued, QueueChannel& channel);
+
+  /// An ACK or NACK settled one of its deliveries.
+  void settled() noexcept { --unacked_; }
+
+  /// Leaving: everything it holds, in the order it should go back to the head of the channel:
+  /// deliveries written and unacked (each counts a failure), then those never written.
+  std::vector<QueuedMessage> surrender(const QueueChannel& channel);
+
+  /// The channel it consumes from (set when it subscribes).
+  QueueChannel& channel() const noexcept { return *channel_; }
+  void bind(QueueChannel& channel) noexcept { channel_ = &channel; }
+
+  bool manual_ack() const noexcept { return manual_ack_; }
+  std::uint32_t unacked() const noexcept { return unacked_; }
+
+ private:
+  Outbox& outbox_;
+  AckLedger& ledger_;
+  QueueChannel* channel_ = nullptr;
+  std::uint32_t prefetch_;
+  std::uint32_t unacked_ = 0;
+  bool manual_ack_;
+};
+
+}  // namespace paperboy::broker
