@@ -5,6 +5,7 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 
+#include <functional>
 #include <map>
 
 #include "paperboy/broker/config.hpp"
@@ -43,6 +44,10 @@ void add_flags(CLI::App& app, Config& config, std::string& log_level, double& fr
       ->transform(CLI::CheckedTransformer(policies, CLI::ignore_case))
       ->default_str("drop");
   app.add_option("--max-connections", config.max_connections, "Most clients connected at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-queues", config.max_queues,
+                 "Queue channels that may exist at once; a PUB or SUB creating one more gets ERR 4")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--max-subscriptions", config.max_subscriptions,
@@ -107,13 +112,18 @@ int main(int argc, char** argv) {
     asio::io_context io(1);
     paperboy::broker::Server server(io, std::move(config));
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const std::error_code& ec, int signal) {
+    std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
+                                                                     int signal) {
       if (ec) return;
       spdlog::info("server.signal signal={}", signal);
       server.shut_down();
-    });
+      signals.async_wait(on_signal);  // a second signal cuts the grace short
+    };
+    signals.async_wait(on_signal);
+    server.on_stopped([&] { signals.cancel(); });
     server.start();
     io.run();
+    if (server.failed()) return 1;
   } catch (const std::exception& e) {
     spdlog::critical("server.failed what={:?}", e.what());
     return 1;

@@ -65,16 +65,23 @@ std::vector<Delivery> Outbox::take_unsent(const QueueChannel& channel) {
   std::vector<Delivery> unsent;
   // A half-written delivery must still be finished on the wire; it now belongs to nobody, so a
   // later channel at the same address can never claim it back.
-  if (front_written_ > 0 && queue_.front().origin == &channel) queue_.front().origin = nullptr;
+  if (front_written_ > 0 && queue_.front().origin == &channel) {
+    queue_.front().origin = nullptr;
+    // An auto-ack delivery is not in any ledger: should the connection die before it is
+    // finished, it must still find its way back, by name.
+    if (queue_.front().delivery_id == 0) orphan_queue_ = channel.name();
+  }
   queue_.extract(
       first_unsent(), [&](const Delivery& d) { return d.origin == &channel; },
       [&](Delivery&& d) { unsent.push_back(std::move(d)); });
+  note_room();
   return unsent;
 }
 
-void Outbox::discard_unsent() noexcept {
+void Outbox::discard_unsent() {
   queue_.extract(
       first_unsent(), [](const Delivery&) { return true; }, [](Delivery&&) {});
+  note_room();
 }
 
 std::error_code Outbox::flush_to(int fd) noexcept {
@@ -94,14 +101,31 @@ std::error_code Outbox::flush_to(int fd) noexcept {
       ++done;
     }
     queue_.pop(done);
+    if (done > 0) orphan_queue_.clear();
     front_written_ = left;
   }
-  if (was_full_ && accepting_ && queue_.bytes() < cap_) {
-    was_full_ = false;
-    room_regained_ = true;
-    report_gaps();
-  }
+  note_room();
   return error;
+}
+
+void Outbox::note_room() {
+  if (!was_full_ || full() || !accepting_) return;
+  was_full_ = false;
+  room_regained_ = true;
+  report_gaps();
+  wake();
+}
+
+std::optional<Outbox::Orphan> Outbox::abandon_partial_write() {
+  std::optional<Orphan> orphan;
+  if (front_written_ > 0 && !orphan_queue_.empty()) {
+    Delivery& front = queue_.front();
+    orphan = Orphan{std::move(orphan_queue_), QueuedMessage{front.buffer, front.failures}};
+    queue_.pop(1);
+  }
+  orphan_queue_.clear();
+  front_written_ = 0;
+  return orphan;
 }
 
 bool Outbox::take_room_regained() noexcept {

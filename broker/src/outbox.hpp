@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -32,7 +34,14 @@ class Outbox {
   void on_overflow(std::function<void()> handler) { on_overflow_ = std::move(handler); }
 
   /// True while a queue message handed over now goes out without passing the byte cap.
-  bool has_room() const noexcept { return accepting_ && queue_.bytes() < cap_; }
+  bool has_room() const noexcept { return accepting_ && !full(); }
+
+  /// At or over the byte cap: no more messages for this peer, it is not keeping up.
+  bool full() const noexcept { return queue_.bytes() >= cap_; }
+
+  /// Messages stop at the cap, so what piles up past it are answers to the peer's own requests
+  /// (OK, ERR, PONG) that it does not read: past twice the cap, stop reading its requests.
+  bool backed_up() const noexcept { return queue_.bytes() >= 2 * cap_; }
 
   /// Queues a frame regardless of the cap (control frames: OK, ERR, PONG, GAP, WELCOME).
   void push(Delivery d);
@@ -49,11 +58,17 @@ class Outbox {
   /// Removes the queue deliveries from `channel` that are not being written, in order.
   std::vector<Delivery> take_unsent(const QueueChannel& channel);
 
-  /// The connection is gone: the half-written front entry counts as unsent.
-  void abandon_partial_write() noexcept { front_written_ = 0; }
+  /// A half-written queue delivery whose consumer had already left its channel.
+  struct Orphan {
+    std::string channel;
+    QueuedMessage message;
+  };
+  /// The connection is gone: the half-written front entry counts as unsent. If it belongs to a
+  /// channel this connection already left, it is handed out here to be given back by name.
+  std::optional<Orphan> abandon_partial_write();
 
   /// Drops every entry not being written (the peer will never read them).
-  void discard_unsent() noexcept;
+  void discard_unsent();
 
   // The writer's side.
   bool empty() const noexcept { return queue_.empty(); }
@@ -78,6 +93,9 @@ class Outbox {
   /// Entries from here on have not started to go out.
   std::size_t first_unsent() const noexcept { return front_written_ > 0 ? 1 : 0; }
   void report_gaps();
+  /// After the queue shrank: once it is back under the cap, owed GAPs go out first and the
+  /// writer is told (take_room_regained) so queue channels can hand out more.
+  void note_room();
 
   SendQueue queue_;
   asio::steady_timer wake_timer_;
@@ -85,7 +103,9 @@ class Outbox {
   DropLog& drop_log_;
   std::vector<PendingGap> gaps_;
   std::size_t cap_;
-  std::size_t front_written_ = 0;  ///< bytes of the front entry already sent
+  std::size_t front_written_ = 0;
+  std::string orphan_queue_;  ///< channel of the half-written front entry, once it was left  ///<
+                              ///< bytes of the front entry already sent
   std::uint64_t dropped_total_ = 0;
   SlowConsumerPolicy policy_;
   Dialect dialect_ = Dialect::pb1;

@@ -21,9 +21,13 @@ bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
   return it->second->subscribe(subscriber);
 }
 
-QueueChannel* Router::subscribe(QueueConsumer& consumer, std::string_view name) {
-  QueueChannel& channel = queue(name);
-  return channel.subscribe(consumer) ? &channel : nullptr;
+bool Router::subscribe(QueueConsumer& consumer, std::string_view name) {
+  if (!queue_allowed(name)) return false;
+  return queue(name).subscribe(consumer);
+}
+
+bool Router::queue_allowed(std::string_view name) const noexcept {
+  return queues_.size() < config_.max_queues || queues_.find(name) != queues_.end();
 }
 
 bool Router::unsubscribe(Outbox& subscriber, std::string_view topic) {
@@ -44,18 +48,20 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
   return was;
 }
 
-QueueChannel* Router::publish(const SharedBuffer& message, std::string_view channel) {
+Router::Published Router::publish(const SharedBuffer& message, std::string_view channel) {
   if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
-    // A queue keeps messages for consumers that have not come yet, so publishing creates it.
+    // A queue keeps messages for consumers that have not come yet, so publishing creates it,
+    // up to a bound: every channel may hold a whole backlog.
+    if (!queue_allowed(channel)) return {nullptr, true};
     QueueChannel& q = queue(channel);
-    return q.publish(message) ? nullptr : &q;
+    return {q.publish(message) ? nullptr : &q, false};
   }
   if (TopicChannel* topic = find_topic(channel)) {
     topic->publish(message);
   } else if (channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
-  return nullptr;
+  return {};
 }
 
 TopicChannel* Router::find_topic(std::string_view name) noexcept {
@@ -65,6 +71,12 @@ TopicChannel* Router::find_topic(std::string_view name) noexcept {
     if (slash != std::string_view::npos) it = topics_.find(name.substr(0, slash));
   }
   return it == topics_.end() ? nullptr : it->second.get();
+}
+
+void Router::give_back(std::string_view queue_name, QueuedMessage message) {
+  std::vector<QueuedMessage> back;
+  back.push_back(std::move(message));
+  queue(queue_name).give_back(std::move(back));
 }
 
 void Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,

@@ -26,17 +26,26 @@ class Router {
 
   /// Subscribes to a topic; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
-  /// Subscribes to a queue, which is returned; nullptr if already subscribed there.
-  QueueChannel* subscribe(QueueConsumer& consumer, std::string_view queue);
+  /// Subscribes to a queue, creating it if it is new and --max-queues allows; false if not.
+  bool subscribe(QueueConsumer& consumer, std::string_view queue);
+  /// True when a queue of that name exists or one more may be created.
+  bool queue_allowed(std::string_view name) const noexcept;
   /// Leaves a topic; false if not subscribed there.
   bool unsubscribe(Outbox& subscriber, std::string_view topic);
   /// Leaves a queue; what the consumer held goes back to the channel. False if not a consumer.
   bool unsubscribe(QueueConsumer& consumer, std::string_view queue);
 
-  /// Routes a message built by make_message. Returns the queue channel that refused it for a
-  /// full backlog (the caller waits on it), or nullptr when it was taken (or, on a topic with no
-  /// subscribers, dropped).
-  QueueChannel* publish(const SharedBuffer& message, std::string_view channel);
+  /// What became of a published message.
+  struct Published {
+    QueueChannel* full = nullptr;  ///< a full queue refused it for now: wait for its room
+    bool refused = false;          ///< a new queue channel would pass --max-queues
+  };
+  /// Routes a message built by make_message: taken (or, on a topic with no subscribers,
+  /// dropped), waiting for room, or refused.
+  Published publish(const SharedBuffer& message, std::string_view channel);
+
+  /// Puts a queue message back at the head of the named queue channel.
+  void give_back(std::string_view queue_name, QueuedMessage message);
 
   /// Moves a message that failed too often from `from` to its dead-letter channel.
   void dead_letter(const QueueChannel& from, const SharedBuffer& message, std::uint32_t failures);

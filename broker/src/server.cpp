@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 
 #include <array>
 
@@ -50,8 +49,19 @@ Server::~Server() = default;
 void Server::start() {
   spdlog::info("server.listening address={} port={} server_id={:?}", config_.bind_address, port_,
                config_.server_id);
-  asio::co_spawn(io_, accept_loop(), asio::detached);
-  asio::co_spawn(io_, housekeeping_loop(), asio::detached);
+  // Without either loop the daemon would look alive and serve nobody: fail loudly instead.
+  auto on_exit = [this](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::critical("server.failed what={:?}", e.what());
+    }
+    failed_ = true;
+    io_.stop();
+  };
+  asio::co_spawn(io_, accept_loop(), on_exit);
+  asio::co_spawn(io_, housekeeping_loop(), on_exit);
 }
 
 asio::awaitable<void> Server::accept_loop() {
@@ -73,8 +83,15 @@ asio::awaitable<void> Server::accept_loop() {
 void Server::admit(asio::ip::tcp::socket socket) {
   const bool over_limit = sessions_.size() >= config_.max_connections;
   if (over_limit && sessions_.size() >= config_.max_connections + max_refusing) {
-    spdlog::warn("server.refused reason=\"too many connections\" limit={}",
-                 config_.max_connections);
+    // A flood of these gets a line a second, not a line each.
+    ++refused_since_report_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_report_ >= std::chrono::seconds(1)) {
+      spdlog::warn("server.refused reason=\"too many connections\" limit={} refused={}",
+                   config_.max_connections, refused_since_report_);
+      refused_since_report_ = 0;
+      last_refusal_report_ = now;
+    }
     return;  // the socket closes as it goes out of scope
   }
   const auto id = next_session_id_++;
@@ -88,7 +105,13 @@ void Server::forget(std::uint64_t session_id) {
 }
 
 void Server::shut_down() {
-  if (shutting_down_) return;
+  if (shutting_down_) {
+    // Asked twice: stop waiting for slow peers.
+    spdlog::info("server.stopping_now sessions={}", sessions_.size());
+    shutdown_deadline_ = std::chrono::steady_clock::now();
+    housekeeping_timer_.cancel();
+    return;
+  }
   shutting_down_ = true;
   shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace;
   spdlog::info("server.stopping sessions={}", sessions_.size());
@@ -120,6 +143,7 @@ asio::awaitable<void> Server::housekeeping_loop() {
     co_await housekeeping_timer_.async_wait(use_nothrow);
   }
   spdlog::info("server.stopped");
+  if (on_stopped_) on_stopped_();
 }
 
 void Server::report_drops(std::chrono::steady_clock::time_point now) {

@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -73,16 +74,22 @@ void Session::start() {
 
 asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Session> self) {
   while (!stopped_ && !closing_) {
-    if (read_gate_closed_) {
-      // Back-pressure: a publisher blocked on a full queue is not read any further. Once its
-      // parked PUBs are taken, the frames already buffered come first.
+    // Frames left over from an earlier read (back-pressure stopped their processing) come
+    // before any new read.
+    process_frames();
+    if (stopped_ || closing_) break;
+    if (input_blocked()) {
+      // Back-pressure, the Redis way: a client is not read while its PUBs wait for a full queue
+      // or while it does not read the answers to its requests.
+      gate_waiting_ = true;
       co_await read_gate_.async_wait(use_nothrow);
-      process_frames();
+      gate_waiting_ = false;
       continue;
     }
+    char* const data = reader_.writable_data();  // may move the buffer: before its size
+    const std::size_t room = reader_.writable_size();
     std::error_code ec;
-    const std::size_t n =
-        socket_.read_some(asio::buffer(reader_.writable_data(), reader_.writable_size()), ec);
+    const std::size_t n = socket_.read_some(asio::buffer(data, room), ec);
     if (ec == asio::error::would_block) {
       // Nothing to read: hold no buffer while idle, and sleep until the socket is readable.
       reader_.release_if_empty();
@@ -91,19 +98,24 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
       continue;
     }
     if (ec) {
-      if (!stopped_) {
-        if (reader_.partial() && phase_ != Phase::first_frame) {
-          spdlog::warn("session.truncated sid={} buffered={}", id_, reader_.buffered());
-        }
-        stop(ec == asio::error::eof ? "peer closed" : ec.message());
+      if (reader_.partial() && phase_ != Phase::first_frame) {
+        spdlog::warn("session.truncated sid={} buffered={}", id_, reader_.buffered());
+      }
+      // End of input is not the end of output: what we owe the peer (OKs, PONGs, messages,
+      // PUBs still parked) goes out first. Anything else is a dead connection.
+      if (ec == asio::error::eof) {
+        peer_finished();
+      } else {
+        stop(ec.message());
       }
       break;
     }
-    const bool filled = n == reader_.writable_size();
     reader_.commit(n);
     process_frames();
-    // A full read means more is waiting: yield so the writers woken by this batch run first.
-    if (filled) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+    if (stopped_ || closing_) break;
+    // Batch by the read: the writers this batch woke, and every other session, run before we
+    // read again, so one busy publisher cannot starve the loop.
+    co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   }
   if (closing_ && !stopped_) co_await drain_input();
   loop_done(reading_done_);
@@ -111,7 +123,7 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
 
 void Session::process_frames() {
   bool parsed_any = false;
-  while (!stopped_ && !closing_ && !read_gate_closed_) {
+  while (!stopped_ && !closing_ && !input_blocked()) {
     const auto frame = reader_.next();
     if (frame.status == protocol::FrameStatus::need_more) break;
     if (frame.status == protocol::FrameStatus::too_large) {
@@ -132,7 +144,7 @@ void Session::process_frames() {
   // The frame timeout runs from the connect until the first frame, and after that only while
   // the peer owes us the rest of a frame it started.
   if (phase_ == Phase::first_frame) return;
-  const bool owes_bytes = reader_.partial() && !read_gate_closed_;
+  const bool owes_bytes = reader_.partial() && !input_blocked();
   if (!owes_bytes) {
     frame_started_ = Clock::time_point::max();
   } else if (parsed_any || frame_started_ == Clock::time_point::max()) {
@@ -181,6 +193,11 @@ void Session::on_first_frame(std::string_view body) {
                  id_, body.size());
     return stop("bad channel");
   }
+  if (protocol::channel_kind(body) == protocol::ChannelKind::queue &&
+      !router_.queue_allowed(body)) {
+    spdlog::warn("session.error sid={} dialect=pb0 reason=\"queue channel limit reached\"", id_);
+    return stop("queue channel limit");
+  }
   spdlog::info("session.hello sid={} dialect=pb0 channel={:?}", id_, body);
   subscribe(body);
 }
@@ -190,7 +207,7 @@ void Session::on_first_frame(std::string_view body) {
 
 void Session::on_pb0_frame(std::string_view body) {
   if (phase_ == Phase::pb0_channel) {
-    if (body.empty()) return begin_close(Queued::give_back);  // the prototype's way to say goodbye
+    if (body.empty()) return peer_finished();  // the prototype's way to say goodbye
     if (!protocol::valid_pb0_channel(body)) {
       spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad channel\" size={}", id_,
                    body.size());
@@ -263,6 +280,10 @@ void Session::on_sub(const protocol::Sub& sub) {
     return reply_err(sub.req, Errc::not_authorized,
                      fmt::format("subscription limit of {} reached", config_.max_subscriptions));
   }
+  if (*kind == protocol::ChannelKind::queue && !router_.queue_allowed(sub.channel)) {
+    return reply_err(sub.req, Errc::not_authorized,
+                     fmt::format("queue channel limit of {} reached", config_.max_queues));
+  }
   // OK first: the backlog a queue SUB is handed must arrive after its confirmation.
   reply_ok(sub.req);
   // The manual-ack flag means nothing on a topic: fan-out has no one to redeliver to.
@@ -328,8 +349,12 @@ void Session::reply_ok(std::uint32_t req) {
 }
 
 void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
-  spdlog::debug("session.refuse sid={} req={} code={} reason={:?}", id_, req,
-                static_cast<unsigned>(code), text);
+  // One line per refused request, but a client refused in a loop is not allowed to flood the
+  // log: its first few, then every thousandth.
+  if (++refusals_ <= 3 || refusals_ % 1000 == 0) {
+    spdlog::info("session.refused sid={} req={} code={} reason={:?} refusals={}", id_, req,
+                 static_cast<unsigned>(code), text, refusals_);
+  }
   outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
 }
 
@@ -371,17 +396,30 @@ bool Session::unsubscribe(std::string_view channel) {
 
 void Session::publish(SharedBuffer message, std::string_view channel, std::uint32_t req) {
   // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
-  if (parked_.empty()) {
-    QueueChannel* full = router_.publish(message, channel);
-    if (!full) return reply_ok(req);
-    full->wait_for_room(*this);
-    waiting_on_ = full;
-  }
+  if (parked_.empty() && offer(message, channel, req)) return;
   // `channel` may point into the read buffer; a parked PUB keeps the copy in its message.
   parked_bytes_ += message.size();
   const std::string_view own_channel = message_fields(message).channel;
   parked_.push_back({std::move(message), own_channel, req});
-  if (parked_bytes_ > config_.max_read_ahead) read_gate_closed_ = true;
+}
+
+bool Session::offer(const SharedBuffer& message, std::string_view channel, std::uint32_t req) {
+  const auto outcome = router_.publish(message, channel);
+  if (outcome.full) {
+    outcome.full->wait_for_room(*this);
+    waiting_on_ = outcome.full;
+    return false;
+  }
+  if (!outcome.refused) {
+    reply_ok(req);
+  } else if (phase_ == Phase::pb1) {
+    reply_err(req, Errc::not_authorized,
+              fmt::format("queue channel limit of {} reached", config_.max_queues));
+  } else {
+    // PB0 has no way to say no; its message is not taken, and the connection says so by closing.
+    close_with(Errc::not_authorized, "queue channel limit reached");
+  }
+  return true;
 }
 
 void Session::on_channel_room() {
@@ -393,25 +431,40 @@ void Session::on_channel_room() {
 }
 
 void Session::retry_parked() {
-  if (stopped_ || closing_ || waiting_on_) return;
+  if (stopped_ || (closing_ && !finishing_) || waiting_on_) return;
   while (!parked_.empty()) {
     ParkedPub& parked = parked_.front();
-    if (QueueChannel* full = router_.publish(parked.message, parked.channel)) {
-      full->wait_for_room(*this);
-      waiting_on_ = full;
-      return;
-    }
-    reply_ok(parked.req);
+    if (!offer(parked.message, parked.channel, parked.req)) return;
     parked_bytes_ -= parked.message.size();
     parked_.pop_front();
   }
-  if (read_gate_closed_) {
-    read_gate_closed_ = false;
-    read_gate_.cancel();
+  if (finishing_) {
+    // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
+    finishing_ = false;
+    return begin_close(Queued::give_back);
   }
+  unblock_input();
+}
+
+bool Session::input_blocked() const noexcept {
+  return parked_bytes_ > config_.max_read_ahead || outbox_.backed_up();
+}
+
+void Session::unblock_input() {
+  if (gate_waiting_ && !input_blocked()) read_gate_.cancel();
+}
+
+void Session::peer_finished() {
+  if (closing_ || stopped_) return;
+  if (parked_.empty()) return begin_close(Queued::give_back);
+  // PUBs we read are ours to deliver, even if the peer has nothing more to say (the PB0
+  // prototype's senders say goodbye right after their last pair): wait for room, then close.
+  closing_ = true;
+  finishing_ = true;
 }
 
 void Session::on_room() {
+  unblock_input();
   for (const auto& subscription : subscriptions_) {
     if (subscription.consumer) subscription.consumer->channel().pump();
   }
@@ -448,14 +501,14 @@ void Session::leave_channels() {
 
 asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
   while (!stopped_) {
+    if (outbox_.take_room_regained()) on_room();
     if (outbox_.empty()) {
-      if (closing_) break;
+      if (closing_ && !finishing_) break;
       co_await outbox_.wait();
       continue;
     }
     // Write straight away; only a full socket buffer sends us through the reactor.
     const std::error_code ec = outbox_.flush_to(socket_.native_handle());
-    if (outbox_.take_room_regained()) on_room();
     if (would_block(ec)) {
       auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_nothrow);
       if (wait_ec) {
@@ -522,7 +575,9 @@ void Session::stop(std::string_view reason) {
   if (stopped_) return;
   stopped_ = true;
   // The peer will never see the rest of a half-written frame: its queue message goes back too.
-  outbox_.abandon_partial_write();
+  if (auto orphan = outbox_.abandon_partial_write()) {
+    router_.give_back(orphan->channel, std::move(orphan->message));
+  }
   leave_channels();
   spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
                dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
@@ -536,6 +591,7 @@ void Session::stop(std::string_view reason) {
 void Session::check_deadlines(Clock::time_point now) {
   if (stopped_) return;
   if (now >= close_deadline_) return stop("close timed out");
+  if (!parked_.empty() && peer_gone()) return stop("peer gone while blocked");
   if (closing_ || frame_started_ == Clock::time_point::max()) return;
   if (now - frame_started_ < config_.frame_timeout) return;
   if (phase_ == Phase::first_frame) {
@@ -545,6 +601,12 @@ void Session::check_deadlines(Clock::time_point now) {
   if (phase_ == Phase::pb1) return close_with(Errc::protocol, "incomplete frame timed out");
   spdlog::warn("session.error sid={} dialect=pb0 reason=\"incomplete frame timed out\"", id_);
   stop("frame timeout");
+}
+
+bool Session::peer_gone() {
+  // A blocked publisher is not read, so nothing else would notice its peer resetting.
+  pollfd probe{socket_.native_handle(), 0, 0};
+  return ::poll(&probe, 1, 0) == 1 && (probe.revents & (POLLERR | POLLHUP)) != 0;
 }
 
 std::string_view Session::dialect_name() const noexcept {

@@ -94,9 +94,16 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   bool unsubscribe(std::string_view channel);
   void leave(Subscription& subscription);
   void publish(SharedBuffer message, std::string_view channel, std::uint32_t req);
+  /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
+  /// waits for room in a full queue.
+  bool offer(const SharedBuffer& message, std::string_view channel, std::uint32_t req);
+  bool peer_gone();
   void on_channel_room() override;
   void retry_parked();
   void on_room();
+  bool input_blocked() const noexcept;
+  void unblock_input();
+  void peer_finished();
   void leave_channels();
   /// What a closing connection does with deliveries already in its send queue: give queue
   /// messages back to their channels and send the rest, drop everything unsent (the peer is too
@@ -134,7 +141,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   bool closing_ = false;
   bool stopped_ = false;
   bool left_channels_ = false;
-  bool read_gate_closed_ = false;
+  std::uint64_t refusals_ = 0;
+  bool gate_waiting_ = false;  ///< the reader sleeps on read_gate_
+  bool finishing_ = false;     ///< the peer is done sending; parked PUBs still to deliver
   bool reading_done_ = false;
   bool writing_done_ = false;
 };

@@ -30,6 +30,8 @@ struct Config {
   std::size_t channel_backlog_bytes = 64 * 1024 * 1024;
   SlowConsumerPolicy slow_consumer = SlowConsumerPolicy::drop;
   std::size_t max_connections = 100'000;
+  /// Queue channels that may exist at once (each may hold a whole backlog).
+  std::size_t max_queues = 10'000;
   /// Channels one connection may subscribe to at once.
   std::size_t max_subscriptions = 10'000;
   /// Manual-ack credit of a subscription that asks for prefetch 0, and the most one may ask for.

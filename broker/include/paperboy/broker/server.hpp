@@ -6,6 +6,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
@@ -34,8 +35,14 @@ class Server {
   void start();
 
   /// Stops accepting, tells every client, flushes for up to shutdown_grace, then closes all.
-  /// The io_context runs out of work once everything is closed.
+  /// The io_context runs out of work once everything is closed. A second call cuts the grace.
   void shut_down();
+
+  /// Called once everything is closed after shut_down() (to release what keeps the loop alive).
+  void on_stopped(std::function<void()> handler) { on_stopped_ = std::move(handler); }
+
+  /// True when an internal failure stopped the daemon (the io_context was stopped).
+  bool failed() const noexcept { return failed_; }
 
   // For sessions.
   const Config& config() const noexcept { return config_; }
@@ -61,6 +68,10 @@ class Server {
   std::uint64_t next_session_id_ = 1;
   std::uint16_t port_ = 0;
   bool shutting_down_ = false;
+  bool failed_ = false;
+  std::function<void()> on_stopped_;
+  std::uint64_t refused_since_report_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_report_{};
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   std::chrono::steady_clock::time_point last_drop_report_{};
 };
