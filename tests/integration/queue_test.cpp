@@ -122,23 +122,6 @@ TEST_CASE("queue: an unsubscribed consumer gets no more messages and the rest ge
   expect_clean_exit(daemon);
 }
 
-TEST_CASE("queue: a manual-ack SUB on a queue is refused with ERR 3 and the connection stays") {
-  Daemon daemon;
-  INFO(daemon.log_tail());
-  const std::string channel = "/queue/manual";
-  Conn c(daemon.port(), "consumer");
-  Conn publisher(daemon.port(), "publisher");
-  c.hello();
-  publisher.hello();
-  c.sub(channel, 11, p::sub_flag_manual_ack, 5);
-  c.expect_err(11, 3);
-  c.ping_pong();
-  c.subscribe(channel);  // a plain SUB still works
-  publisher.publish(channel, "plain");
-  c.expect_msg(channel, "plain");
-  expect_clean_exit(daemon);
-}
-
 TEST_CASE(
     "queue: a full backlog parks PUBs while PING ACK NACK and UNSUB behind them are answered") {
   constexpr std::size_t backlog = 4;
