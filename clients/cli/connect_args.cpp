@@ -1,6 +1,8 @@
 #include "connect_args.hpp"
 
 #include <chrono>
+#include <map>
+#include <string>
 
 namespace paperboy::cli {
 
@@ -21,11 +23,16 @@ void add_connect_options(CLI::App& command, ConnectArgs& args) {
       ->type_name("TOKEN")
       ->envname("PAPERBOY_TOKEN")
       ->group("Connection");
+  // A plain number is seconds, as it always was; "2s", "500ms", "1m" name their unit.
+  const std::map<std::string, double> units{{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}};
   command
       .add_option("--timeout", args.timeout_seconds,
-                  "Seconds to wait for the connection and for each answer from the broker")
-      ->type_name("SECONDS")
+                  "How long to wait for the connection and for each answer from the broker: "
+                  "seconds, or a number with a unit (500ms, 2s, 1m, 1h)")
+      ->type_name("DURATION")
       ->capture_default_str()
+      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE, "UNIT")
+                      .description(""))
       ->check(CLI::Range(0.001, 1e6).description(""))
       ->group("Connection");
 }

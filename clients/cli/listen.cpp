@@ -1,42 +1,16 @@
 #include "listen.hpp"
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <stdexcept>
 #include <variant>
 
+#include "interrupts.hpp"
 #include "output_format.hpp"
 
 namespace paperboy::cli {
 namespace {
 
-volatile std::sig_atomic_t interrupted = 0;
-
-extern "C" void on_interrupt(int /*signal*/) {
-  interrupted = 1;
-}
-
-// Without SA_RESTART, so a signal cuts short the poll() inside Client::next() and the loop sees
-// the flag at once. The slice below bounds the wait if the signal lands just before poll().
-void catch_interrupts() {
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
 constexpr auto wait_slice = std::chrono::seconds(1);
-
-void write_stdout(const std::string& bytes) {
-  // Flushed per message, so `paperboy listen | other-program` sees each message at once.
-  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
-      std::fflush(stdout) != 0) {
-    throw std::runtime_error("cannot write to stdout");
-  }
-}
 
 }  // namespace
 
@@ -48,9 +22,12 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
       "  raw   the payload bytes exactly, no separator\n"
       "  hex   the payload in lowercase hex, then a newline\n"
       "  json  one object per line: {\"channel\":...,\"reply_to\":...,\"payload\":...}\n"
-      "        (\"payload_hex\" instead of \"payload\" when the payload is not UTF-8)\n"
+      "        (\"payload_hex\" instead of \"payload\" when the payload is not UTF-8),\n"
+      "        with \"redelivered\":true added for a message handed out before\n"
       "Messages a slow listener lost on a topic are reported on stderr as\n"
       "  gap channel=C dropped=N\n"
+      "With --ack manual each /queue message is acked once it is printed; what was received\n"
+      "but not printed when listen stops goes back to the queue for other consumers.\n"
       "Stops after --count messages, or on Ctrl-C (exit status 0).");
   command
       ->add_option("-c,--channel", args.channel,
@@ -65,6 +42,7 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
   command->add_option("-n,--count", args.count, "Exit after this many messages (0: never)")
       ->type_name("N")
       ->capture_default_str();
+  add_ack_options(*command, args.ack);
   args.connect.name = "paperboy-listen";
   add_connect_options(*command, args.connect);
   return command;
@@ -73,13 +51,13 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
 int run_listen(const ListenArgs& args) {
   const auto format = parse_output_format(args.format).value_or(OutputFormat::text);
   auto client = connect(args.connect);
-  client.subscribe(args.channel, {}, timeout_of(args.connect));
+  client.subscribe(args.channel, subscribe_options(args.ack), timeout_of(args.connect));
   // Only now: until subscribed, Ctrl-C simply ends the process.
   catch_interrupts();
 
   std::string out;
   std::uint64_t received = 0;
-  while (interrupted == 0 && (args.count == 0 || received < args.count)) {
+  while (!interrupted() && (args.count == 0 || received < args.count)) {
     auto event = client.next(wait_slice);
     if (!event) continue;
     if (const auto* gap = std::get_if<client::Gap>(&*event)) {
@@ -91,6 +69,9 @@ int run_listen(const ListenArgs& args) {
     out.clear();
     append_message(out, message, format);
     write_stdout(out);
+    // Printed, so done: the ack (a no-op for auto-ack deliveries) is written with the next
+    // batch, at the latest when next() waits.
+    client.ack(message);
     ++received;
   }
   client.close(timeout_of(args.connect));

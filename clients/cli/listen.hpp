@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ack_args.hpp"
 #include "connect_args.hpp"
 
 namespace paperboy::cli {
@@ -11,6 +12,7 @@ namespace paperboy::cli {
 /// Arguments of `paperboy listen`.
 struct ListenArgs {
   ConnectArgs connect;
+  AckArgs ack;
   std::string channel;
   std::string format = "text";
   std::uint64_t count = 0;  // 0: until interrupted

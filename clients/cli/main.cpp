@@ -5,6 +5,8 @@
 
 #include "listen.hpp"
 #include "paperboy/client/error.hpp"
+#include "reply.hpp"
+#include "request.hpp"
 #include "send.hpp"
 
 int main(int argc, char** argv) {
@@ -17,7 +19,11 @@ int main(int argc, char** argv) {
   ListenArgs listen;
   auto* listen_command = add_listen_command(app, listen);
   SendArgs send;
-  add_send_command(app, send);
+  auto* send_command = add_send_command(app, send);
+  RequestArgs request;
+  auto* request_command = add_request_command(app, request);
+  ReplyArgs reply;
+  add_reply_command(app, reply);
 
   try {
     app.parse(argc, argv);
@@ -27,7 +33,10 @@ int main(int argc, char** argv) {
   }
 
   try {
-    return *listen_command ? run_listen(listen) : run_send(send);
+    if (*listen_command) return run_listen(listen);
+    if (*send_command) return run_send(send);
+    if (*request_command) return run_request(request);
+    return run_reply(reply);
   } catch (const paperboy::client::Error& error) {
     std::cerr << "paperboy: " << error.what() << '\n';
   } catch (const std::exception& error) {

@@ -1,6 +1,8 @@
 #include "output_format.hpp"
 
 #include <cstddef>
+#include <cstdio>
+#include <stdexcept>
 
 #include "paperboy/protocol/utf8.hpp"
 
@@ -85,8 +87,17 @@ void append_message(std::string& out, const client::Message& message, OutputForm
       append_json_field(out, "reply_to", message.reply_to);
       out += ',';
       append_json_field(out, "payload", message.payload);
+      // Only when set, so every other line keeps the three fields it always had.
+      if (message.redelivered) out += ",\"redelivered\":true";
       out += "}\n";
       return;
+  }
+}
+
+void write_stdout(std::string_view bytes) {
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0) {
+    throw std::runtime_error("cannot write to stdout");
   }
 }
 

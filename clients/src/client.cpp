@@ -1,6 +1,8 @@
 #include "paperboy/client/client.hpp"
 
+#include <charconv>
 #include <limits>
+#include <random>
 #include <utility>
 
 #include "connection.hpp"
@@ -18,6 +20,32 @@ using protocol::Op;
 constexpr auto explain_timeout = std::chrono::milliseconds(200);
 
 constexpr std::size_t max_field_size = std::numeric_limits<std::uint16_t>::max();
+
+// Every connection's private reply channel lives under this prefix; the broker routes a PUB to
+// /topic/_reply/<id>/<anything> to the subscribers of /topic/_reply/<id>.
+constexpr std::string_view reply_prefix = "/topic/_reply/";
+
+// 128 bits from std::random_device, in hex. Whoever knows a connection's reply channel can
+// subscribe to it and read its replies, so it must not be guessable from anything public
+// (a counter, the time, the process id).
+std::string random_reply_id() {
+  constexpr char hex_digits[] = "0123456789abcdef";
+  std::random_device device;
+  std::string id;
+  for (int word = 0; word < 4; ++word) {
+    const auto bits = static_cast<std::uint32_t>(device());
+    for (int shift = 28; shift >= 0; shift -= 4) id += hex_digits[(bits >> shift) & 0xFU];
+  }
+  return id;
+}
+
+Error request_not_in_flight(RequestToken token) {
+  return Error(make_error_code(std::errc::invalid_argument),
+               "request " + std::to_string(token.correlation) +
+                   " is not in flight (its reply was taken, it was refused or cancelled, or it "
+                   "was sent before the last connect())",
+               false);
+}
 
 Clock::time_point deadline_after(Timeout timeout) {
   const auto now = Clock::now();
@@ -70,6 +98,8 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   max_payload_ = 0;
   awaited_req_ = 0;
   last_pong_.reset();
+  reply_inbox_.clear();
+  requests_.clear();
   write_timeout_ = options.write_timeout;
   check_field(options.client_name, "client name", protocol::Errc::protocol);
   check_field(options.token, "token", protocol::Errc::protocol);
@@ -185,6 +215,57 @@ void Client::nack(std::uint64_t delivery) {
   maybe_flush();
 }
 
+RequestToken Client::send_request(std::string_view channel, std::string_view payload,
+                                  Timeout timeout) {
+  connection();
+  check_publish(channel, payload, {});
+  if (reply_inbox_.empty()) {
+    // Subscribed once per connection, and only set once the broker confirmed it: a SUB that
+    // timed out is tried again, under a new id, by the next request.
+    std::string inbox = std::string(reply_prefix) + random_reply_id();
+    subscribe(inbox, {}, timeout);
+    reply_inbox_ = std::move(inbox);
+  }
+  const RequestToken token{++last_correlation_};
+  const std::string reply_to = reply_inbox_ + '/' + std::to_string(token.correlation);
+  // With a request id, so a refusal (ERR 3 for a bad channel) names the request it fails
+  // instead of leaving it to time out; nobody waits for the OK.
+  const auto req = next_req();
+  connection_->append(protocol::Pub{req, channel, reply_to, payload});
+  requests_.emplace(token.correlation, InFlight{req, std::string(channel), {}});
+  maybe_flush();
+  return token;
+}
+
+std::optional<Message> Client::wait_reply(RequestToken token, Timeout timeout) {
+  return await_reply(token, deadline_after(timeout), true);
+}
+
+void Client::cancel_request(RequestToken token) noexcept {
+  requests_.erase(token.correlation);
+}
+
+Message Client::request(std::string_view channel, std::string_view payload, Timeout timeout) {
+  const auto deadline = deadline_after(timeout);
+  const auto token = send_request(channel, payload, timeout);
+  auto reply = await_reply(token, deadline, false);
+  if (!reply) {
+    cancel_request(token);
+    throw timeout_error("waiting for a reply to the request on " + printable(channel));
+  }
+  return std::move(*reply);
+}
+
+void Client::reply(const Message& request, std::string_view payload) {
+  if (request.reply_to.empty()) {
+    throw Error(
+        make_error_code(std::errc::invalid_argument),
+        "cannot reply to the message on " + printable(request.channel) + ": it has no reply_to",
+        false);
+  }
+  publish(request.reply_to, payload);
+}
+
 std::chrono::microseconds Client::ping(Timeout timeout) {
   auto& c = connection();
   const auto token = ++last_ping_token_;
@@ -247,6 +328,62 @@ void Client::await_ok(std::uint32_t req, Clock::time_point deadline, std::string
   awaited_req_ = 0;
 }
 
+std::optional<Message> Client::await_reply(RequestToken token, Clock::time_point deadline,
+                                           bool stop_on_signal) {
+  for (;;) {
+    // Looked up again after every frame: on_frame may add to the table and move its entries.
+    const auto it = requests_.find(token.correlation);
+    if (it == requests_.end()) throw request_not_in_flight(token);
+    if (auto* reply = std::get_if<Message>(&it->second.outcome)) {
+      Message answer = std::move(*reply);
+      requests_.erase(it);
+      return answer;
+    }
+    if (const auto* refusal = std::get_if<Error>(&it->second.outcome)) {
+      const Error error = *refusal;
+      requests_.erase(it);
+      throw error;
+    }
+    connection();
+    const auto frame = read_frame(deadline);
+    if (frame) {
+      on_frame(*frame);
+    } else if (stop_on_signal || Clock::now() >= deadline) {
+      return std::nullopt;
+    }
+  }
+}
+
+bool Client::take_reply(Message& message) {
+  if (reply_inbox_.empty() || !message.channel.starts_with(reply_inbox_)) return false;
+  std::string_view suffix = std::string_view(message.channel).substr(reply_inbox_.size());
+  if (!suffix.empty() && suffix.front() != '/') return false;  // another channel, same prefix
+  // On our reply channel: a reply to a request in flight, or one to discard (its request was
+  // answered or cancelled, or the suffix is not one of our correlations).
+  if (suffix.size() < 2) return true;
+  suffix.remove_prefix(1);
+  std::uint64_t correlation = 0;
+  const auto end = suffix.data() + suffix.size();
+  const auto [parsed_end, ec] = std::from_chars(suffix.data(), end, correlation);
+  if (ec != std::errc{} || parsed_end != end) return true;
+  const auto it = requests_.find(correlation);
+  if (it != requests_.end() && std::holds_alternative<std::monostate>(it->second.outcome)) {
+    it->second.outcome = std::move(message);
+  }
+  return true;
+}
+
+bool Client::fail_request(std::uint32_t req, const Error& error) {
+  // Refusals are rare, so a scan beats keeping a second index by request id.
+  for (auto& [correlation, request] : requests_) {
+    if (request.pub_req == req && std::holds_alternative<std::monostate>(request.outcome)) {
+      request.outcome = error;
+      return true;
+    }
+  }
+  return false;
+}
+
 void Client::receive(Clock::time_point deadline, std::string_view what) {
   const auto frame = read_frame(deadline);
   if (frame) {
@@ -307,8 +444,9 @@ void Client::on_frame(std::string_view body) {
   switch (protocol::op_of(message)) {
     case Op::msg: {
       const auto& msg = std::get<protocol::Msg>(message);
-      pending_.emplace_back(Message{std::string(msg.channel), std::string(msg.reply_to),
-                                    std::string(msg.payload), msg.delivery, msg.redelivered()});
+      Message delivered{std::string(msg.channel), std::string(msg.reply_to),
+                        std::string(msg.payload), msg.delivery, msg.redelivered()};
+      if (!take_reply(delivered)) pending_.emplace_back(std::move(delivered));
       return;
     }
     case Op::gap: {
@@ -330,6 +468,7 @@ void Client::on_frame(std::string_view body) {
         throw error;
       }
       if (err.req != 0 && err.req == awaited_req_) throw error;
+      if (err.req != 0 && fail_request(err.req, error)) return;
       pending_.emplace_back(Refusal{err.req, err.code, std::string(err.text)});
       return;
     }

@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -72,6 +73,10 @@ void Connection::connect(std::string_view host, std::uint16_t port, Clock::time_
       continue;
     }
     const auto fd = socket_.native_handle();
+    // A program that runs other programs (`paperboy reply --exec`) must not hand them the
+    // connection: one that outlived us would keep it open, and the broker would not give our
+    // unacked deliveries back.
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
       if (errno != EINPROGRESS) {
         last = errno_code();

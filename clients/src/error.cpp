@@ -7,7 +7,6 @@
 #include "paperboy/protocol/errc.hpp"
 
 namespace paperboy::client {
-namespace {
 
 // Server text is untrusted: keep what() on one line and free of terminal escapes, and short.
 std::string printable(std::string_view text) {
@@ -26,8 +25,6 @@ std::string printable(std::string_view text) {
   if (text.size() > max_length) out += "...";
   return out;
 }
-
-}  // namespace
 
 Error::Error(std::error_code code, std::string message, bool connection_lost, std::uint32_t req,
              std::string server_text)

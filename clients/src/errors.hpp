@@ -10,6 +10,9 @@
 // Factories for the library's own Errors (private: users only catch them).
 namespace paperboy::client {
 
+/// Untrusted text made safe for a one-line message: control bytes escaped, cut at 300 bytes.
+std::string printable(std::string_view text);
+
 /// The Error for an ERR frame; the connection is lost unless its code keeps it open.
 Error server_error(const protocol::Err& err);
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 
 #include "paperboy/client/error.hpp"
@@ -38,6 +39,12 @@ struct ConnectOptions {
 struct SubscribeOptions {
   bool manual_ack = false;     ///< deliveries carry an id to ack()/nack()
   std::uint16_t prefetch = 0;  ///< most unacked deliveries at once; 0 = the broker's default
+};
+
+/// Names a request sent with Client::send_request(), to collect its reply with wait_reply().
+struct RequestToken {
+  std::uint64_t correlation = 0;  ///< the last segment of the request's reply_to channel
+  friend bool operator==(RequestToken, RequestToken) = default;
 };
 
 /// A blocking PB1 client over one TCP connection: no threads, no callbacks. Calls that wait for
@@ -104,6 +111,40 @@ class Client {
   void nack(std::uint64_t delivery);
   void nack(const Message& message) { nack(message.delivery); }
 
+  /// Publishes a request and returns at once (the PUB is buffered like publish()); collect its
+  /// reply with wait_reply(). Any number of requests may be in flight on one connection and
+  /// their replies collected in any order. The first request on a connection subscribes to this
+  /// connection's private reply channel, /topic/_reply/<random id>, and waits up to `timeout`
+  /// for the broker's OK; every request's reply_to is /topic/_reply/<id>/<correlation>.
+  /// Replies never reach next(): they wait for wait_reply(), and a reply to a request that is
+  /// not in flight (cancelled, already answered) is discarded.
+  RequestToken send_request(std::string_view channel, std::string_view payload,
+                            Timeout timeout = default_timeout);
+
+  /// The reply to a request in flight, or nothing when none arrives within the timeout (or a
+  /// signal interrupted the wait, as in next()); the request stays in flight until it returns a
+  /// reply or throws. Writes buffered frames before it waits; deliveries that arrive meanwhile
+  /// are kept for next(). Throws the broker's ERR when it refused the request's PUB (e.g. ERR 3
+  /// for a bad channel; the request is then done), and Error (std::errc::invalid_argument) for
+  /// a token that is not in flight.
+  std::optional<Message> wait_reply(RequestToken token, Timeout timeout = default_timeout);
+
+  /// Forgets a request in flight: a reply that still comes for it is discarded. No-op for a
+  /// token that is not in flight.
+  void cancel_request(RequestToken token) noexcept;
+
+  /// Requests sent and neither answered, refused nor cancelled yet.
+  std::size_t requests_in_flight() const noexcept { return requests_.size(); }
+
+  /// send_request() and wait_reply() within one timeout: the reply, or Error with timed_out()
+  /// when none came in time (the request is cancelled).
+  Message request(std::string_view channel, std::string_view payload,
+                  Timeout timeout = default_timeout);
+
+  /// Answers a request: publishes `payload` to `request.reply_to` (buffered like publish()).
+  /// Throws Error (std::errc::invalid_argument, connection kept) when it has no reply_to.
+  void reply(const Message& request, std::string_view payload);
+
   /// PING/PONG round trip; returns its duration. The broker answers frames in order, so when
   /// ping() returns, everything sent before it has been processed: it throws the first pending
   /// refusal of an earlier request sent without an id, if there is one.
@@ -122,6 +163,14 @@ class Client {
   using Pending = std::variant<Message, Gap, Refusal>;
   using Clock = std::chrono::steady_clock;
 
+  // A request in flight: its PUB's request id (an ERR for it fails the request), its channel
+  // (for error messages), and its reply or refusal once one arrives.
+  struct InFlight {
+    std::uint32_t pub_req = 0;
+    std::string channel;
+    std::variant<std::monostate, Message, Error> outcome;
+  };
+
   Connection& connection();
   std::uint32_t next_req() noexcept;
   std::optional<Event> take_pending();
@@ -131,6 +180,10 @@ class Client {
   void write_all(Clock::time_point deadline);
   void on_connection_error(const Error& error);
   void on_frame(std::string_view body);
+  std::optional<Message> await_reply(RequestToken token, Clock::time_point deadline,
+                                     bool stop_on_signal);
+  bool take_reply(Message& message);
+  bool fail_request(std::uint32_t req, const Error& error);
   void maybe_flush();
   void check_publish(std::string_view channel, std::string_view payload,
                      std::string_view reply_to) const;
@@ -147,6 +200,12 @@ class Client {
   bool awaited_ok_ = false;
   std::uint64_t last_ping_token_ = 0;
   std::optional<std::uint64_t> last_pong_;
+  // This connection's private reply channel (empty until its first request), the requests in
+  // flight by correlation, and the last correlation handed out: it keeps counting across
+  // connect(), so a token from an earlier connection never names a new request.
+  std::string reply_inbox_;
+  std::unordered_map<std::uint64_t, InFlight> requests_;
+  std::uint64_t last_correlation_ = 0;
 };
 
 }  // namespace paperboy::client
