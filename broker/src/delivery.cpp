@@ -24,15 +24,13 @@ std::size_t payload_offset(const SharedBuffer& message) noexcept {
   return msg_header_size + 4 + clen + rlen;
 }
 
-Delivery pb0_delivery(const SharedBuffer& message) noexcept {
+void fill_pb0(Delivery& d, const SharedBuffer& message) noexcept {
   const std::size_t payload = payload_offset(message);
-  Delivery d;
   d.buffer = message;
   d.offset = u32(payload);
   d.size = u32(message.size() - payload);
   protocol::write_frame_header(d.prefix.data(), d.size);
   d.prefix_size = protocol::frame_header_size;
-  return d;
 }
 
 }  // namespace
@@ -51,12 +49,15 @@ protocol::Msg message_fields(const SharedBuffer& message) noexcept {
   return std::get<protocol::Msg>(*decoded);
 }
 
-Delivery topic_delivery(const SharedBuffer& message, Dialect dialect) noexcept {
-  if (dialect == Dialect::pb0) return pb0_delivery(message);
-  Delivery d;
+void fill_topic_delivery(Delivery& d, const SharedBuffer& message, Dialect dialect) noexcept {
+  d.origin = nullptr;
+  d.failures = 0;
+  d.delivery_id = 0;
+  if (dialect == Dialect::pb0) return fill_pb0(d, message);
   d.buffer = message;
+  d.offset = 0;
   d.size = u32(message.size());
-  return d;
+  d.prefix_size = 0;
 }
 
 Delivery queue_delivery(const QueuedMessage& queued, Dialect dialect, QueueChannel& origin,
@@ -64,9 +65,9 @@ Delivery queue_delivery(const QueuedMessage& queued, Dialect dialect, QueueChann
   const std::uint8_t flags = queued.failures > 0 ? protocol::msg_flag_redelivered : 0;
   Delivery d;
   if (dialect == Dialect::pb0) {
-    d = pb0_delivery(queued.message);
+    fill_pb0(d, queued.message);
   } else if (delivery_id == 0 && flags == 0) {
-    d = topic_delivery(queued.message, dialect);
+    fill_topic_delivery(d, queued.message, dialect);
   } else {
     // Same length as the shared frame: only the delivery id and flags differ.
     d.buffer = queued.message;

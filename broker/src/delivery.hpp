@@ -52,8 +52,8 @@ struct Delivery {
   std::size_t wire_size() const noexcept { return std::size_t{prefix_size} + size; }
 };
 
-/// A topic message as the given dialect sends it.
-Delivery topic_delivery(const SharedBuffer& message, Dialect dialect) noexcept;
+/// Makes `d` (a reused send-queue slot) send a topic message as the given dialect does.
+void fill_topic_delivery(Delivery& d, const SharedBuffer& message, Dialect dialect) noexcept;
 
 /// A queue message for one consumer: with a delivery id when it must be acked, flagged
 /// redelivered when an earlier delivery of it failed.

@@ -35,7 +35,10 @@ void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
     }
     return;
   }
-  push(topic_delivery(message, dialect_));
+  // Filled in place: the per-subscriber step of a fan-out is a refcount and a few stores.
+  queue_.push_with([&](Delivery& d) { fill_topic_delivery(d, message, dialect_); });
+  if (full()) was_full_ = true;
+  wake();
 }
 
 void Outbox::owe_gap(const TopicChannel& channel) {

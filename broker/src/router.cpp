@@ -17,7 +17,10 @@ constexpr std::string_view reply_prefix = "/topic/_reply/";
 
 bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
   auto [it, created] = topics_.try_emplace(std::string(topic));
-  if (created) it->second = std::make_unique<TopicChannel>(it->first);
+  if (created) {
+    it->second = std::make_unique<TopicChannel>(it->first);
+    ++generation_;
+  }
   return it->second->subscribe(subscriber);
 }
 
@@ -35,7 +38,10 @@ bool Router::unsubscribe(Outbox& subscriber, std::string_view topic) {
   if (it == topics_.end()) return false;
   const bool was = it->second->unsubscribe(subscriber);
   subscriber.forget(*it->second);
-  if (it->second->empty()) topics_.erase(it);
+  if (it->second->empty()) {
+    topics_.erase(it);
+    ++generation_;
+  }
   return was;
 }
 
@@ -48,16 +54,31 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
   return was;
 }
 
-Router::Published Router::publish(const SharedBuffer& message, std::string_view channel) {
-  if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
-    // A queue keeps messages for consumers that have not come yet, so publishing creates it,
-    // up to a bound: every channel may hold a whole backlog.
-    if (!queue_allowed(channel)) return {nullptr, true};
-    QueueChannel& q = queue(channel);
-    return {q.publish(message) ? nullptr : &q, false};
+Router::Published Router::publish(const SharedBuffer& message, std::string_view channel,
+                                  RouteCache& cache) {
+  // A stream of PUBs to one channel skips the name lookup: the cache holds the last route and
+  // the generation of the channel tables it was found in.
+  if (cache.generation != generation_ || cache.channel != channel) {
+    cache.channel.assign(channel);
+    cache.generation = generation_;
+    cache.topic = nullptr;
+    cache.queue = nullptr;
+    if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
+      // A queue keeps messages for consumers that have not come yet, so publishing creates it,
+      // up to a bound: every channel may hold a whole backlog.
+      if (!queue_allowed(channel)) {
+        cache.generation = 0;
+        return {nullptr, true};
+      }
+      cache.queue = &queue(channel);
+      cache.generation = generation_;
+    } else {
+      cache.topic = find_topic(channel);
+    }
   }
-  if (TopicChannel* topic = find_topic(channel)) {
-    topic->publish(message);
+  if (cache.queue) return {cache.queue->publish(message) ? nullptr : cache.queue, false};
+  if (cache.topic) {
+    cache.topic->publish(message);
   } else if (channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
@@ -94,13 +115,16 @@ QueueChannel& Router::queue(std::string_view name) {
   if (it == queues_.end()) {
     it = queues_.emplace(std::string(name), nullptr).first;
     it->second = std::make_unique<QueueChannel>(it->first, config_, *this);
+    ++generation_;
   }
   return *it->second;
 }
 
 void Router::release_if_idle(QueueChannel& channel) {
   // Erase by iterator: the key lives inside the channel being destroyed.
-  if (channel.idle()) queues_.erase(queues_.find(channel.name()));
+  if (!channel.idle()) return;
+  queues_.erase(queues_.find(channel.name()));
+  ++generation_;
 }
 
 }  // namespace paperboy::broker

@@ -40,9 +40,17 @@ class Router {
     QueueChannel* full = nullptr;  ///< a full queue refused it for now: wait for its room
     bool refused = false;          ///< a new queue channel would pass --max-queues
   };
+  /// One publisher's last route, so a stream of PUBs to one channel skips the lookup.
+  struct RouteCache {
+    std::string channel;
+    std::uint64_t generation = 0;  ///< 0: empty
+    TopicChannel* topic = nullptr;
+    QueueChannel* queue = nullptr;
+  };
+
   /// Routes a message built by make_message: taken (or, on a topic with no subscribers,
   /// dropped), waiting for room, or refused.
-  Published publish(const SharedBuffer& message, std::string_view channel);
+  Published publish(const SharedBuffer& message, std::string_view channel, RouteCache& cache);
 
   /// Puts a queue message back at the head of the named queue channel.
   void give_back(std::string_view queue_name, QueuedMessage message);
@@ -75,6 +83,9 @@ class Router {
   Table<TopicChannel> topics_;
   Table<QueueChannel> queues_;
   std::uint64_t dead_lettered_ = 0;
+  /// Bumped whenever a channel is created or dropped: a RouteCache from another generation
+  /// may point at a channel that is gone, or miss one that is new.
+  std::uint64_t generation_ = 1;
 };
 
 }  // namespace paperboy::broker

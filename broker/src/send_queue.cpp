@@ -15,7 +15,7 @@ void SendQueue::pop(std::size_t n) noexcept {
   for (std::size_t i = 0; i < n && count_ > 0; ++i) {
     Delivery& d = slot(0);
     bytes_ -= d.wire_size();
-    d = Delivery{};
+    d.buffer = SharedBuffer{};  // the rest of the slot is overwritten when it is reused
     head_ = (head_ + 1) & mask();
     --count_;
   }

@@ -16,6 +16,15 @@ class SendQueue {
   std::size_t bytes() const noexcept { return bytes_; }
 
   void push(Delivery d);
+  /// Appends by filling the next slot in place; `fill` must set every field.
+  template <class Fill>
+  void push_with(Fill fill) {
+    if (count_ == ring_.size()) grow();
+    Delivery& d = slot(count_);
+    fill(d);
+    bytes_ += d.wire_size();
+    ++count_;
+  }
   /// The i-th entry from the front.
   const Delivery& at(std::size_t i) const noexcept { return ring_[(head_ + i) & mask()]; }
   Delivery& front() noexcept { return slot(0); }

@@ -299,7 +299,9 @@ void Session::on_unsub(const protocol::Unsub& unsub) {
 }
 
 void Session::on_pub(const protocol::Pub& pub) {
-  if (!protocol::check_channel(pub.channel)) {
+  // The channel of the last PUB was valid then and is valid now: skip the UTF-8 scan.
+  const bool known = route_cache_.generation != 0 && pub.channel == route_cache_.channel;
+  if (!known && !protocol::check_channel(pub.channel)) {
     return reply_err(pub.req, Errc::bad_channel, "bad channel name");
   }
   if (!pub.reply_to.empty() && !protocol::check_channel(pub.reply_to)) {
@@ -404,7 +406,7 @@ void Session::publish(SharedBuffer message, std::string_view channel, std::uint3
 }
 
 bool Session::offer(const SharedBuffer& message, std::string_view channel, std::uint32_t req) {
-  const auto outcome = router_.publish(message, channel);
+  const auto outcome = router_.publish(message, channel, route_cache_);
   if (outcome.full) {
     outcome.full->wait_for_room(*this);
     waiting_on_ = outcome.full;

@@ -19,6 +19,7 @@
 #include "paperboy/protocol/messages.hpp"
 #include "queue_channel.hpp"
 #include "queue_consumer.hpp"
+#include "router.hpp"
 
 namespace paperboy::broker {
 
@@ -129,6 +130,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::string client_name_;
   std::string pb0_channel_;  ///< PB0: the channel frame waiting for its data frame
   AckLedger ledger_;
+  Router::RouteCache route_cache_;
   std::vector<Subscription> subscriptions_;
   std::deque<ParkedPub> parked_;
   std::size_t parked_bytes_ = 0;

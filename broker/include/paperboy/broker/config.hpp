@@ -44,7 +44,7 @@ struct Config {
   /// Bytes of PUBs a blocked publisher may still send, parked, while its other frames are read.
   std::size_t max_read_ahead = 1024 * 1024;
   /// Bytes asked of the socket per read.
-  std::size_t read_size = 64 * 1024;
+  std::size_t read_size = 256 * 1024;
 
   /// A frame begun but not finished, or no first frame, for this long ends the connection.
   std::chrono::milliseconds frame_timeout{10'000};
