@@ -72,6 +72,8 @@ class Outbox {
 
   // The writer's side.
   bool empty() const noexcept { return queue_.empty(); }
+  /// Releases the memory of an empty send queue (housekeeping, for idle connections).
+  void trim() noexcept { queue_.trim(); }
   /// Writes what the socket takes (gathered). Error would_block: wait until it is writable.
   std::error_code flush_to(int fd) noexcept;
   /// True once after a flush that gave back room to a queue that had filled up: the caller

@@ -23,7 +23,7 @@ void SendQueue::pop(std::size_t n) noexcept {
 }
 
 void SendQueue::grow() {
-  std::vector<Delivery> bigger(ring_.empty() ? 16 : ring_.size() * 2);
+  std::vector<Delivery> bigger(ring_.empty() ? 4 : ring_.size() * 2);
   for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(slot(i));
   ring_ = std::move(bigger);
   head_ = 0;

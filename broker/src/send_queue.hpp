@@ -28,6 +28,11 @@ class SendQueue {
   /// The i-th entry from the front.
   const Delivery& at(std::size_t i) const noexcept { return ring_[(head_ + i) & mask()]; }
   Delivery& front() noexcept { return slot(0); }
+  /// Frees the ring when it is empty (an idle connection keeps no memory from its last burst).
+  void trim() noexcept {
+    if (count_ == 0) std::vector<Delivery>().swap(ring_);
+  }
+
   /// Drops the first n entries (they were written).
   void pop(std::size_t n) noexcept;
 

@@ -594,6 +594,7 @@ void Session::check_deadlines(Clock::time_point now) {
   if (stopped_) return;
   if (now >= close_deadline_) return stop("close timed out");
   if (!parked_.empty() && peer_gone()) return stop("peer gone while blocked");
+  outbox_.trim();
   if (closing_ || frame_started_ == Clock::time_point::max()) return;
   if (now - frame_started_ < config_.frame_timeout) return;
   if (phase_ == Phase::first_frame) {

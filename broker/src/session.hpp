@@ -5,7 +5,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,7 +132,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   AckLedger ledger_;
   Router::RouteCache route_cache_;
   std::vector<Subscription> subscriptions_;
-  std::deque<ParkedPub> parked_;
+  std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
   std::size_t parked_bytes_ = 0;
   QueueChannel* waiting_on_ = nullptr;
 
