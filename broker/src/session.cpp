@@ -230,6 +230,7 @@ void Session::on_pb0_frame(std::string_view body) {
 // PB1
 
 void Session::on_pb1_frame(std::string_view body) {
+  if (auto pub = protocol::decode_pub(body)) return on_pub(*pub);  // the common case, first
   auto decoded = protocol::decode(body);
   if (!decoded) {
     const auto op = static_cast<unsigned>(static_cast<unsigned char>(body.empty() ? 0 : body[0]));

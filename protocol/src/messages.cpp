@@ -1,6 +1,7 @@
 #include "paperboy/protocol/messages.hpp"
 
 #include <cstring>
+#include <optional>
 
 #include "big_endian.hpp"
 #include "paperboy/protocol/frame.hpp"
@@ -70,6 +71,15 @@ class BodyWriter {
 };
 
 // One overload set per message: its fields, in wire order, for decoding, sizing and writing.
+Pub read_pub(BodyReader& r) noexcept {
+  Pub m;
+  m.req = r.integer<std::uint32_t>();
+  m.channel = r.u16_string();
+  m.reply_to = r.u16_string();
+  m.payload = r.rest();
+  return m;
+}
+
 Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
   // Fixed-size messages must end exactly where their last field does; messages whose last field
   // is "rest of frame" cannot have trailing bytes.
@@ -113,11 +123,7 @@ Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
       return finish(m);
     }
     case Op::pub: {
-      Pub m;
-      m.req = r.integer<std::uint32_t>();
-      m.channel = r.u16_string();
-      m.reply_to = r.u16_string();
-      m.payload = r.rest();
+      Pub m = read_pub(r);
       return finish(m);
     }
     case Op::msg: {
@@ -263,6 +269,14 @@ Result<Message> decode(std::string_view body) noexcept {
   if (op > static_cast<unsigned char>(Op::gap)) return Errc::protocol;
   BodyReader reader(body.substr(1));
   return decode_fields(reader, static_cast<Op>(op));
+}
+
+std::optional<Pub> decode_pub(std::string_view body) noexcept {
+  if (body.empty() || static_cast<Op>(body.front()) != Op::pub) return std::nullopt;
+  BodyReader reader(body.substr(1));
+  const Pub pub = read_pub(reader);
+  if (!reader.ok()) return std::nullopt;
+  return pub;
 }
 
 std::size_t encoded_body_size(const Message& m) noexcept {

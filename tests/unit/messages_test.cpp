@@ -243,6 +243,24 @@ TEST_CASE("unknown ops 0x0D..0xFF are malformed") {
   }
 }
 
+TEST_CASE("decode_pub agrees with decode on every prefix of every op, edge values included") {
+  auto samples = compact_samples();
+  for (const Message& m : edge_samples()) samples.push_back(m);
+  for (const Message& m : samples) {
+    const std::string body = body_of(m);
+    CAPTURE(describe(m));
+    for (std::size_t n = 0; n <= body.size(); ++n) {
+      CAPTURE(n);
+      const std::string_view prefix = std::string_view(body).substr(0, n);
+      const auto fast = decode_pub(prefix);
+      const auto general = decode(prefix);
+      const bool general_pub = general.ok() && std::holds_alternative<Pub>(*general);
+      REQUIRE(fast.has_value() == general_pub);
+      if (fast) CHECK(same_fields(Message{*fast}, *general));
+    }
+  }
+}
+
 TEST_CASE("every truncation of every op is malformed") {
   // The samples' payload and text are empty, so every strict prefix cuts a field short.
   for (const Message& m : compact_samples()) {

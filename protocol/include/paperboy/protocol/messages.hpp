@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -124,6 +125,10 @@ constexpr Op op_of(const Message& m) noexcept {
 /// field or trailing bytes after a fixed-size message. Validates structure only: channel names,
 /// versions and the HELLO magic's meaning are the caller's to judge (HELLO's 'P' 'B' is checked).
 Result<Message> decode(std::string_view body) noexcept;
+
+/// Decodes a PUB body without the generic variant: the broker's per-message path. Nothing when
+/// the body is not a well-formed PUB (decode() then says why).
+std::optional<Pub> decode_pub(std::string_view body) noexcept;
 
 /// Frame body size of a message (without the 4-byte length prefix).
 std::size_t encoded_body_size(const Message& m) noexcept;
