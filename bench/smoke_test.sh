@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bench_smoke: a functional run of paperboy-bench against the real daemon, so the tool cannot rot.
+# Starts paperboyd on a free port, runs the fanout and queue workloads with small counts, and
+# fails unless every message arrived exactly once. No timing is asserted: a benchmark is not a
+# test.
+#   usage: smoke_test.sh PATH/TO/paperboyd PATH/TO/paperboy-bench
+set -euo pipefail
+
+daemon=$1
+bench=$2
+count=2000
+work=$(mktemp -d)
+daemon_pid=
+
+cleanup() {
+  if [[ -n $daemon_pid ]]; then
+    kill "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "bench_smoke: FAIL: $*" >&2
+  echo "--- paperboyd log (tail)" >&2
+  tail -n 20 "$work/daemon.log" >&2 || true
+  exit 1
+}
+
+# A JSON field of paperboy-bench's one-line report (numbers and booleans only).
+field() { grep -o "\"$2\":[^,}]*" <<<"$1" | head -n 1 | cut -d: -f2; }
+
+"$daemon" --port 0 2>"$work/daemon.log" &
+daemon_pid=$!
+port=
+for _ in $(seq 100); do
+  port=$(grep -o 'server.listening.*port=[0-9]*' "$work/daemon.log" | grep -o '[0-9]*$' || true)
+  [[ -n $port ]] && break
+  kill -0 "$daemon_pid" 2>/dev/null || fail "paperboyd exited at start-up"
+  sleep 0.1
+done
+[[ -n $port ]] || fail "paperboyd did not log server.listening"
+
+passed=0
+for workload in fanout queue; do
+  pubs=2
+  subs=3
+  out=$("$bench" "$workload" --port "$port" --count "$count" --pubs "$pubs" --subs "$subs" \
+          --deadline 60 --broker-pid "$daemon_pid" --json) || fail "$workload: paperboy-bench exited $?: $out"
+  echo "$out"
+  expected=$((count * pubs))
+  [[ $workload == fanout ]] && expected=$((expected * subs))
+  [[ $(field "$out" published) == $((count * pubs)) ]] || fail "$workload: published != $((count * pubs))"
+  [[ $(field "$out" expected) == "$expected" ]] || fail "$workload: expected != $expected"
+  [[ $(field "$out" delivered) == "$expected" ]] || fail "$workload: delivered != $expected"
+  [[ $(field "$out" lost) == 0 ]] || fail "$workload: lost messages"
+  [[ $(field "$out" duplicates) == 0 ]] || fail "$workload: duplicate messages"
+  [[ $(field "$out" corrupt) == 0 ]] || fail "$workload: corrupt payloads"
+  [[ $(field "$out" disconnected) == 0 ]] || fail "$workload: a subscriber was disconnected"
+  passed=$((passed + 1))
+done
+echo "bench_smoke: $passed passed, 0 failed"

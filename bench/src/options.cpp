@@ -1,0 +1,60 @@
+#include "options.hpp"
+
+namespace paperboy::bench {
+namespace {
+
+constexpr double default_seconds = 5;
+constexpr double default_latency_rate = 20'000;
+// Time past the end of publishing that a run may take before what is missing counts as lost.
+constexpr double deadline_margin = 30;
+
+std::uint16_t default_port(BrokerKind broker) noexcept {
+  switch (broker) {
+    case BrokerKind::pb1: return 25000;
+    case BrokerKind::nats: return 4222;
+    case BrokerKind::redis: return 6379;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string_view workload_name(Workload workload) noexcept {
+  switch (workload) {
+    case Workload::fanout: return "fanout";
+    case Workload::queue: return "queue";
+    case Workload::fanin: return "fanin";
+    case Workload::latency: return "latency";
+    case Workload::conns: return "conns";
+    case Workload::slow: return "slow";
+  }
+  return "unknown";
+}
+
+void apply_workload_defaults(Options& o) {
+  if (o.port == 0) o.port = default_port(o.broker);
+  std::size_t pubs = 1;
+  std::size_t subs = 4;
+  switch (o.workload) {
+    case Workload::fanout:
+    case Workload::queue:
+    case Workload::slow: break;
+    case Workload::fanin: pubs = 8, subs = 1; break;
+    case Workload::latency:
+      subs = 1;
+      if (o.rate <= 0) o.rate = default_latency_rate;
+      break;
+    case Workload::conns: pubs = 0, subs = 0; break;
+  }
+  if (o.pubs == 0) o.pubs = pubs;
+  if (o.subs == 0) o.subs = subs;
+  if (o.count == 0 && o.seconds <= 0) o.seconds = default_seconds;
+  if (o.deadline <= 0) {
+    double publishing = o.seconds;
+    if (o.count > 0) publishing = o.rate > 0 ? static_cast<double>(o.count * o.pubs) / o.rate : 30;
+    o.deadline = publishing + deadline_margin;
+  }
+  if (o.channel.empty()) o.channel = "bench." + std::string(workload_name(o.workload));
+}
+
+}  // namespace paperboy::bench

@@ -1,0 +1,23 @@
+#include "wire_protocol.hpp"
+
+namespace paperboy::bench {
+
+std::string_view broker_name(BrokerKind kind) noexcept {
+  switch (kind) {
+    case BrokerKind::pb1: return "pb1";
+    case BrokerKind::nats: return "nats";
+    case BrokerKind::redis: return "redis";
+  }
+  return "unknown";
+}
+
+std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind) {
+  switch (kind) {
+    case BrokerKind::pb1: return make_pb1_protocol();
+    case BrokerKind::nats: return make_nats_protocol();
+    case BrokerKind::redis: return make_redis_protocol();
+  }
+  return nullptr;
+}
+
+}  // namespace paperboy::bench

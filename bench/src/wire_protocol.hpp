@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace paperboy::bench {
+
+/// The brokers paperboy-bench speaks to, by wire protocol.
+enum class BrokerKind { pb1, nats, redis };
+
+/// Name of a broker kind as the --broker option spells it.
+std::string_view broker_name(BrokerKind kind) noexcept;
+
+/// A logical channel of a workload; each protocol maps it onto its own naming.
+struct ChannelSpec {
+  std::string name;    ///< e.g. "bench.fanout"
+  bool queue = false;  ///< each message to one consumer (PB1 /queue, NATS queue group)
+};
+
+/// What a protocol parser hands up while it walks the bytes the server sent.
+class ServerEvents {
+ public:
+  /// One delivered message's payload (a view into the read buffer, valid during the call).
+  virtual void on_payload(std::string_view payload) = 0;
+  /// The server confirmed a subscription (PB1 OK, NATS PONG after SUB+PING, Redis "subscribe").
+  virtual void on_confirm() = 0;
+  /// Bytes the protocol must send back (a PONG to the server's PING).
+  virtual void on_reply(std::string_view bytes) = 0;
+  /// The server reported an error, or `lost` messages dropped for us (PB1 GAP).
+  virtual void on_error(std::string_view text) = 0;
+  virtual void on_gap(std::uint64_t lost) = 0;
+
+ protected:
+  ~ServerEvents() = default;
+};
+
+/// Incremental parser of the server-to-client byte stream of one connection.
+class ServerParser {
+ public:
+  virtual ~ServerParser() = default;
+  /// Handles every complete unit at the front of `bytes` and returns how many bytes that took;
+  /// an incomplete unit is left for the next call. Returns npos when the stream is garbage.
+  virtual std::size_t parse(std::string_view bytes, ServerEvents& events) = 0;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+};
+
+/// One publish as bytes on the wire, with a hole for the payload: copied once per message into
+/// the batch buffer, after which only the payload's stamp is patched.
+struct PublishTemplate {
+  std::string bytes;
+  std::size_t payload_offset = 0;
+};
+
+/// A broker's client protocol, reduced to what a load generator needs. Every workload drives
+/// every protocol through this one interface, so the client code path and batching are the same.
+class WireProtocol {
+ public:
+  virtual ~WireProtocol() = default;
+
+  virtual BrokerKind kind() const noexcept = 0;
+  /// False where the broker has no way to hand each message to one of several consumers.
+  virtual bool supports_queue() const noexcept = 0;
+  /// Bytes a connection sends before anything else (PB1 HELLO, NATS CONNECT); may be empty.
+  virtual std::string greeting(std::string_view client_name) const = 0;
+  /// Bytes that subscribe to a channel and make the server confirm it exactly once.
+  virtual std::string subscribe(const ChannelSpec& channel, std::uint32_t id) const = 0;
+  /// One publish to `channel` of a payload of `payload_size` bytes (contents filled in later).
+  virtual PublishTemplate publish_template(const ChannelSpec& channel,
+                                           std::size_t payload_size) const = 0;
+  virtual std::unique_ptr<ServerParser> make_parser() const = 0;
+};
+
+/// The protocol a broker kind speaks.
+std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind);
+
+std::unique_ptr<WireProtocol> make_pb1_protocol();
+std::unique_ptr<WireProtocol> make_nats_protocol();
+std::unique_ptr<WireProtocol> make_redis_protocol();
+
+}  // namespace paperboy::bench
