@@ -26,9 +26,17 @@ GatherResult write_gathered(int fd, const SendQueue& queue, std::size_t front_of
       skip -= size;
       return;
     }
-    spans[count++] = iovec{const_cast<char*>(data + skip), size - skip};
-    total += size - skip;
+    const char* start = data + skip;
+    const std::size_t length = size - skip;
+    total += length;
     skip = 0;
+    // Buffers made one after another lie back to back: send such a run as one span.
+    if (count > 0 &&
+        static_cast<const char*>(spans[count - 1].iov_base) + spans[count - 1].iov_len == start) {
+      spans[count - 1].iov_len += length;
+      return;
+    }
+    spans[count++] = iovec{const_cast<char*>(start), length};
   };
   for (std::size_t i = 0; i < queue.size() && count + 2 <= max_spans && total < max_bytes_per_call;
        ++i) {

@@ -2,60 +2,60 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <string_view>
 #include <utility>
 
 namespace paperboy::broker {
 
-/// Immutable bytes shared by every delivery that carries them: one allocation (count and bytes
-/// together), a plain reference count. Plain because one thread runs the io_context; a second
+/// Immutable bytes shared by every delivery that carries them. Buffers are cut from slabs in the
+/// order they are made, so the messages of one read batch lie back to back in memory and a
+/// subscriber's writev can send a run of them as one span (see write_gathered); a slab is freed
+/// when its last buffer is. The count is plain because one thread runs the io_context; a second
 /// thread would hand whole batches across, never touch the count concurrently.
 class SharedBuffer {
  public:
   SharedBuffer() noexcept = default;
 
   /// Allocates `size` bytes; the caller fills them through writable_data() before sharing.
-  static SharedBuffer allocate(std::size_t size) {
-    void* raw = ::operator new(sizeof(Block) + size);
-    auto* block = new (raw) Block{1, size};
-    return SharedBuffer(block);
-  }
+  static SharedBuffer allocate(std::size_t size);
 
-  SharedBuffer(const SharedBuffer& other) noexcept : block_(other.block_) {
-    if (block_) ++block_->refs;
+  SharedBuffer(const SharedBuffer& other) noexcept
+      : slab_(other.slab_), offset_(other.offset_), size_(other.size_) {
+    if (slab_) ++slab_->refs;
   }
-  SharedBuffer(SharedBuffer&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {}
+  SharedBuffer(SharedBuffer&& other) noexcept
+      : slab_(std::exchange(other.slab_, nullptr)), offset_(other.offset_), size_(other.size_) {}
   SharedBuffer& operator=(SharedBuffer other) noexcept {
-    std::swap(block_, other.block_);
+    std::swap(slab_, other.slab_);
+    std::swap(offset_, other.offset_);
+    std::swap(size_, other.size_);
     return *this;
   }
-  ~SharedBuffer() {
-    if (block_ && --block_->refs == 0) {
-      block_->~Block();
-      ::operator delete(block_);
-    }
-  }
+  ~SharedBuffer() { release(slab_); }
 
-  explicit operator bool() const noexcept { return block_ != nullptr; }
-  const char* data() const noexcept { return block_ ? block_->bytes() : nullptr; }
-  std::size_t size() const noexcept { return block_ ? block_->size : 0; }
+  explicit operator bool() const noexcept { return slab_ != nullptr; }
+  const char* data() const noexcept { return slab_ ? slab_->bytes() + offset_ : nullptr; }
+  std::size_t size() const noexcept { return slab_ ? size_ : 0; }
   std::string_view view() const noexcept { return {data(), size()}; }
-  std::string_view view(std::size_t offset, std::size_t length) const noexcept {
-    return {data() + offset, length};
-  }
   /// Only for filling a freshly allocated buffer that nobody else holds yet.
-  char* writable_data() noexcept { return block_->bytes(); }
+  char* writable_data() noexcept { return slab_->bytes() + offset_; }
 
  private:
-  struct Block {
+  struct Slab {
     std::size_t refs;
-    std::size_t size;
+    std::size_t capacity;
+    std::size_t used;
     char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
   };
-  explicit SharedBuffer(Block* block) noexcept : block_(block) {}
+  class SlabAllocator;
 
-  Block* block_ = nullptr;
+  SharedBuffer(Slab* slab, std::uint32_t offset, std::uint32_t size) noexcept
+      : slab_(slab), offset_(offset), size_(size) {}
+  static void release(Slab* slab) noexcept;
+
+  Slab* slab_ = nullptr;
+  std::uint32_t offset_ = 0;
+  std::uint32_t size_ = 0;
 };
 
 }  // namespace paperboy::broker
