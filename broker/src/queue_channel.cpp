@@ -62,6 +62,7 @@ void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
   }
   for (auto it = requeued.rbegin(); it != requeued.rend(); ++it) {
     backlog_bytes_ += it->message.size();
+    it->message = it->message.compacted();
     backlog_.push_front(std::move(*it));
   }
   pump();
@@ -130,6 +131,8 @@ QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
 }
 
 void QueueChannel::enqueue(QueuedMessage message) {
+  // A backlog may hold a message for long: it must not pin the slab it was cut from.
+  message.message = message.message.compacted();
   backlog_bytes_ += message.message.size();
   backlog_.push_back(std::move(message));
 }

@@ -1,5 +1,6 @@
 #include "shared_buffer.hpp"
 
+#include <cstring>
 #include <new>
 
 namespace paperboy::broker {
@@ -25,15 +26,22 @@ class SharedBuffer::SlabAllocator {
     return SharedBuffer(current_, narrow(offset), narrow(size));
   }
 
- private:
   static Slab* new_slab(std::size_t capacity, std::size_t refs) {
     void* raw = ::operator new(sizeof(Slab) + capacity);
     return new (raw) Slab{refs, capacity, capacity == slab_size ? 0 : capacity};
   }
   static std::uint32_t narrow(std::size_t n) noexcept { return static_cast<std::uint32_t>(n); }
 
+ private:
   Slab* current_ = nullptr;
 };
+
+SharedBuffer SharedBuffer::compacted() const {
+  if (!slab_ || slab_->capacity == size_) return *this;
+  SharedBuffer own(SlabAllocator::new_slab(size_, 1), 0, size_);
+  std::memcpy(own.writable_data(), data(), size_);
+  return own;
+}
 
 SharedBuffer SharedBuffer::allocate(std::size_t size) {
   static thread_local SlabAllocator allocator;

@@ -37,6 +37,10 @@ class SharedBuffer {
   const char* data() const noexcept { return slab_ ? slab_->bytes() + offset_ : nullptr; }
   std::size_t size() const noexcept { return slab_ ? size_ : 0; }
   std::string_view view() const noexcept { return {data(), size()}; }
+  /// The same bytes in an allocation of their own (itself if it already has one). For messages
+  /// that may wait long, such as a queue backlog, so they do not keep a whole slab alive.
+  SharedBuffer compacted() const;
+
   /// Only for filling a freshly allocated buffer that nobody else holds yet.
   char* writable_data() noexcept { return slab_->bytes() + offset_; }
 

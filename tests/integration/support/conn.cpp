@@ -4,6 +4,17 @@ namespace paperboy::itest {
 
 namespace p = protocol;
 
+bool names_number(std::string_view text, std::uint64_t number) {
+  const std::string digits = std::to_string(number);
+  const auto is_digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+  for (auto at = text.find(digits); at != std::string_view::npos; at = text.find(digits, at + 1)) {
+    const bool starts = at == 0 || !is_digit(text[at - 1]);
+    const bool ends = at + digits.size() == text.size() || !is_digit(text[at + digits.size()]);
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
 Conn::Conn(std::uint16_t port, std::string name, SocketOptions options)
     : stream_(port, std::move(name), &describe_pb1_frame, options) {}
 
@@ -52,9 +63,9 @@ Decoded<p::Welcome> Conn::hello(std::string_view client_name) {
   return expect<p::Welcome>();
 }
 
-void Conn::subscribe(std::string_view channel, std::uint8_t flags) {
+void Conn::subscribe(std::string_view channel, std::uint8_t flags, std::uint16_t prefetch) {
   const auto req = next_req();
-  sub(channel, req, flags);
+  sub(channel, req, flags, prefetch);
   expect_ok(req);
 }
 
@@ -118,6 +129,24 @@ Decoded<p::Err> Conn::expect_err(std::uint32_t req, std::uint16_t code, Duration
 void Conn::expect_err_and_close(std::uint32_t req, std::uint16_t code, Duration timeout) {
   expect_err(req, code, timeout);
   expect_closed(timeout);
+}
+
+Decoded<p::Err> Conn::expect_delivery_err(std::uint64_t delivery, Duration timeout) {
+  auto err = expect_err(0, static_cast<std::uint16_t>(p::Errc::unknown_delivery), timeout);
+  if (!names_number(err->text, delivery)) {
+    FAIL(name() << ": ERR for delivery " << delivery << " does not name it: " << describe(*err));
+  }
+  return err;
+}
+
+Decoded<p::Msg> Conn::expect_delivery(std::string_view channel, std::string_view payload,
+                                      bool redelivered, Duration timeout) {
+  auto msg = expect_msg(channel, payload, timeout);
+  if (msg->delivery == 0 || msg->redelivered() != redelivered) {
+    FAIL(name() << ": expected a manual-ack delivery" << (redelivered ? " flagged" : " not flagged")
+                << " redelivered, got " << describe(*msg));
+  }
+  return msg;
 }
 
 Decoded<p::Msg> Conn::expect_msg(std::string_view channel, std::string_view payload,

@@ -17,6 +17,9 @@
 
 namespace paperboy::itest {
 
+/// True when `text` contains `number` in decimal as a whole number (not inside a longer one).
+bool names_number(std::string_view text, std::uint64_t number);
+
 /// A decoded frame together with the bytes its string_views point into. The body lives on the
 /// heap, so moving a Decoded keeps the views valid.
 template <class T>
@@ -72,7 +75,11 @@ class Conn {
   /// HELLO, then WELCOME must follow.
   Decoded<protocol::Welcome> hello(std::string_view client_name = "itest");
   /// SUB with a fresh request id, then OK(req) must follow.
-  void subscribe(std::string_view channel, std::uint8_t flags = 0);
+  void subscribe(std::string_view channel, std::uint8_t flags = 0, std::uint16_t prefetch = 0);
+  /// subscribe() with the manual-ack flag and a prefetch (0: the daemon's default).
+  void subscribe_manual(std::string_view channel, std::uint16_t prefetch) {
+    subscribe(channel, protocol::sub_flag_manual_ack, prefetch);
+  }
   /// UNSUB with a fresh request id, then OK(req) must follow.
   void unsubscribe(std::string_view channel);
   /// PUB with a fresh request id, then OK(req) must follow. Not for a channel this connection
@@ -99,9 +106,16 @@ class Conn {
   /// ERR(req, code) must come next, and then the daemon must close the connection.
   void expect_err_and_close(std::uint32_t req, std::uint16_t code,
                             Duration timeout = default_timeout);
+  /// ERR(0, 5 unknown delivery) must come next, and its text must name `delivery` in decimal.
+  Decoded<protocol::Err> expect_delivery_err(std::uint64_t delivery,
+                                             Duration timeout = default_timeout);
   /// The next frame must be a MSG on `channel` with `payload` (delivery and reply-to unchecked).
   Decoded<protocol::Msg> expect_msg(std::string_view channel, std::string_view payload,
                                     Duration timeout = default_timeout);
+  /// expect_msg() for a manual-ack delivery: its delivery id must be non-zero and its
+  /// redelivered flag must be `redelivered`.
+  Decoded<protocol::Msg> expect_delivery(std::string_view channel, std::string_view payload,
+                                         bool redelivered, Duration timeout = default_timeout);
   void expect_nothing(Duration quiet = quiet_period) { stream_.expect_nothing(quiet); }
   void expect_closed(Duration timeout = default_timeout) { stream_.expect_closed(timeout); }
   /// The frames that arrive before the daemon closes the connection.

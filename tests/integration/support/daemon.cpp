@@ -81,6 +81,15 @@ std::string Daemon::log() const {
   return read_file(dir_.path() / "stderr");
 }
 
+std::size_t Daemon::log_count(std::string_view text) const {
+  const std::string all = log();
+  std::size_t n = 0;
+  for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size())) {
+    ++n;
+  }
+  return n;
+}
+
 std::string Daemon::log_tail(std::size_t lines) const {
   const std::string all = log();
   std::size_t start = all.size();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "child_process.hpp"
@@ -33,6 +34,8 @@ class Daemon {
 
   /// Everything the daemon logged so far.
   std::string log() const;
+  /// How many times `text` occurs in the log so far.
+  std::size_t log_count(std::string_view text) const;
   /// The last `lines` lines of the log, for failure messages.
   std::string log_tail(std::size_t lines = 40) const;
   /// Everything the daemon wrote to stdout (it should write nothing there).
