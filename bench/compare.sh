@@ -186,6 +186,10 @@ cases=(
   "fanout-16B|paperboy nats redis limit|fanout --size 16 --seconds $seconds"
   "fanout-4KiB|paperboy nats redis limit|fanout --size 4096 --seconds $seconds"
   "queue-128B|paperboy nats limit|queue --size 128 --seconds $seconds"
+  # Reliable queues: every delivery ACKed by its consumer. Only paperboyd has them.
+  "queue-manual-p1|paperboy|queue --size 128 --seconds $seconds --ack manual --prefetch 1"
+  "queue-manual-p10|paperboy|queue --size 128 --seconds $seconds --ack manual --prefetch 10"
+  "queue-manual-p100|paperboy|queue --size 128 --seconds $seconds --ack manual --prefetch 100"
   "fanin-8to1|paperboy nats redis limit|fanin --size 128 --seconds $seconds"
   "latency-20k|paperboy nats redis limit|latency --size 128 --rate 20000 --seconds $seconds"
   "conns-idle|paperboy nats redis|conns --connections $connections"
@@ -222,7 +226,7 @@ for ((round = 1; round <= rounds; round++)); do
       else
         echo "compare: no result from $b for $name in round $round" >&2
       fi
-      printf '\rcompare: round %d/%d  %-12s %-8s  (%ds)   ' "$round" "$rounds" "$name" "$b" $(($(date +%s) - started)) >&2
+      printf '\rcompare: round %d/%d  %-17s %-8s  (%ds)   ' "$round" "$rounds" "$name" "$b" $(($(date +%s) - started)) >&2
       # Let the broker close the connections of the run before the next one starts.
       if [[ $name == conns-* ]]; then sleep 2; else sleep 0.3; fi
     done
@@ -299,10 +303,10 @@ function row(c, label, metric, unit,    p, na, r, l) {
   p = cell(c, "paperboy", metric, unit); na = cell(c, "nats", metric, unit)
   r = cell(c, "redis", metric, unit); l = cell(c, "limit", metric, unit)
   if (unit == "cores") {
-    printf "%-12s %-24s %-15s %-15s %-15s %-15s\n", c, label, p, na, r, l
+    printf "%-17s %-24s %-15s %-15s %-15s %-15s\n", c, label, p, na, r, l
     return
   }
-  printf "%-12s %-24s %-15s %-15s %-15s %-15s %7s %8s %8s\n", c, label, p, na, r, l,
+  printf "%-17s %-24s %-15s %-15s %-15s %-15s %7s %8s %8s\n", c, label, p, na, r, l,
     ratio(c, "paperboy", "nats", metric), ratio(c, "paperboy", "redis", metric),
     ratio(c, "paperboy", "limit", metric)
 }
@@ -315,7 +319,7 @@ function loss_row(c,    b, k, text, lost, dup, cnt) {
     lost = sum_of(c SUBSEP b SUBSEP "lost"); dup = sum_of(c SUBSEP b SUBSEP "duplicates")
     cells[k] = sprintf("%d/%d", lost, dup)
   }
-  printf "%-12s %-24s %-15s %-15s %-15s %-15s\n", c, "lost/dup (all rounds)", cells[1], cells[2], cells[3], cells[4]
+  printf "%-17s %-24s %-15s %-15s %-15s %-15s\n", c, "lost/dup (all rounds)", cells[1], cells[2], cells[3], cells[4]
 }
 BEGIN { B[1] = "paperboy"; B[2] = "nats"; B[3] = "redis"; B[4] = "limit" }
 {
@@ -326,7 +330,7 @@ BEGIN { B[1] = "paperboy"; B[2] = "nats"; B[3] = "redis"; B[4] = "limit" }
   for (k in f) add(c, b, k, f[k])
 }
 END {
-  printf "%-12s %-24s %-15s %-15s %-15s %-15s %7s %8s %8s\n", "workload", "figure", "paperboy", "nats", "redis", "limit", "pb/nats", "pb/redis", "pb/limit"
+  printf "%-17s %-24s %-15s %-15s %-15s %-15s %7s %8s %8s\n", "workload", "figure", "paperboy", "nats", "redis", "limit", "pb/nats", "pb/redis", "pb/limit"
   for (i = 1; i <= ncases; i++) {
     c = order[i]
     if (c ~ /^(fanout|queue|fanin)/) {

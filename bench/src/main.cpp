@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "options.hpp"
 #include "report.hpp"
@@ -12,6 +13,7 @@
 
 namespace {
 
+using paperboy::bench::AckMode;
 using paperboy::bench::BrokerKind;
 using paperboy::bench::Options;
 using paperboy::bench::Workload;
@@ -72,6 +74,16 @@ void add_options(CLI::App& app, Options& o) {
                  "1: everything on one thread; 2: publishers and subscribers on a thread each")
       ->capture_default_str()
       ->check(CLI::Range(1, 2));
+  const std::map<std::string, AckMode> acks{{"auto", AckMode::automatic},
+                                            {"manual", AckMode::manual}};
+  app.add_option("--ack", o.ack,
+                 "auto: the broker counts a message done once sent; manual: each subscriber "
+                 "ACKs every delivery (pb1 queue only)")
+      ->transform(CLI::CheckedTransformer(acks, CLI::ignore_case))
+      ->default_str("auto");
+  app.add_option("--prefetch", o.prefetch,
+                 "--ack manual: unacked deliveries a subscriber may hold (default: the broker's)")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--channel", o.channel, "Channel name (default bench.<workload>)");
   app.add_option("--label", o.label, "Free text copied into the report");
   app.add_flag("--json", o.json, "Print one JSON object with the figures");
@@ -84,6 +96,9 @@ int main(int argc, char** argv) {
   Options options;
   add_options(app, options);
   CLI11_PARSE(app, argc, argv);
+  if (const std::string conflict = paperboy::bench::options_conflict(options); !conflict.empty()) {
+    return app.exit(CLI::ValidationError(conflict));
+  }
   paperboy::bench::apply_workload_defaults(options);
 
   paperboy::bench::Report report;
@@ -95,6 +110,10 @@ int main(int argc, char** argv) {
   report.add("subs", options.subs);
   report.add("rate", options.rate);
   report.add("threads", options.threads);
+  report.add("ack", paperboy::bench::ack_name(options.ack));
+  std::optional<std::uint16_t> prefetch;
+  if (options.ack == AckMode::manual) prefetch = options.prefetch;
+  report.add("prefetch", prefetch);
   auto outcome = paperboy::bench::Outcome::failed;
   try {
     switch (options.workload) {

@@ -41,7 +41,7 @@ class NatsParser final : public ServerParser {
         if (std::from_chars(first, last, size).ptr != last) return npos;
         if (rest.size() < line_size + size + 2) return used;
         if (rest[line_size + size] != '\r' || rest[line_size + size + 1] != '\n') return npos;
-        events.on_payload(rest.substr(line_size, size));
+        events.on_payload(rest.substr(line_size, size), 0);
         used += line_size + size + 2;
         continue;
       }

@@ -31,6 +31,14 @@ std::string_view workload_name(Workload workload) noexcept {
   return "unknown";
 }
 
+std::string_view ack_name(AckMode mode) noexcept {
+  switch (mode) {
+    case AckMode::automatic: return "auto";
+    case AckMode::manual: return "manual";
+  }
+  return "unknown";
+}
+
 void apply_workload_defaults(Options& o) {
   if (o.port == 0) o.port = default_port(o.broker);
   std::size_t pubs = 1;
@@ -55,6 +63,17 @@ void apply_workload_defaults(Options& o) {
     o.deadline = publishing + deadline_margin;
   }
   if (o.channel.empty()) o.channel = "bench." + std::string(workload_name(o.workload));
+}
+
+std::string options_conflict(const Options& o) {
+  if (o.ack == AckMode::manual) {
+    // Only paperboyd's queues take acknowledgements; topics ignore the flag.
+    if (o.broker != BrokerKind::pb1) return "--ack manual needs --broker pb1";
+    if (o.workload != Workload::queue) return "--ack manual needs the queue workload";
+  } else if (o.prefetch != 0) {
+    return "--prefetch needs --ack manual";
+  }
+  return {};
 }
 
 }  // namespace paperboy::bench

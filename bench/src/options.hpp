@@ -14,6 +14,12 @@ enum class Workload { fanout, queue, fanin, latency, conns, slow };
 
 std::string_view workload_name(Workload workload) noexcept;
 
+/// Who acknowledges deliveries: the broker on sending (auto), or each subscriber (manual).
+enum class AckMode { automatic, manual };
+
+/// Name of an ack mode as the --ack option spells it.
+std::string_view ack_name(AckMode mode) noexcept;
+
 /// Everything the command line sets; zeros mean "the workload's default" until
 /// apply_workload_defaults fills them in.
 struct Options {
@@ -35,6 +41,8 @@ struct Options {
   double drain = 2;
   int broker_pid = 0;
   int threads = 1;
+  AckMode ack = AckMode::automatic;
+  std::uint16_t prefetch = 0;  ///< manual ack: unacked deliveries per subscriber; 0: broker's
   bool json = false;
   std::string channel;
   std::string label;
@@ -43,5 +51,8 @@ struct Options {
 /// Fills in the defaults that depend on the workload and broker: port, publishers and
 /// subscribers, duration, rate, deadline, channel name.
 void apply_workload_defaults(Options& options);
+
+/// Why the options cannot go together, or empty when they can.
+std::string options_conflict(const Options& options);
 
 }  // namespace paperboy::bench

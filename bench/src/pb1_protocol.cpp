@@ -18,11 +18,19 @@ std::string pb1_channel(const ChannelSpec& channel) {
   return (channel.queue ? "/queue/" : "/topic/") + channel.name;
 }
 
+// The delivery id of a MSG body: bytes 1..8, big-endian (0 unless the subscription acks).
+std::uint64_t msg_delivery(std::string_view body) noexcept {
+  std::uint64_t id = 0;
+  for (std::size_t i = 1; i <= 8; ++i) id = (id << 8) | static_cast<unsigned char>(body[i]);
+  return id;
+}
+
 // Every MSG a subscriber gets carries the same channel and reply-to, so their bytes are the same
 // from frame to frame. The first MSG is decoded in full, and the codec says where its payload
 // starts; after that a frame whose op and channel bytes match is known to be laid out the same,
-// and its payload is taken without decoding the rest again. Anything else goes through decode().
-// This keeps the bench's per-message cost near that of the NATS and Redis parsers.
+// and its payload and delivery id are taken without decoding the rest again. Anything else goes
+// through decode(). This keeps the bench's per-message cost near that of the NATS and Redis
+// parsers.
 class Pb1Parser final : public ServerParser {
  public:
   std::size_t parse(std::string_view bytes, ServerEvents& events) override {
@@ -33,14 +41,14 @@ class Pb1Parser final : public ServerParser {
       if (frame.status == pb::FrameStatus::too_large) return npos;
       used += pb::frame_header_size + frame.body.size();
       if (same_layout(frame.body)) {
-        events.on_payload(frame.body.substr(payload_offset_));
+        events.on_payload(frame.body.substr(payload_offset_), msg_delivery(frame.body));
         continue;
       }
       const auto message = pb::decode(frame.body);
       if (!message) return npos;
       if (const auto* msg = std::get_if<pb::Msg>(&*message)) {
         learn_layout(frame.body, *msg);
-        events.on_payload(msg->payload);
+        events.on_payload(msg->payload, msg->delivery);
       } else if (std::holds_alternative<pb::Ok>(*message)) {
         events.on_confirm();
       } else if (const auto* gap = std::get_if<pb::Gap>(&*message)) {
@@ -84,7 +92,8 @@ class Pb1Protocol final : public WireProtocol {
 
   std::string subscribe(const ChannelSpec& channel, std::uint32_t id) const override {
     // req = id + 1: a non-zero req asks for the OK that confirms the subscription.
-    return pb::encode_frame(pb::Sub{id + 1, 0, 0, pb1_channel(channel)});
+    const std::uint8_t flags = channel.manual_ack ? pb::sub_flag_manual_ack : std::uint8_t{0};
+    return pb::encode_frame(pb::Sub{id + 1, flags, channel.prefetch, pb1_channel(channel)});
   }
 
   PublishTemplate publish_template(const ChannelSpec& channel,
@@ -100,6 +109,10 @@ class Pb1Protocol final : public WireProtocol {
 
   std::unique_ptr<ServerParser> make_parser() const override {
     return std::make_unique<Pb1Parser>();
+  }
+
+  void append_ack(std::string& out, std::uint64_t delivery) const override {
+    pb::append_frame(out, pb::Ack{delivery});
   }
 };
 

@@ -54,7 +54,7 @@ class Publisher final : public ServerEvents, public std::enable_shared_from_this
   }
 
   // ServerEvents
-  void on_payload(std::string_view) override {}
+  void on_payload(std::string_view, std::uint64_t) override {}
   void on_confirm() override {}
   void on_reply(std::string_view bytes) override { replies_.append(bytes); }
   void on_error(std::string_view text) override;

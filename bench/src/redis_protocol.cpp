@@ -114,9 +114,9 @@ class RedisParser final : public ServerParser {
       if (i < 4) items[static_cast<std::size_t>(i)] = text;
     }
     if (count == 3 && items[0] == "message") {
-      events.on_payload(items[2]);
+      events.on_payload(items[2], 0);
     } else if (count == 4 && items[0] == "pmessage") {
-      events.on_payload(items[3]);
+      events.on_payload(items[3], 0);
     } else if (count == 3 && items[0] == "subscribe") {
       events.on_confirm();
     }

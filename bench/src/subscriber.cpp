@@ -70,8 +70,11 @@ void Subscriber::close() {
   connection_.close();
 }
 
-void Subscriber::on_payload(std::string_view payload) {
+void Subscriber::on_payload(std::string_view payload, std::uint64_t delivery) {
   ++count_;
+  // Acked as soon as it is counted, corrupt or not: the ACKs gather with any other replies and
+  // go out in one write once the whole read has been parsed.
+  if (delivery != 0) run_.protocol->append_ack(replies_, delivery);
   if (plan_.idle) return;
   const auto stamp = read_stamp(payload);
   if (!stamp || stamp->publisher >= tracked_.size()) {

@@ -62,7 +62,7 @@ class Subscriber final : public ServerEvents {
   std::uint64_t payload_bytes() const noexcept { return payload_bytes_; }
 
   // ServerEvents
-  void on_payload(std::string_view payload) override;
+  void on_payload(std::string_view payload, std::uint64_t delivery) override;
   void on_confirm() override;
   void on_reply(std::string_view bytes) override { replies_.append(bytes); }
   void on_error(std::string_view text) override;

@@ -18,13 +18,18 @@ std::string_view broker_name(BrokerKind kind) noexcept;
 struct ChannelSpec {
   std::string name;    ///< e.g. "bench.fanout"
   bool queue = false;  ///< each message to one consumer (PB1 /queue, NATS queue group)
+  /// Subscribers acknowledge each delivery themselves (PB1 /queue only), with at most
+  /// `prefetch` unacknowledged at once; 0 lets the broker choose.
+  bool manual_ack = false;
+  std::uint16_t prefetch = 0;
 };
 
 /// What a protocol parser hands up while it walks the bytes the server sent.
 class ServerEvents {
  public:
-  /// One delivered message's payload (a view into the read buffer, valid during the call).
-  virtual void on_payload(std::string_view payload) = 0;
+  /// One delivered message's payload (a view into the read buffer, valid during the call) and
+  /// the id to acknowledge it with, 0 when it needs no acknowledgement.
+  virtual void on_payload(std::string_view payload, std::uint64_t delivery) = 0;
   /// The server confirmed a subscription (PB1 OK, NATS PONG after SUB+PING, Redis "subscribe").
   virtual void on_confirm() = 0;
   /// Bytes the protocol must send back (a PONG to the server's PING).
@@ -72,6 +77,9 @@ class WireProtocol {
   virtual PublishTemplate publish_template(const ChannelSpec& channel,
                                            std::size_t payload_size) const = 0;
   virtual std::unique_ptr<ServerParser> make_parser() const = 0;
+  /// Appends the bytes that acknowledge `delivery` to `out`. Only protocols that report non-zero
+  /// delivery ids get here, so the others keep this empty default.
+  virtual void append_ack(std::string& /*out*/, std::uint64_t /*delivery*/) const {}
 };
 
 /// The protocol a broker kind speaks.

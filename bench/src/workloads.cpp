@@ -11,7 +11,7 @@ RunSpec make_spec(const Options& o, const WireProtocol& protocol) {
   spec.protocol = &protocol;
   spec.host = o.host;
   spec.port = o.port;
-  spec.channel = {o.channel, o.workload == Workload::queue};
+  spec.channel = {o.channel, o.workload == Workload::queue, o.ack == AckMode::manual, o.prefetch};
   spec.publishers = o.pubs;
   spec.subscribers = o.subs;
   spec.payload_size = o.size;
