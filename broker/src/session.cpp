@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/post.hpp>
 
 #include "endpoint_format.hpp"
