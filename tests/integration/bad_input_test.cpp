@@ -34,6 +34,21 @@ std::string prefix_of(std::uint32_t length) {
   return out;
 }
 
+// Each body, sent as a frame by a fresh client after its HELLO, gets ERR(0, 1) and a close,
+// and the bystander is still served after each.
+void expect_each_refused_after_hello(const Daemon& daemon, Bystander& bystander,
+                                     const std::vector<std::string>& bodies,
+                                     const std::string& client_name) {
+  for (const auto& body : bodies) {
+    CAPTURE(printable(body));
+    Conn c(daemon.port(), client_name);
+    c.hello();
+    c.send_raw(frame_of(body));
+    c.expect_err_and_close(0, 1);
+    bystander.check();
+  }
+}
+
 std::string bytes(std::initializer_list<unsigned> values) {
   std::string out;
   for (auto v : values) out += static_cast<char>(v);
@@ -145,14 +160,7 @@ TEST_CASE("bad input: an unknown op or an empty frame gets ERR 1 and close") {
   Bystander bystander(daemon.port());
   const std::vector<std::string> bodies = {bytes({0x0D}), bytes({0x0D, 0, 0, 0, 0, 0, 0, 0, 1}),
                                            bytes({0x7F}), bytes({0xFF, 0xFF}), std::string()};
-  for (const auto& body : bodies) {
-    CAPTURE(printable(body));
-    Conn c(daemon.port(), "unknown-op");
-    c.hello();
-    c.send_raw(frame_of(body));
-    c.expect_err_and_close(0, 1);
-    bystander.check();
-  }
+  expect_each_refused_after_hello(daemon, bystander, bodies, "unknown-op");
   check_serves(daemon.port());
   expect_clean_exit(daemon);
 }
@@ -180,14 +188,7 @@ TEST_CASE("bad input: truncated fields get ERR 1 and close") {
       bytes({0x0A, 1, 2, 3, 4, 5, 6, 7}),                   // PING: 7 of 8 bytes
       bytes({0x0B, 1}),                                     // PONG: 1 of 8 bytes
   };
-  for (const auto& body : bodies) {
-    CAPTURE(printable(body));
-    Conn c(daemon.port(), "truncated");
-    c.hello();
-    c.send_raw(frame_of(body));
-    c.expect_err_and_close(0, 1);
-    bystander.check();
-  }
+  expect_each_refused_after_hello(daemon, bystander, bodies, "truncated");
   check_serves(daemon.port());
   expect_clean_exit(daemon);
 }
@@ -204,14 +205,7 @@ TEST_CASE("bad input: trailing bytes after a complete message get ERR 1 and clos
       body_of(p::Sub{5, 0, 0, "/topic/trail"}) + "x",
       body_of(p::Unsub{6, "/topic/trail"}) + "x",
   };
-  for (const auto& body : bodies) {
-    CAPTURE(printable(body));
-    Conn c(daemon.port(), "trailing");
-    c.hello();
-    c.send_raw(frame_of(body));
-    c.expect_err_and_close(0, 1);
-    bystander.check();
-  }
+  expect_each_refused_after_hello(daemon, bystander, bodies, "trailing");
   check_serves(daemon.port());
   expect_clean_exit(daemon);
 }
