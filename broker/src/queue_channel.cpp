@@ -9,6 +9,12 @@
 #include "router.hpp"
 
 namespace paperboy::broker {
+namespace {
+
+// Messages at the head of a backlog kept in the slab they arrived in (at most 64 KiB each).
+constexpr std::size_t uncompacted_backlog = 1024;
+
+}  // namespace
 
 QueueChannel::QueueChannel(std::string name, const Config& config, Router& router)
     : name_(std::move(name)), config_(config), router_(router) {}
@@ -131,8 +137,10 @@ QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
 }
 
 void QueueChannel::enqueue(QueuedMessage message) {
-  // A backlog may hold a message for long: it must not pin the slab it was cut from.
-  message.message = message.message.compacted();
+  // A message deep in a backlog may wait long: it must not pin the slab it was cut from. The
+  // first few wait briefly (the usual state of a queue whose consumers are at their prefetch),
+  // so they keep their slab and skip the copy; they pin at most a backlog's worth of slabs.
+  if (backlog_.size() >= uncompacted_backlog) message.message = message.message.compacted();
   backlog_bytes_ += message.message.size();
   backlog_.push_back(std::move(message));
 }
