@@ -22,12 +22,6 @@ using namespace paperboy::itest;
 
 namespace {
 
-std::string frame_of(std::string_view body) {
-  std::string out;
-  p::append_raw_frame(out, body);
-  return out;
-}
-
 std::string prefix_of(std::uint32_t length) {
   std::string out(4, '\0');
   p::write_frame_header(out.data(), length);

@@ -13,16 +13,6 @@
 namespace p = paperboy::protocol;
 using namespace paperboy::itest;
 
-namespace {
-
-std::string frame_of(std::string_view body) {
-  std::string out;
-  p::append_raw_frame(out, body);
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("handshake: WELCOME carries version 1 and the default max payload and a server id") {
   Daemon daemon;
   INFO(daemon.log_tail());

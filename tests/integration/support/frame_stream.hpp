@@ -8,9 +8,17 @@
 
 #include "deadline.hpp"
 #include "paperboy/protocol/frame.hpp"
+#include "paperboy/protocol/messages.hpp"
 #include "socket.hpp"
 
 namespace paperboy::itest {
+
+/// `body` as one length-prefixed frame, to send raw (malformed bodies included).
+inline std::string frame_of(std::string_view body) {
+  std::string out;
+  protocol::append_raw_frame(out, body);
+  return out;
+}
 
 /// Largest frame body a test client accepts from the daemon (far above any test's payloads).
 inline constexpr std::uint32_t client_max_body = protocol::max_frame_body(16 * 1024 * 1024);
