@@ -70,7 +70,7 @@ TEST_CASE("shutdown: messages queued before SIGTERM are delivered before ERR 6 a
   constexpr std::size_t n = 2000;
   constexpr std::size_t size = 4096;
   Daemon daemon({"--client-queue-bytes", "67108864", "--channel-backlog", "100000",
-                 "--channel-backlog-bytes", "67108864"});
+                 "--channel-backlog-bytes", "67108864", "--shutdown-grace", "2"});
   INFO(daemon.log_tail());
   Conn topic_sub(daemon.port(), "topic-subscriber");
   Conn queue_sub(daemon.port(), "queue-consumer");
@@ -123,7 +123,7 @@ TEST_CASE("shutdown: a subscriber that never reads does not hold up the exit") {
 }
 
 TEST_CASE("shutdown: after SIGTERM the daemon accepts no new connections") {
-  Daemon daemon({"--client-queue-bytes", "67108864"});
+  Daemon daemon({"--client-queue-bytes", "67108864", "--shutdown-grace", "2"});
   INFO(daemon.log_tail());
   // A stuck subscriber keeps the daemon flushing for a while after the signal.
   Conn stuck(daemon.port(), "stuck", SocketOptions{4096});

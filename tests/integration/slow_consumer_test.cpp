@@ -133,8 +133,8 @@ TEST_CASE("slow consumer: a subscriber that stops reading drops and is told exac
 
 TEST_CASE("slow consumer: with --slow-consumer disconnect it gets ERR 8 and close, others go on") {
   constexpr std::size_t n = 3000;
-  Daemon daemon(
-      {"--client-queue-bytes", std::string(queue_bytes), "--slow-consumer", "disconnect"});
+  Daemon daemon({"--client-queue-bytes", std::string(queue_bytes), "--slow-consumer", "disconnect",
+                 "--shutdown-grace", "2"});
   INFO(daemon.log_tail());
   Firehose f(daemon.port());
   f.publish(0, n);

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -35,6 +36,9 @@ std::string daemon_path() {
 std::vector<std::string> daemon_argv(std::vector<std::string> flags) {
   std::vector<std::string> argv = wrapper_argv();
   argv.insert(argv.end(), {daemon_path(), "--port", "0", "--bind", "127.0.0.1"});
+  if (std::find(flags.begin(), flags.end(), "--shutdown-grace") == flags.end()) {
+    argv.insert(argv.end(), {"--shutdown-grace", std::string(test_shutdown_grace)});
+  }
   argv.insert(argv.end(), std::make_move_iterator(flags.begin()),
               std::make_move_iterator(flags.end()));
   return argv;

@@ -17,13 +17,20 @@ namespace paperboy::itest {
 /// How long paperboyd may take to log that it listens (slow under sanitizers).
 inline constexpr Duration daemon_start_timeout = std::chrono::seconds(15);
 
+/// The `--shutdown-grace` a test daemon gets unless its test names one. Most tests end with SIGTERM
+/// while their clients are still connected, and each such client holds the daemon for the whole
+/// grace (it is told ERR 6 and drained until it closes); 2 s of that per test was most of the
+/// suite's time. Tests about flushing within the grace pass their own.
+inline constexpr std::string_view test_shutdown_grace = "0.25";
+
 /// The real paperboyd (PAPERBOYD_PATH) on 127.0.0.1 and a port the kernel picks, with its
 /// stderr (the log) and stdout in a private temp directory. The constructor returns once the
 /// daemon logged `server.listening ... port=N`, and fails the test otherwise. The destructor
 /// stops it: SIGTERM, then SIGKILL after a deadline, so no daemon outlives its test.
 class Daemon {
  public:
-  /// Starts paperboyd with `--port 0 --bind 127.0.0.1` followed by `flags`.
+  /// Starts paperboyd with `--port 0 --bind 127.0.0.1` followed by `flags` (and
+  /// `--shutdown-grace test_shutdown_grace` when `flags` sets no grace).
   explicit Daemon(std::vector<std::string> flags = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
