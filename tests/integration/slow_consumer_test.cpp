@@ -25,11 +25,11 @@ constexpr std::size_t batch = 16;
 constexpr std::string_view queue_bytes = "262144";
 const std::string channel = "/topic/firehose";
 
-// One subscriber that reads nothing (tiny receive buffer, so the kernel holds little for it)
-// next to two that read everything, and a publisher.
+// One subscriber that reads nothing (by default with a tiny receive buffer, so the kernel holds
+// little for it) next to two that read everything, and a publisher.
 struct Firehose {
-  explicit Firehose(std::uint16_t port)
-      : slow(port, "slow", SocketOptions{4096}), publisher(port, "publisher") {
+  explicit Firehose(std::uint16_t port, SocketOptions slow_options = SocketOptions{4096})
+      : slow(port, "slow", slow_options), publisher(port, "publisher") {
     fast.emplace_back(port, "fast0");
     fast.emplace_back(port, "fast1");
     for (Conn* c : {&slow, &fast[0], &fast[1], &publisher}) c->hello();
@@ -131,29 +131,46 @@ TEST_CASE("slow consumer: a subscriber that stops reading drops and is told exac
   expect_clean_exit(daemon);
 }
 
-TEST_CASE("slow consumer: with --slow-consumer disconnect it gets ERR 8 and close, others go on") {
+TEST_CASE(
+    "slow consumer: with --slow-consumer disconnect a subscriber that stops reading is closed "
+    "within the grace, having seen its messages in order and at most ERR 8 after them") {
+  // The subscriber reads nothing until the daemon has closed it, so the ERR 8 usually cannot be
+  // written (the socket is full: that is what made it slow). What the protocol promises then is
+  // the close, within --shutdown-grace, and that what did get through is the message stream in
+  // order with nothing after it but the ERR. Nothing here depends on how fast the kernel would let
+  // a slow reader drain.
   constexpr std::size_t n = 3000;
-  Daemon daemon({"--client-queue-bytes", std::string(queue_bytes), "--slow-consumer", "disconnect",
-                 "--shutdown-grace", "2"});
+  Daemon daemon(
+      {"--client-queue-bytes", std::string(queue_bytes), "--slow-consumer", "disconnect"});
   INFO(daemon.log_tail());
-  Firehose f(daemon.port());
+  Firehose f(daemon.port(), SocketOptions{});
   f.publish(0, n);
 
-  const auto frames = f.slow.read_until_closed(std::chrono::seconds(30));
-  REQUIRE_FALSE(frames.empty());
-  for (std::size_t k = 0; k + 1 < frames.size(); ++k) {
-    const auto m = p::decode(frames[k]);
+  REQUIRE_MESSAGE(wait_until([&] { return daemon.log_count("code=8 ") == 1; }),
+                  "the daemon logged no slow-consumer error for the subscriber");
+  REQUIRE_MESSAGE(wait_until([&] { return daemon.log_count("reason=\"close timed out\"") == 1; }),
+                  "the daemon did not close the stalled subscriber after the grace");
+  CHECK(daemon.log_count("session.close ") == 1);  // the others are still connected
+
+  const auto frames = f.slow.read_until_closed();
+  std::size_t messages = 0;
+  for (; messages < frames.size(); ++messages) {
+    const auto m = p::decode(frames[messages]);
     const auto* msg = m ? std::get_if<p::Msg>(&*m) : nullptr;
-    REQUIRE_MESSAGE(msg != nullptr, "frame " << k << ": " << describe_pb1_frame(frames[k]));
-    REQUIRE_MESSAGE(payload_index(msg->payload) == k,
-                    "frame " << k << " carries " << printable(msg->payload));
+    if (msg == nullptr) break;
+    REQUIRE_MESSAGE(payload_index(msg->payload) == messages,
+                    "frame " << messages << " carries " << printable(msg->payload));
   }
-  const auto last = p::decode(frames.back());
-  const auto* err = last ? std::get_if<p::Err>(&*last) : nullptr;
-  CHECK_MESSAGE((err != nullptr && err->req == 0 && err->code == 8),
-                "last frame before the close: " << describe_pb1_frame(frames.back()));
-  CHECK(frames.size() - 1 < n);
-  MESSAGE("slow subscriber received " << frames.size() - 1 << " messages before the close");
+  if (messages < frames.size()) {
+    const auto last = p::decode(frames[messages]);
+    const auto* err = last ? std::get_if<p::Err>(&*last) : nullptr;
+    CHECK_MESSAGE((err != nullptr && err->req == 0 && err->code == 8),
+                  "after " << messages << " messages: " << describe_pb1_frame(frames[messages]));
+    CHECK_MESSAGE(messages + 1 == frames.size(), "frames follow the ERR 8");
+  }
+  CHECK(messages < n);
+  const std::string ending = messages < frames.size() ? "ERR 8 and the close" : "the close";
+  MESSAGE("slow subscriber read " << messages << " messages, then " << ending);
 
   // The others are served on, and nothing is held for the one that was cut off.
   f.publish(n, n + 100);
