@@ -1,8 +1,10 @@
 # Warnings and sanitizers are set here, once, for every paperboy target (paperboy_configure_target).
 set(PAPERBOY_WARNINGS
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast
-  -Wnon-virtual-dtor -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough -Wcast-align
-  -Werror)
+  -Wnon-virtual-dtor -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough -Wcast-align)
+if(PAPERBOY_WERROR)
+  list(APPEND PAPERBOY_WARNINGS -Werror)
+endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   list(APPEND PAPERBOY_WARNINGS -Wduplicated-cond -Wlogical-op)
   if(PAPERBOY_SANITIZERS MATCHES "thread")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (apt), then checks everything CI checks: formatting, the decoder
 # fuzzer (a short run), and the whole test suite (unit + integration against the real daemon)
-# in a debug build and again under ASan+UBSan.
+# in a debug build and again under ASan+UBSan, and the installed package (scripts/check-install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -22,3 +22,6 @@ for preset in debug asan; do
   bash scripts/build.sh "$preset"
   ctest --preset "$preset" -j "$(nproc)"
 done
+
+step "install: Release build with GCC, install, a consumer project against the prefix"
+bash scripts/check-install.sh

@@ -238,8 +238,11 @@ TEST_CASE("unknown ops 0x0D..0xFF are malformed") {
     const char op_byte = static_cast<char>(op);
     check_protocol_error(std::string(1, op_byte));
     check_protocol_error(std::string(1, op_byte) + std::string(8, '\0'));
-    // Even followed by what would be a valid body for a known op.
-    check_protocol_error(std::string(1, op_byte) + body_of(Sub{1, 0, 0, "/topic/x"}).substr(1));
+    // Even followed by what would be a valid body for a known op. (Overwriting the op byte in
+    // place, rather than string + string, also keeps g++ 12 -O3's false -Wrestrict away.)
+    std::string sub_body = body_of(Sub{1, 0, 0, "/topic/x"});
+    sub_body[0] = op_byte;
+    check_protocol_error(sub_body);
   }
 }
 

@@ -1,0 +1,38 @@
+# `cmake --install`: the binaries, the client library with its headers and CMake package
+# (find_package(paperboy CONFIG) -> paperboy::client), paperboy.pc, and the systemd unit.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(PAPERBOY_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING
+    "Where the systemd unit goes, relative to the install prefix (systemd also reads /usr/local/lib/systemd/system)")
+set(PAPERBOY_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/paperboy")
+
+set(paperboy_programs paperboyd paperboy)
+if(TARGET paperboy-bench)
+  list(APPEND paperboy_programs paperboy-bench)
+endif()
+install(TARGETS ${paperboy_programs} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+install(TARGETS paperboy_protocol paperboy_client EXPORT paperboyTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/protocol/include/ ${PROJECT_SOURCE_DIR}/clients/include/
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT paperboyTargets NAMESPACE paperboy:: DESTINATION ${PAPERBOY_CMAKE_DIR})
+
+configure_package_config_file(cmake/paperboyConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/paperboyConfig.cmake INSTALL_DESTINATION ${PAPERBOY_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/paperboyConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/paperboyConfig.cmake
+              ${PROJECT_BINARY_DIR}/paperboyConfigVersion.cmake
+        DESTINATION ${PAPERBOY_CMAKE_DIR})
+
+configure_file(cmake/paperboy.pc.in ${PROJECT_BINARY_DIR}/paperboy.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/paperboy.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The unit names the paperboyd this install puts in place, wherever the prefix is.
+configure_file(systemd/paperboyd.service.in ${PROJECT_BINARY_DIR}/paperboyd.service @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/paperboyd.service DESTINATION ${PAPERBOY_SYSTEMD_UNIT_DIR})
+install(FILES README.md protocol/PROTOCOL.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

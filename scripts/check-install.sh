@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Checks what a user of the installed package gets: a plain `cmake -DCMAKE_BUILD_TYPE=Release`
+# (no preset) with GCC and -Werror, `cmake --install` into a temporary prefix, the consumer
+# project in tests/consumer built against that prefix with find_package(paperboy CONFIG), then
+# run against the installed paperboyd on a free port; and `pkg-config paperboy` compiles and links.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=build/install-check
+work=$(mktemp -d)
+prefix=$work/prefix
+daemon_pid=
+cleanup() {
+  if [[ -n $daemon_pid ]]; then
+    kill "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
+  -DPAPERBOY_WERROR=ON >/dev/null
+cmake --build "$build" -j "$(nproc)"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+
+for f in bin/paperboyd bin/paperboy bin/paperboy-bench include/paperboy/client/client.hpp \
+  lib/systemd/system/paperboyd.service; do
+  [[ -e $prefix/$f ]] || { echo "check-install: $f was not installed" >&2; exit 1; }
+done
+grep -qx "ExecStart=$prefix/bin/paperboyd .*" "$prefix/lib/systemd/system/paperboyd.service" ||
+  { echo "check-install: the unit does not start the installed paperboyd" >&2; exit 1; }
+
+cmake -S tests/consumer -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/consumer"
+
+"$prefix/bin/paperboyd" --port 0 --log-level info 2>"$work/daemon.log" &
+daemon_pid=$!
+port=
+for _ in $(seq 200); do
+  port=$(sed -n 's/.*server\.listening.*port=\([0-9]*\).*/\1/p' "$work/daemon.log")
+  [[ -n $port ]] && break
+  sleep 0.05
+done
+[[ -n $port ]] || { echo "check-install: paperboyd did not listen:" >&2; cat "$work/daemon.log" >&2; exit 1; }
+
+"$work/consumer/paperboy_consumer" "$port"
+
+# pkg-config: the same consumer, compiled and linked by hand, must make the same round trip.
+pc_dir=$(dirname "$(find "$prefix" -name paperboy.pc -print -quit)")
+flags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs paperboy)
+# shellcheck disable=SC2086  # the flags are words
+g++ -std=c++20 -o "$work/pc_consumer" tests/consumer/main.cpp $flags
+"$work/pc_consumer" "$port"
+echo "check-install: ok (prefix, find_package, pkg-config, installed daemon)"
