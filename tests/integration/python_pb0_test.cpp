@@ -21,13 +21,6 @@ namespace {
 
 constexpr auto script_timeout = std::chrono::seconds(30);
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::string expected_lines(std::size_t count, std::size_t size) {
   std::string out;
   for (std::size_t i = 0; i < count; ++i) {

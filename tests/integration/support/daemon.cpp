@@ -6,7 +6,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -44,13 +43,6 @@ std::vector<std::string> daemon_argv(std::vector<std::string> flags) {
   return argv;
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // The port from the `server.listening ... port=N` line, or 0 while there is none.
 std::uint16_t listening_port(const std::string& log) {
   static const std::regex line(R"(server\.listening[^\n]*\bport=(\d+))");
@@ -82,7 +74,7 @@ Daemon::~Daemon() {
 }
 
 std::string Daemon::log() const {
-  return read_file(dir_.path() / "stderr");
+  return read_text(dir_.path() / "stderr");
 }
 
 std::size_t Daemon::log_count(std::string_view text) const {
@@ -106,7 +98,7 @@ std::string Daemon::log_tail(std::size_t lines) const {
 }
 
 std::string Daemon::stdout_text() const {
-  return read_file(dir_.path() / "stdout");
+  return read_text(dir_.path() / "stdout");
 }
 
 std::size_t Daemon::open_fds() const {

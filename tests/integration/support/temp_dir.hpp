@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace paperboy::itest {
 
@@ -18,5 +19,8 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// The whole content of a file (a child's stdout or log), empty if it does not exist.
+std::string read_text(const std::filesystem::path& path);
 
 }  // namespace paperboy::itest
