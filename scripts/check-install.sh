@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 build=build/install-check
 work=$(mktemp -d)
-prefix=$work/prefix
+# The prefix is fixed when configuring: the unit's ExecStart and paperboy.pc name it.
+prefix=$PWD/$build/prefix
+rm -rf "$prefix"
 daemon_pid=
 cleanup() {
   if [[ -n $daemon_pid ]]; then
@@ -20,9 +22,9 @@ cleanup() {
 trap cleanup EXIT
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
-  -DPAPERBOY_WERROR=ON >/dev/null
+  -DPAPERBOY_WERROR=ON -DCMAKE_INSTALL_PREFIX="$prefix" >/dev/null
 cmake --build "$build" -j "$(nproc)"
-cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake --install "$build" >/dev/null
 
 for f in bin/paperboyd bin/paperboy bin/paperboy-bench include/paperboy/client/client.hpp \
   lib/systemd/system/paperboyd.service; do
