@@ -1,6 +1,5 @@
 #include "paperboy/client/client.hpp"
 
-#include <charconv>
 #include <limits>
 #include <random>
 #include <utility>
@@ -9,6 +8,7 @@
 #include "errors.hpp"
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "request_table.hpp"
 
 namespace paperboy::client {
 namespace {
@@ -85,7 +85,7 @@ std::string op_name(Op op) {
 
 }  // namespace
 
-Client::Client() = default;
+Client::Client() : requests_(std::make_unique<RequestTable>()) {}
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
@@ -99,7 +99,12 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   awaited_req_ = 0;
   last_pong_.reset();
   reply_inbox_.clear();
-  requests_.clear();
+  // A moved-from client gets a fresh table.
+  if (requests_) {
+    requests_->clear();
+  } else {
+    requests_ = std::make_unique<RequestTable>();
+  }
   write_timeout_ = options.write_timeout;
   check_field(options.client_name, "client name", protocol::Errc::protocol);
   check_field(options.token, "token", protocol::Errc::protocol);
@@ -226,13 +231,12 @@ RequestToken Client::send_request(std::string_view channel, std::string_view pay
     subscribe(inbox, {}, timeout);
     reply_inbox_ = std::move(inbox);
   }
-  const RequestToken token{++last_correlation_};
-  const std::string reply_to = reply_inbox_ + '/' + std::to_string(token.correlation);
   // With a request id, so a refusal (ERR 3 for a bad channel) names the request it fails
   // instead of leaving it to time out; nobody waits for the OK.
   const auto req = next_req();
+  const RequestToken token = requests_->add(req);
+  const std::string reply_to = reply_inbox_ + '/' + std::to_string(token.correlation);
   connection_->append(protocol::Pub{req, channel, reply_to, payload});
-  requests_.emplace(token.correlation, InFlight{req, std::string(channel), {}});
   maybe_flush();
   return token;
 }
@@ -242,7 +246,11 @@ std::optional<Message> Client::wait_reply(RequestToken token, Timeout timeout) {
 }
 
 void Client::cancel_request(RequestToken token) noexcept {
-  requests_.erase(token.correlation);
+  if (requests_) requests_->cancel(token);
+}
+
+std::size_t Client::requests_in_flight() const noexcept {
+  return requests_ ? requests_->size() : 0;
 }
 
 Message Client::request(std::string_view channel, std::string_view payload, Timeout timeout) {
@@ -331,18 +339,10 @@ void Client::await_ok(std::uint32_t req, Clock::time_point deadline, std::string
 std::optional<Message> Client::await_reply(RequestToken token, Clock::time_point deadline,
                                            bool stop_on_signal) {
   for (;;) {
-    // Looked up again after every frame: on_frame may add to the table and move its entries.
-    const auto it = requests_.find(token.correlation);
-    if (it == requests_.end()) throw request_not_in_flight(token);
-    if (auto* reply = std::get_if<Message>(&it->second.outcome)) {
-      Message answer = std::move(*reply);
-      requests_.erase(it);
-      return answer;
-    }
-    if (const auto* refusal = std::get_if<Error>(&it->second.outcome)) {
-      const Error error = *refusal;
-      requests_.erase(it);
-      throw error;
+    if (!requests_->contains(token)) throw request_not_in_flight(token);
+    if (auto outcome = requests_->take_outcome(token)) {
+      if (auto* reply = std::get_if<Message>(&*outcome)) return std::move(*reply);
+      throw std::get<Error>(*outcome);
     }
     connection();
     const auto frame = read_frame(deadline);
@@ -360,28 +360,8 @@ bool Client::take_reply(Message& message) {
   if (!suffix.empty() && suffix.front() != '/') return false;  // another channel, same prefix
   // On our reply channel: a reply to a request in flight, or one to discard (its request was
   // answered or cancelled, or the suffix is not one of our correlations).
-  if (suffix.size() < 2) return true;
-  suffix.remove_prefix(1);
-  std::uint64_t correlation = 0;
-  const auto end = suffix.data() + suffix.size();
-  const auto [parsed_end, ec] = std::from_chars(suffix.data(), end, correlation);
-  if (ec != std::errc{} || parsed_end != end) return true;
-  const auto it = requests_.find(correlation);
-  if (it != requests_.end() && std::holds_alternative<std::monostate>(it->second.outcome)) {
-    it->second.outcome = std::move(message);
-  }
+  if (!suffix.empty()) requests_->answer(suffix.substr(1), std::move(message));
   return true;
-}
-
-bool Client::fail_request(std::uint32_t req, const Error& error) {
-  // Refusals are rare, so a scan beats keeping a second index by request id.
-  for (auto& [correlation, request] : requests_) {
-    if (request.pub_req == req && std::holds_alternative<std::monostate>(request.outcome)) {
-      request.outcome = error;
-      return true;
-    }
-  }
-  return false;
 }
 
 void Client::receive(Clock::time_point deadline, std::string_view what) {
@@ -468,7 +448,7 @@ void Client::on_frame(std::string_view body) {
         throw error;
       }
       if (err.req != 0 && err.req == awaited_req_) throw error;
-      if (err.req != 0 && fail_request(err.req, error)) return;
+      if (err.req != 0 && requests_->fail(err.req, error)) return;
       pending_.emplace_back(Refusal{err.req, err.code, std::string(err.text)});
       return;
     }

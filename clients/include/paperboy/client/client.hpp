@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <variant>
 
 #include "paperboy/client/error.hpp"
@@ -17,6 +16,7 @@
 namespace paperboy::client {
 
 class Connection;
+class RequestTable;
 
 /// How long a blocking call may wait. Every call that waits for the server takes one.
 using Timeout = std::chrono::milliseconds;
@@ -134,7 +134,7 @@ class Client {
   void cancel_request(RequestToken token) noexcept;
 
   /// Requests sent and neither answered, refused nor cancelled yet.
-  std::size_t requests_in_flight() const noexcept { return requests_.size(); }
+  std::size_t requests_in_flight() const noexcept;
 
   /// send_request() and wait_reply() within one timeout: the reply, or Error with timed_out()
   /// when none came in time (the request is cancelled).
@@ -163,14 +163,6 @@ class Client {
   using Pending = std::variant<Message, Gap, Refusal>;
   using Clock = std::chrono::steady_clock;
 
-  // A request in flight: its PUB's request id (an ERR for it fails the request), its channel
-  // (for error messages), and its reply or refusal once one arrives.
-  struct InFlight {
-    std::uint32_t pub_req = 0;
-    std::string channel;
-    std::variant<std::monostate, Message, Error> outcome;
-  };
-
   Connection& connection();
   std::uint32_t next_req() noexcept;
   std::optional<Event> take_pending();
@@ -183,7 +175,6 @@ class Client {
   std::optional<Message> await_reply(RequestToken token, Clock::time_point deadline,
                                      bool stop_on_signal);
   bool take_reply(Message& message);
-  bool fail_request(std::uint32_t req, const Error& error);
   void maybe_flush();
   void check_publish(std::string_view channel, std::string_view payload,
                      std::string_view reply_to) const;
@@ -200,12 +191,10 @@ class Client {
   bool awaited_ok_ = false;
   std::uint64_t last_ping_token_ = 0;
   std::optional<std::uint64_t> last_pong_;
-  // This connection's private reply channel (empty until its first request), the requests in
-  // flight by correlation, and the last correlation handed out: it keeps counting across
-  // connect(), so a token from an earlier connection never names a new request.
+  // This connection's private reply channel (empty until its first request) and the requests in
+  // flight (kept across connect() only to go on counting correlations).
   std::string reply_inbox_;
-  std::unordered_map<std::uint64_t, InFlight> requests_;
-  std::uint64_t last_correlation_ = 0;
+  std::unique_ptr<RequestTable> requests_;
 };
 
 }  // namespace paperboy::client
