@@ -5,8 +5,7 @@
 
 namespace paperboy::broker {
 
-const SharedBuffer& Publication::frame() {
-  if (frame_) return frame_;
+const SharedBuffer& Publication::encode() {
   frame_ = SharedBuffer::allocate(
       protocol::msg_layout(fields_.channel, fields_.reply_to, fields_.payload.size()).frame_size());
   const auto layout = protocol::write_msg_frame(frame_.writable_data(), fields_);

@@ -22,9 +22,11 @@ class Publication {
 
   /// The shared frame, encoded on the first call: the one copy of the payload. After it the
   /// publication no longer points into the caller's bytes, so it may wait (a parked PUB).
-  const SharedBuffer& frame();
+  const SharedBuffer& frame() { return frame_ ? frame_ : encode(); }
 
  private:
+  const SharedBuffer& encode();
+
   protocol::Msg fields_;
   SharedBuffer frame_;
 };
