@@ -4,6 +4,7 @@
 
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "paperboy/protocol/msg_layout.hpp"
 #include "wire_protocol.hpp"
 
 namespace paperboy::bench {
@@ -18,19 +19,12 @@ std::string pb1_channel(const ChannelSpec& channel) {
   return (channel.queue ? "/queue/" : "/topic/") + channel.name;
 }
 
-// The delivery id of a MSG body: bytes 1..8, big-endian (0 unless the subscription acks).
-std::uint64_t msg_delivery(std::string_view body) noexcept {
-  std::uint64_t id = 0;
-  for (std::size_t i = 1; i <= 8; ++i) id = (id << 8) | static_cast<unsigned char>(body[i]);
-  return id;
-}
-
 // Every MSG a subscriber gets carries the same channel and reply-to, so their bytes are the same
 // from frame to frame. The first MSG is decoded in full, and the codec says where its payload
-// starts; after that a frame whose op and channel bytes match is known to be laid out the same,
-// and its payload and delivery id are taken without decoding the rest again. Anything else goes
-// through decode(). This keeps the bench's per-message cost near that of the NATS and Redis
-// parsers.
+// starts (its MsgLayout); after that a frame whose op and name bytes match is known to be laid out
+// the same, and its payload and delivery id are taken without decoding the rest again. Anything
+// else goes through decode(). This keeps the bench's per-message cost near that of the NATS and
+// Redis parsers.
 class Pb1Parser final : public ServerParser {
  public:
   std::size_t parse(std::string_view bytes, ServerEvents& events) override {
@@ -41,7 +35,8 @@ class Pb1Parser final : public ServerParser {
       if (frame.status == pb::FrameStatus::too_large) return npos;
       used += pb::frame_header_size + frame.body.size();
       if (same_layout(frame.body)) {
-        events.on_payload(frame.body.substr(payload_offset_), msg_delivery(frame.body));
+        events.on_payload(frame.body.substr(layout_.payload_offset()),
+                          pb::msg_delivery(frame.body));
         continue;
       }
       const auto message = pb::decode(frame.body);
@@ -63,21 +58,18 @@ class Pb1Parser final : public ServerParser {
   }
 
  private:
-  // Where the channel's length field starts in a MSG body: everything before it is fixed-size.
-  static std::size_t names_offset() noexcept { return pb::msg_payload_offset({}, {}) - 4; }
-
   void learn_layout(std::string_view body, const pb::Msg& msg) {
-    payload_offset_ = pb::msg_payload_offset(msg.channel, msg.reply_to);
-    names_.assign(body.substr(names_offset(), payload_offset_ - names_offset()));
+    layout_ = pb::msg_layout(msg.channel, msg.reply_to, msg.payload.size());
+    names_.assign(body.substr(pb::MsgLayout::names_offset, layout_.names_size()));
   }
 
   bool same_layout(std::string_view body) const noexcept {
-    return payload_offset_ > 0 && body.size() >= payload_offset_ &&
+    return !names_.empty() && body.size() >= layout_.payload_offset() &&
            static_cast<pb::Op>(body.front()) == pb::Op::msg &&
-           body.substr(names_offset(), names_.size()) == names_;
+           body.substr(pb::MsgLayout::names_offset, names_.size()) == names_;
   }
 
-  std::size_t payload_offset_ = 0;
+  pb::MsgLayout layout_;
   std::string names_;  // the channel and reply-to fields, with their lengths, of the first MSG
 };
 

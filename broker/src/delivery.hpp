@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "paperboy/protocol/messages.hpp"
+#include "paperboy/protocol/msg_layout.hpp"
 #include "shared_buffer.hpp"
 
 namespace paperboy::broker {
@@ -15,19 +16,14 @@ class QueueChannel;
 enum class Dialect : std::uint8_t { pb0, pb1 };
 
 // A published message lives in one SharedBuffer holding its PB1 MSG frame with delivery 0 and no
-// flags. Every delivery sends a span of that buffer, behind a few bytes of its own when it must
-// differ:
+// flags (built by Publication). Every delivery sends a span of that buffer, behind a few bytes of
+// its own when it must differ:
 //   PB1, plain:             the whole frame;
-//   PB1, with an id/flags:  its own 14-byte header (length, op, delivery, flags) + frame[14..];
+//   PB1, with an id/flags:  its own MSG delivery header (length, op, delivery, flags), then the
+//                           frame from the names on (protocol::msg_delivery_header_size);
 //   PB0:                    its own 4-byte length prefix + the payload.
-// So the payload is copied once, when the message is built, and never again.
-
-/// Builds the shared buffer of one published message (the only copy of its payload).
-SharedBuffer make_message(std::string_view channel, std::string_view reply_to,
-                          std::string_view payload);
-
-/// Reads back the fields of a buffer built by make_message.
-protocol::Msg message_fields(const SharedBuffer& message) noexcept;
+// So the payload is copied once, when the message is built, and never again. The offsets are
+// the protocol's (protocol/msg_layout.hpp).
 
 /// A queue message waiting in a channel, with what its past deliveries taught us.
 struct QueuedMessage {
@@ -43,7 +39,7 @@ struct Delivery {
   SharedBuffer buffer;
   std::uint32_t offset = 0;
   std::uint32_t size = 0;
-  std::array<char, 14> prefix{};
+  std::array<char, protocol::msg_delivery_header_size> prefix{};
   std::uint8_t prefix_size = 0;
   QueueChannel* origin = nullptr;
   std::uint32_t failures = 0;

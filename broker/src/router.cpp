@@ -4,6 +4,7 @@
 
 #include "delivery.hpp"
 #include "outbox.hpp"
+#include "paperboy/protocol/msg_layout.hpp"
 
 namespace paperboy::broker {
 namespace {
@@ -54,8 +55,8 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
   return was;
 }
 
-Router::Published Router::publish(const SharedBuffer& message, std::string_view channel,
-                                  RouteCache& cache) {
+Router::Published Router::publish(Publication& message, RouteCache& cache) {
+  const std::string_view channel = message.channel();
   // A stream of PUBs to one channel skips the name lookup: the cache holds the last route and
   // the generation of the channel tables it was found in.
   if (cache.generation != generation_ || cache.channel != channel) {
@@ -76,9 +77,11 @@ Router::Published Router::publish(const SharedBuffer& message, std::string_view 
       cache.topic = find_topic(channel);
     }
   }
-  if (cache.queue) return {cache.queue->publish(message) ? nullptr : cache.queue, false};
+  // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
+  // keeps the encoded message while it waits).
+  if (cache.queue) return {cache.queue->publish(message.frame()) ? nullptr : cache.queue, false};
   if (cache.topic) {
-    cache.topic->publish(message);
+    cache.topic->publish(message.frame());
   } else if (channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
@@ -103,11 +106,13 @@ void Router::give_back(std::string_view queue_name, QueuedMessage message) {
 void Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
                          std::uint32_t failures) {
   const std::string dead_name = from.name() + config_.dead_letter_suffix;
-  const auto fields = message_fields(message);
+  const auto layout = protocol::written_msg_layout(message.view());
+  const std::string_view body = message.view().substr(protocol::frame_header_size);
   spdlog::warn("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
-               dead_name, failures, fields.payload.size());
+               dead_name, failures, layout.payload_size);
   ++dead_lettered_;
-  queue(dead_name).force_publish(make_message(dead_name, fields.reply_to, fields.payload));
+  Publication letter(dead_name, layout.reply_to_in(body), layout.payload_in(body));
+  queue(dead_name).force_publish(letter.frame());
 }
 
 QueueChannel& Router::queue(std::string_view name) {

@@ -8,6 +8,7 @@
 
 #include "paperboy/broker/config.hpp"
 #include "paperboy/protocol/channel.hpp"
+#include "publication.hpp"
 #include "queue_channel.hpp"
 #include "shared_buffer.hpp"
 #include "topic_channel.hpp"
@@ -48,9 +49,9 @@ class Router {
     QueueChannel* queue = nullptr;
   };
 
-  /// Routes a message built by make_message: taken (or, on a topic with no subscribers,
-  /// dropped), waiting for room, or refused.
-  Published publish(const SharedBuffer& message, std::string_view channel, RouteCache& cache);
+  /// Routes a message, then encodes it if a channel takes it: taken (or, on a topic with no
+  /// subscribers, dropped without being encoded), waiting for room, or refused.
+  Published publish(Publication& message, RouteCache& cache);
 
   /// Puts a queue message back at the head of the named queue channel.
   void give_back(std::string_view queue_name, QueuedMessage message);

@@ -222,7 +222,7 @@ void Session::on_pb0_frame(std::string_view body) {
                  body.size());
     return stop("payload too large");
   }
-  publish(make_message(pb0_channel_, {}, body), pb0_channel_, 0);
+  publish(Publication(pb0_channel_, {}, body), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,7 +313,7 @@ void Session::on_pub(const protocol::Pub& pub) {
                                   config_.max_payload),
                       pub.req);
   }
-  publish(make_message(pub.channel, pub.reply_to, pub.payload), pub.channel, pub.req);
+  publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req);
 }
 
 void Session::on_ack(const protocol::Ack& ack) {
@@ -396,17 +396,16 @@ bool Session::unsubscribe(std::string_view channel) {
   return true;
 }
 
-void Session::publish(SharedBuffer message, std::string_view channel, std::uint32_t req) {
+void Session::publish(Publication message, std::uint32_t req) {
   // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
-  if (parked_.empty() && offer(message, channel, req)) return;
-  // `channel` may point into the read buffer; a parked PUB keeps the copy in its message.
-  parked_bytes_ += message.size();
-  const std::string_view own_channel = message_fields(message).channel;
-  parked_.push_back({std::move(message), own_channel, req});
+  if (parked_.empty() && offer(message, req)) return;
+  // The message may point into the read buffer until encoded; a parked PUB keeps its own copy.
+  parked_bytes_ += message.frame().size();
+  parked_.push_back({std::move(message), req});
 }
 
-bool Session::offer(const SharedBuffer& message, std::string_view channel, std::uint32_t req) {
-  const auto outcome = router_.publish(message, channel, route_cache_);
+bool Session::offer(Publication& message, std::uint32_t req) {
+  const auto outcome = router_.publish(message, route_cache_);
   if (outcome.full) {
     outcome.full->wait_for_room(*this);
     waiting_on_ = outcome.full;
@@ -436,8 +435,8 @@ void Session::retry_parked() {
   if (stopped_ || (closing_ && !finishing_) || waiting_on_) return;
   while (!parked_.empty()) {
     ParkedPub& parked = parked_.front();
-    if (!offer(parked.message, parked.channel, parked.req)) return;
-    parked_bytes_ -= parked.message.size();
+    if (!offer(parked.message, parked.req)) return;
+    parked_bytes_ -= parked.message.frame().size();
     parked_.pop_front();
   }
   if (finishing_) {

@@ -17,6 +17,7 @@
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "publication.hpp"
 #include "queue_channel.hpp"
 #include "queue_consumer.hpp"
 #include "router.hpp"
@@ -64,8 +65,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
     std::unique_ptr<QueueConsumer> consumer;  ///< for /queue subscriptions
   };
   struct ParkedPub {
-    SharedBuffer message;
-    std::string_view channel;  ///< points into message
+    Publication message;  ///< encoded: it no longer points into the read buffer
     std::uint32_t req;
   };
 
@@ -94,10 +94,10 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   bool subscribed(std::string_view channel);
   bool unsubscribe(std::string_view channel);
   void leave(Subscription& subscription);
-  void publish(SharedBuffer message, std::string_view channel, std::uint32_t req);
+  void publish(Publication message, std::uint32_t req);
   /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
   /// waits for room in a full queue.
-  bool offer(const SharedBuffer& message, std::string_view channel, std::uint32_t req);
+  bool offer(Publication& message, std::uint32_t req);
   bool peer_gone();
   void on_channel_room() override;
   void retry_parked();

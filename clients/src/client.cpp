@@ -64,25 +64,6 @@ void check_field(std::string_view value, std::string_view name, protocol::Errc c
   }
 }
 
-std::string op_name(Op op) {
-  switch (op) {
-    case Op::hello: return "HELLO";
-    case Op::welcome: return "WELCOME";
-    case Op::sub: return "SUB";
-    case Op::unsub: return "UNSUB";
-    case Op::pub: return "PUB";
-    case Op::msg: return "MSG";
-    case Op::ack: return "ACK";
-    case Op::nack: return "NACK";
-    case Op::ok: return "OK";
-    case Op::err: return "ERR";
-    case Op::ping: return "PING";
-    case Op::pong: return "PONG";
-    case Op::gap: return "GAP";
-  }
-  return "op " + std::to_string(static_cast<int>(op));
-}
-
 }  // namespace
 
 Client::Client() : requests_(std::make_unique<RequestTable>()) {}
@@ -137,8 +118,8 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   }
   const auto* welcome = std::get_if<protocol::Welcome>(&*decoded);
   if (welcome == nullptr) {
-    throw protocol_error(op_name(protocol::op_of(*decoded)) + " from " + peer +
-                         " instead of WELCOME");
+    throw protocol_error(std::string(protocol::op_name(protocol::op_of(*decoded))) + " from " +
+                         peer + " instead of WELCOME");
   }
   if (welcome->version != protocol::pb1_version) {
     throw Error(protocol::make_error_code(protocol::Errc::unsupported_version),
@@ -465,7 +446,8 @@ void Client::on_frame(std::string_view body) {
     case Op::nack: break;
   }
   lose_connection();
-  throw protocol_error("unexpected " + op_name(protocol::op_of(message)) + " from the server");
+  throw protocol_error("unexpected " + std::string(protocol::op_name(protocol::op_of(message))) +
+                       " from the server");
 }
 
 void Client::maybe_flush() {

@@ -177,7 +177,7 @@ std::size_t fields_size(const Pub& m) noexcept {
   return 4 + str16(m.channel) + str16(m.reply_to) + m.payload.size();
 }
 std::size_t fields_size(const Msg& m) noexcept {
-  return 8 + 1 + str16(m.channel) + str16(m.reply_to) + m.payload.size();
+  return msg_layout(m.channel, m.reply_to, m.payload.size()).body_size() - 1;
 }
 std::size_t fields_size(const Ack&) noexcept {
   return 8;
@@ -263,6 +263,25 @@ void write_fields(BodyWriter& w, const Gap& m) noexcept {
 
 }  // namespace
 
+std::string_view op_name(Op op) noexcept {
+  switch (op) {
+    case Op::hello: return "HELLO";
+    case Op::welcome: return "WELCOME";
+    case Op::sub: return "SUB";
+    case Op::unsub: return "UNSUB";
+    case Op::pub: return "PUB";
+    case Op::msg: return "MSG";
+    case Op::ack: return "ACK";
+    case Op::nack: return "NACK";
+    case Op::ok: return "OK";
+    case Op::err: return "ERR";
+    case Op::ping: return "PING";
+    case Op::pong: return "PONG";
+    case Op::gap: return "GAP";
+  }
+  return "unknown op";
+}
+
 Result<Message> decode(std::string_view body) noexcept {
   if (body.empty()) return Errc::protocol;
   const auto op = static_cast<unsigned char>(body.front());
@@ -292,6 +311,15 @@ char* write_frame(const Message& m, char* out) noexcept {
   return w.end();
 }
 
+MsgLayout write_msg_frame(char* out, const Msg& msg) noexcept {
+  const MsgLayout layout = msg_layout(msg.channel, msg.reply_to, msg.payload.size());
+  write_frame_header(out, static_cast<std::uint32_t>(layout.body_size()));
+  BodyWriter w(out + frame_header_size);
+  w.integer(static_cast<std::uint8_t>(Op::msg));
+  write_fields(w, msg);
+  return layout;
+}
+
 std::string encode_frame(const Message& m) {
   std::string out;
   append_frame(out, m);
@@ -312,7 +340,7 @@ void append_raw_frame(std::string& out, std::string_view bytes) {
 }
 
 std::size_t msg_payload_offset(std::string_view channel, std::string_view reply_to) noexcept {
-  return 1 + 8 + 1 + str16(channel) + str16(reply_to);
+  return msg_layout(channel, reply_to, 0).payload_offset();
 }
 
 }  // namespace paperboy::protocol

@@ -213,7 +213,7 @@ TEST_CASE("bad input: a server-only op sent by a client gets ERR 1 and close") {
                                               p::Err{0, 1, "no"}, p::Gap{3, "/topic/x"}};
   for (const auto& m : server_ops) {
     CAPTURE(describe(m));
-    Conn c(daemon.port(), "impostor-" + op_name(p::op_of(m)));
+    Conn c(daemon.port(), "impostor-" + std::string(p::op_name(p::op_of(m))));
     c.hello();
     c.send(m);
     c.expect_err_and_close(0, 1);

@@ -156,7 +156,7 @@ TEST_CASE("handshake: a PB1 frame other than HELLO as the first frame gets ERR 1
                                            p::Pong{7}};
   for (const auto& opener : openers) {
     CAPTURE(describe(opener));
-    Conn c(daemon.port(), "early-" + op_name(p::op_of(opener)));
+    Conn c(daemon.port(), "early-" + std::string(p::op_name(p::op_of(opener))));
     c.send(opener);
     c.expect_err_and_close(0, 1);
   }

@@ -131,7 +131,7 @@ class Conn {
 
 template <class T>
 Decoded<T> Conn::expect(Duration timeout) {
-  const std::string wanted = op_name(protocol::op_of(protocol::Message{T{}}));
+  const std::string_view wanted = protocol::op_name(protocol::op_of(protocol::Message{T{}}));
   auto frame = expect_message(timeout);
   if (!std::holds_alternative<T>(*frame)) {
     FAIL(name() << ": expected " << wanted << ", got " << describe(*frame));

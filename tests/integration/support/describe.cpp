@@ -1,6 +1,5 @@
 #include "describe.hpp"
 
-#include <array>
 #include <cstdio>
 #include <sstream>
 #include <type_traits>
@@ -8,17 +7,6 @@
 #include "paperboy/protocol/errc.hpp"
 
 namespace paperboy::itest {
-
-std::string op_name(protocol::Op op) {
-  static constexpr std::array<const char*, 13> names = {"HELLO", "WELCOME", "SUB",  "UNSUB", "PUB",
-                                                        "MSG",   "ACK",     "NACK", "OK",    "ERR",
-                                                        "PING",  "PONG",    "GAP"};
-  const auto i = static_cast<std::size_t>(op);
-  if (i < names.size()) return names[i];
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "op 0x%02X", static_cast<unsigned>(op));
-  return buf;
-}
 
 std::string printable(std::string_view bytes, std::size_t max) {
   std::string out = "\"";
@@ -43,7 +31,7 @@ std::string printable(std::string_view bytes, std::size_t max) {
 std::string describe(const protocol::Message& message) {
   namespace p = protocol;
   std::ostringstream out;
-  out << op_name(p::op_of(message)) << '(';
+  out << p::op_name(p::op_of(message)) << '(';
   std::visit(
       [&out](const auto& m) {
         using T = std::decay_t<decltype(m)>;

@@ -8,9 +8,6 @@
 
 namespace paperboy::itest {
 
-/// Upper-case op name: "HELLO", "MSG", ... or "op 0x0D" for an unknown value.
-std::string op_name(protocol::Op op);
-
 /// Bytes as text a failure message can show: printable ASCII kept, the rest escaped, cut at
 /// `max` bytes with the total length noted.
 std::string printable(std::string_view bytes, std::size_t max = 64);

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "paperboy/protocol/errc.hpp"
+#include "paperboy/protocol/msg_layout.hpp"
 
 namespace paperboy::protocol {
 
@@ -116,6 +117,10 @@ struct Gap {
 using Message =
     std::variant<Hello, Welcome, Sub, Unsub, Pub, Msg, Ack, Nack, Ok, Err, Ping, Pong, Gap>;
 
+/// The op's name as this document's tables spell it ("PUB", "MSG", ...); "unknown op" for a
+/// value that is not an Op.
+std::string_view op_name(Op op) noexcept;
+
 /// The op of a message.
 constexpr Op op_of(const Message& m) noexcept {
   return static_cast<Op>(m.index());
@@ -137,6 +142,10 @@ std::size_t encoded_body_size(const Message& m) noexcept;
 /// frame_header_size + encoded_body_size(m) bytes; returns the end of what was written.
 /// Variable-length fields must fit their u16 length (channel names are at most 255 bytes).
 char* write_frame(const Message& m, char* out) noexcept;
+
+/// Writes the whole MSG frame at `out`, which must have msg_layout(...).frame_size() bytes, and
+/// returns that layout: the caller knows where each part went without reading the frame back.
+MsgLayout write_msg_frame(char* out, const Msg& msg) noexcept;
 
 /// The whole frame of a message as a string; convenient off the hot path.
 std::string encode_frame(const Message& m);

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string_view>
+
+#include "paperboy/protocol/messages.hpp"
+#include "shared_buffer.hpp"
+
+namespace paperboy::broker {
+
+/// One published message on its way through the router. It starts as the PUB's fields (views
+/// into the read buffer) and is encoded into its shared MSG frame (delivery 0, no flags: see
+/// delivery.hpp) only when a channel takes it, so a message that reaches nobody costs no copy.
+/// It is encoded at most once, however often a parked PUB is offered again.
+class Publication {
+ public:
+  Publication(std::string_view channel, std::string_view reply_to,
+              std::string_view payload) noexcept
+      : fields_{0, 0, channel, reply_to, payload} {}
+
+  /// The channel it is published on: in the caller's bytes until encoded, in its frame after.
+  std::string_view channel() const noexcept { return fields_.channel; }
+
+  /// The shared frame, encoded on the first call: the one copy of the payload. After it the
+  /// publication no longer points into the caller's bytes, so it may wait (a parked PUB).
+  const SharedBuffer& frame() { return frame_ ? frame_ : encode(); }
+
+ private:
+  const SharedBuffer& encode();
+
+  protocol::Msg fields_;
+  SharedBuffer frame_;
+};
+
+}  // namespace paperboy::broker
