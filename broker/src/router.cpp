@@ -100,14 +100,31 @@ void Router::give_back(std::string_view queue_name, QueuedMessage message) {
   queue(queue_name).give_back(std::move(back));
 }
 
-void Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
+bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
                          std::uint32_t failures) {
   const std::string dead_name = from.name() + config_.dead_letter_suffix;
+  if (dead_name.size() > protocol::max_channel_size) {
+    dead_letter_skipped_log_(
+        "queue.dead_letter_skipped channel={:?} reason=\"name too long for the suffix\"",
+        from.name());
+    return false;
+  }
   const auto fields = message_fields(message);
-  spdlog::warn("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
-               dead_name, failures, fields.payload.size());
-  ++dead_lettered_;
-  queue(dead_name).force_publish(make_message(dead_name, fields.reply_to, fields.payload));
+  // A dead-letter channel is an ordinary queue, bounded like one. A letter it has no room for
+  // (or that would create one queue more than --max-queues) is dropped and counted, as RabbitMQ
+  // drops what it cannot dead-letter: keeping it would redeliver it to the consumer that keeps
+  // failing it, forever.
+  if (!queue_allowed(dead_name) ||
+      !queue(dead_name).publish(make_message(dead_name, fields.reply_to, fields.payload))) {
+    dead_letter_dropped_log_(
+        "queue.dead_letter_dropped channel={:?} to={:?} reason={:?} bytes={}", from.name(),
+        dead_name, queue_allowed(dead_name) ? "dead-letter channel full" : "queue limit reached",
+        fields.payload.size());
+    return true;
+  }
+  dead_letter_log_("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
+                   dead_name, failures, fields.payload.size());
+  return true;
 }
 
 QueueChannel& Router::queue(std::string_view name) {
