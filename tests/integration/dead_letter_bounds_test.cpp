@@ -60,6 +60,24 @@ std::size_t dead_letter_lines_allowed(Clock::duration elapsed) {
   return 2 * (static_cast<std::size_t>(seconds) + 2);
 }
 
+// A daemon with dead letters after the first failure (and `flags`), a worker that will NACK
+// and a publisher, both past HELLO.
+struct NackScene {
+  explicit NackScene(std::vector<std::string> flags)
+      : daemon([&] {
+          flags.insert(flags.begin(), {"--max-redeliveries", "0"});
+          return flags;
+        }()),
+        worker(daemon.port(), "nacker"),
+        publisher(daemon.port(), "publisher") {
+    worker.hello();
+    publisher.hello();
+  }
+  Daemon daemon;
+  Conn worker;
+  Conn publisher;
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -67,12 +85,9 @@ TEST_CASE(
     "rest is dropped, counted, and logged a line a second") {
   constexpr std::size_t cap = 10;
   constexpr std::size_t n = 3000;
-  Daemon daemon({"--max-redeliveries", "0", "--channel-backlog", std::to_string(cap)});
+  NackScene scene({"--channel-backlog", std::to_string(cap)});
+  auto& [daemon, worker, publisher] = scene;
   INFO(daemon.log_tail());
-  Conn worker(daemon.port(), "nacker");
-  Conn publisher(daemon.port(), "publisher");
-  worker.hello();
-  publisher.hello();
   worker.subscribe_manual("/queue/poison", 100);
   const auto start = Clock::now();
   publish_and_nack(publisher, worker, "/queue/poison", n, job_size, 100);
@@ -91,12 +106,9 @@ TEST_CASE("dead letter bounds: .dead holds at most --channel-backlog-bytes (and 
   constexpr std::size_t cap_bytes = 64 * 1024;
   constexpr std::size_t size = 10 * 1024;
   constexpr std::size_t n = 500;  // 5 MB of letters for a 64 KiB dead-letter channel
-  Daemon daemon({"--max-redeliveries", "0", "--channel-backlog-bytes", std::to_string(cap_bytes)});
+  NackScene scene({"--channel-backlog-bytes", std::to_string(cap_bytes)});
+  auto& [daemon, worker, publisher] = scene;
   INFO(daemon.log_tail());
-  Conn worker(daemon.port(), "nacker");
-  Conn publisher(daemon.port(), "publisher");
-  worker.hello();
-  publisher.hello();
   worker.subscribe_manual("/queue/heavy", 4);
   publish_and_nack(publisher, worker, "/queue/heavy", n, size, 4);
 
@@ -110,12 +122,9 @@ TEST_CASE("dead letter bounds: .dead holds at most --channel-backlog-bytes (and 
 TEST_CASE("dead letter bounds: dead-letter channels count against --max-queues") {
   constexpr std::size_t max_queues = 10;
   constexpr std::size_t sources = 8;  // room for 2 dead-letter channels
-  Daemon daemon({"--max-redeliveries", "0", "--max-queues", std::to_string(max_queues)});
+  NackScene scene({"--max-queues", std::to_string(max_queues)});
+  auto& [daemon, worker, publisher] = scene;
   INFO(daemon.log_tail());
-  Conn worker(daemon.port(), "nacker");
-  Conn publisher(daemon.port(), "publisher");
-  worker.hello();
-  publisher.hello();
   auto source = [](std::size_t i) { return "/queue/src" + std::to_string(i); };
   for (std::size_t i = 0; i < sources; ++i) worker.subscribe_manual(source(i), 1);
   for (std::size_t i = 0; i < sources; ++i) {
