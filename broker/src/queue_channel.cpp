@@ -1,10 +1,7 @@
 #include "queue_channel.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
-#include "paperboy/protocol/channel.hpp"
 #include "queue_consumer.hpp"
 #include "router.hpp"
 
@@ -48,23 +45,17 @@ bool QueueChannel::publish(const SharedBuffer& message) {
     }
   }
   if (full()) return false;
-  force_publish(message);
-  return true;
-}
-
-void QueueChannel::force_publish(const SharedBuffer& message) {
   enqueue(QueuedMessage{message});
   pump();
+  return true;
 }
 
 void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
   std::vector<QueuedMessage> requeued;
   for (auto& queued : messages) {
-    if (queued.failures > config_.max_redeliveries && dead_letters_allowed()) {
-      router_.dead_letter(*this, queued.message, queued.failures);
-    } else {
-      requeued.push_back(std::move(queued));
-    }
+    const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
+                      router_.dead_letter(*this, queued.message, queued.failures);
+    if (!dead) requeued.push_back(std::move(queued));
   }
   for (auto it = requeued.rbegin(); it != requeued.rend(); ++it) {
     backlog_bytes_ += it->message.size();
@@ -76,13 +67,12 @@ void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
 
 bool QueueChannel::dead_letters_allowed() const noexcept {
   const std::string& suffix = config_.dead_letter_suffix;
-  if (suffix.empty() || name_.ends_with(suffix)) return false;
-  if (name_.size() + suffix.size() > protocol::max_channel_size) {
-    spdlog::warn("queue.dead_letter_skipped channel={:?} reason=\"name too long for the suffix\"",
-                 name_);
-    return false;
-  }
-  return true;
+  return !suffix.empty() && !name_.ends_with(suffix);
+}
+
+std::size_t QueueChannel::delivered_before() const noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      backlog_.begin(), backlog_.end(), [](const QueuedMessage& m) { return m.failures > 0; }));
 }
 
 void QueueChannel::pump() {

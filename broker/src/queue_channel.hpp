@@ -41,8 +41,6 @@ class QueueChannel {
 
   /// Takes a message, or returns false when the backlog is full (call wait_for_room).
   bool publish(const SharedBuffer& message);
-  /// Takes a message whatever the backlog holds (dead letters: never dropped).
-  void force_publish(const SharedBuffer& message);
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
   /// failed too often), and hands them on.
@@ -57,6 +55,9 @@ class QueueChannel {
   /// No consumers, no backlog, nobody waiting: the router may drop it.
   bool idle() const noexcept { return consumers_.empty() && backlog_.empty() && waiters_.empty(); }
   std::size_t backlog_size() const noexcept { return backlog_.size(); }
+  std::size_t backlog_bytes() const noexcept { return backlog_bytes_; }
+  /// Waiting messages that a consumer was given before and did not ack (a count, O(backlog)).
+  std::size_t delivered_before() const noexcept;
   std::size_t consumer_count() const noexcept { return consumers_.size(); }
 
  private:

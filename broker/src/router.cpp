@@ -103,16 +103,33 @@ void Router::give_back(std::string_view queue_name, QueuedMessage message) {
   queue(queue_name).give_back(std::move(back));
 }
 
-void Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
+bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
                          std::uint32_t failures) {
   const std::string dead_name = from.name() + config_.dead_letter_suffix;
+  if (dead_name.size() > protocol::max_channel_size) {
+    dead_letter_skipped_log_(
+        "queue.dead_letter_skipped channel={:?} reason=\"name too long for the suffix\"",
+        from.name());
+    return false;
+  }
   const auto layout = protocol::written_msg_layout(message.view());
   const std::string_view body = message.view().substr(protocol::frame_header_size);
-  spdlog::warn("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
-               dead_name, failures, layout.payload_size);
-  ++dead_lettered_;
   Publication letter(dead_name, layout.reply_to_in(body), layout.payload_in(body));
-  queue(dead_name).force_publish(letter.frame());
+  // A dead-letter channel is an ordinary queue, bounded like one. A letter it has no room for
+  // (or that would create one queue more than --max-queues) is dropped and counted, as RabbitMQ
+  // drops what it cannot dead-letter: keeping it would redeliver it to the consumer that keeps
+  // failing it, forever.
+  if (!queue_allowed(dead_name) ||
+      !queue(dead_name).publish(letter.frame())) {
+    dead_letter_dropped_log_(
+        "queue.dead_letter_dropped channel={:?} to={:?} reason={:?} bytes={}", from.name(),
+        dead_name, queue_allowed(dead_name) ? "dead-letter channel full" : "queue limit reached",
+        layout.payload_size);
+    return true;
+  }
+  dead_letter_log_("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
+                   dead_name, failures, layout.payload_size);
+  return true;
 }
 
 QueueChannel& Router::queue(std::string_view name) {

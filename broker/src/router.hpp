@@ -10,6 +10,7 @@
 #include "paperboy/protocol/channel.hpp"
 #include "publication.hpp"
 #include "queue_channel.hpp"
+#include "rate_limited_log.hpp"
 #include "shared_buffer.hpp"
 #include "topic_channel.hpp"
 
@@ -56,15 +57,24 @@ class Router {
   /// Puts a queue message back at the head of the named queue channel.
   void give_back(std::string_view queue_name, QueuedMessage message);
 
-  /// Moves a message that failed too often from `from` to its dead-letter channel.
-  void dead_letter(const QueueChannel& from, const SharedBuffer& message, std::uint32_t failures);
+  /// Moves a message that failed too often from `from` to its dead-letter channel, or drops it
+  /// (counted) when that channel is full or may not be created. False when `from` can have no
+  /// dead-letter channel (no room in the name for the suffix): the message stays in `from`.
+  bool dead_letter(const QueueChannel& from, const SharedBuffer& message, std::uint32_t failures);
 
   /// Drops a queue channel nobody uses any more.
   void release_if_idle(QueueChannel& channel);
 
+  /// Calls f(const QueueChannel&) for every queue channel.
+  template <class F>
+  void for_each_queue(F&& f) const {
+    for (const auto& [name, channel] : queues_) f(*channel);
+  }
+
   std::size_t topic_count() const noexcept { return topics_.size(); }
   std::size_t queue_count() const noexcept { return queues_.size(); }
-  std::uint64_t dead_lettered() const noexcept { return dead_lettered_; }
+  std::uint64_t dead_lettered() const noexcept { return dead_letter_log_.total(); }
+  std::uint64_t dead_letters_dropped() const noexcept { return dead_letter_dropped_log_.total(); }
 
  private:
   struct NameHash {
@@ -83,7 +93,9 @@ class Router {
   const Config& config_;
   Table<TopicChannel> topics_;
   Table<QueueChannel> queues_;
-  std::uint64_t dead_lettered_ = 0;
+  RateLimitedLog dead_letter_log_;
+  RateLimitedLog dead_letter_dropped_log_;
+  RateLimitedLog dead_letter_skipped_log_;
   /// Bumped whenever a channel is created or dropped: a RouteCache from another generation
   /// may point at a channel that is gone, or miss one that is new.
   std::uint64_t generation_ = 1;

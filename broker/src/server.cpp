@@ -4,9 +4,13 @@
 #include <unistd.h>
 #include <asio/co_spawn.hpp>
 
+#include <algorithm>
 #include <array>
+#include <vector>
 
 #include "drop_log.hpp"
+#include "endpoint_format.hpp"
+#include "rate_limited_log.hpp"
 #include "router.hpp"
 #include "session.hpp"
 #include "use_nothrow.hpp"
@@ -18,6 +22,42 @@ namespace {
 // Connections past max_connections still get a session so a PB1 peer can be told ERR 7; this
 // many at most, so a flood of them costs nothing more.
 constexpr std::size_t max_refusing = 64;
+
+// Channels listed one by one in the shutdown report; the rest are only in its total.
+constexpr std::size_t listed_discards = 20;
+
+// Once every connection is closed, what is left in the queue channels is discarded (queues are
+// in memory). Say so: a line for each of the fullest channels, then the total.
+void log_discarded(const Router& router) {
+  struct Left {
+    const QueueChannel* channel;
+    std::size_t unacked;
+  };
+  std::vector<Left> left;
+  std::size_t messages = 0;
+  std::size_t unacked = 0;
+  std::size_t bytes = 0;
+  router.for_each_queue([&](const QueueChannel& channel) {
+    if (channel.backlog_size() == 0) return;
+    left.push_back({&channel, channel.delivered_before()});
+    messages += channel.backlog_size();
+    bytes += channel.backlog_bytes();
+    unacked += left.back().unacked;
+  });
+  if (left.empty()) return;
+  const auto listed = std::min(left.size(), listed_discards);
+  std::partial_sort(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(listed), left.end(),
+                    [](const Left& a, const Left& b) {
+                      return a.channel->backlog_size() > b.channel->backlog_size();
+                    });
+  for (std::size_t i = 0; i < listed; ++i) {
+    spdlog::warn("server.discarded channel={:?} messages={} unacked={} bytes={}",
+                 left[i].channel->name(), left[i].channel->backlog_size(), left[i].unacked,
+                 left[i].channel->backlog_bytes());
+  }
+  spdlog::warn("server.discarded_total channels={} messages={} unacked={} bytes={} listed={}",
+               left.size(), messages, unacked, bytes, listed);
+}
 
 std::string default_server_id() {
   std::array<char, 256> host{};
@@ -35,16 +75,33 @@ Server::Server(asio::io_context& io, Config config)
       router_(std::make_unique<Router>(config_)),
       drop_log_(std::make_unique<DropLog>()) {
   if (config_.server_id.empty()) config_.server_id = default_server_id();
-  const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(config_.bind_address),
-                                         config_.port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+  listen();
   port_ = acceptor_.local_endpoint().port();
 }
 
 Server::~Server() = default;
+
+void Server::listen() {
+  // Each failure names the step and the address, e.g. `bind 127.0.0.1:25000: Address already in
+  // use`: the operator's first question.
+  std::error_code ec;
+  const auto address = asio::ip::make_address(config_.bind_address, ec);
+  if (ec) {
+    throw std::system_error(ec, fmt::format("bind address {:?}", config_.bind_address));
+  }
+  const asio::ip::tcp::endpoint endpoint(address, config_.port);
+  auto check = [&](std::string_view step) {
+    if (ec) throw std::system_error(ec, fmt::format("{} {}", step, endpoint));
+  };
+  acceptor_.open(endpoint.protocol(), ec);
+  check("socket");
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  check("setsockopt SO_REUSEADDR");
+  acceptor_.bind(endpoint, ec);
+  check("bind");
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  check("listen");
+}
 
 void Server::start() {
   spdlog::info("server.listening address={} port={} server_id={:?}", config_.bind_address, port_,
@@ -65,13 +122,14 @@ void Server::start() {
 }
 
 asio::awaitable<void> Server::accept_loop() {
+  RateLimitedLog failures;
   while (acceptor_.is_open()) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
     if (ec) {
-      // Out of descriptors or similar: say so once per failure and give the system a moment
-      // instead of spinning on an acceptor that keeps failing.
-      spdlog::warn("server.accept_failed error={:?}", ec.message());
+      // Out of descriptors or similar: say so (a line a second at most) and give the system a
+      // moment instead of spinning on an acceptor that keeps failing.
+      failures("server.accept_failed error={:?}", ec.message());
       asio::steady_timer pause(io_, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_nothrow);
       continue;
@@ -142,7 +200,9 @@ asio::awaitable<void> Server::housekeeping_loop() {
     housekeeping_timer_.expires_after(shutting_down_ ? std::chrono::milliseconds(10) : tick);
     co_await housekeeping_timer_.async_wait(use_nothrow);
   }
-  spdlog::info("server.stopped");
+  log_discarded(*router_);
+  spdlog::info("server.stopped dead_lettered={} dead_letters_dropped={}", router_->dead_lettered(),
+               router_->dead_letters_dropped());
   if (on_stopped_) on_stopped_();
 }
 

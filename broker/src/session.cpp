@@ -351,12 +351,8 @@ void Session::reply_ok(std::uint32_t req) {
 }
 
 void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
-  // One line per refused request, but a client refused in a loop is not allowed to flood the
-  // log: its first few, then every thousandth.
-  if (++refusals_ <= 3 || refusals_ % 1000 == 0) {
-    spdlog::info("session.refused sid={} req={} code={} reason={:?} refusals={}", id_, req,
-                 static_cast<unsigned>(code), text, refusals_);
-  }
+  refusal_log_("session.refused sid={} req={} code={} reason={:?}", id_, req,
+               static_cast<unsigned>(code), text);
   outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
 }
 

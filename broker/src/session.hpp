@@ -20,6 +20,7 @@
 #include "publication.hpp"
 #include "queue_channel.hpp"
 #include "queue_consumer.hpp"
+#include "rate_limited_log.hpp"
 #include "router.hpp"
 
 namespace paperboy::broker {
@@ -135,6 +136,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
   std::size_t parked_bytes_ = 0;
   QueueChannel* waiting_on_ = nullptr;
+  /// Refused requests: one line each, but a client refused in a loop gets a line a second.
+  RateLimitedLog refusal_log_{spdlog::level::info};
 
   Clock::time_point
       frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
@@ -143,7 +146,6 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   bool closing_ = false;
   bool stopped_ = false;
   bool left_channels_ = false;
-  std::uint64_t refusals_ = 0;
   bool gate_waiting_ = false;  ///< the reader sleeps on read_gate_
   bool finishing_ = false;     ///< the peer is done sending; parked PUBs still to deliver
   bool reading_done_ = false;

@@ -1,5 +1,6 @@
 // paperboy: the command-line client of the paperboyd message broker.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <exception>
 #include <iostream>
 
@@ -9,12 +10,27 @@
 #include "request.hpp"
 #include "send.hpp"
 
+#ifndef PAPERBOY_VERSION
+#error "PAPERBOY_VERSION must be defined by the build (the CMake project version)"
+#endif
+
+namespace {
+
+bool is_subcommand(const CLI::App& app, const std::string& name) {
+  const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+  return std::any_of(commands.begin(), commands.end(),
+                     [&](const CLI::App* command) { return command->check_name(name); });
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace paperboy::cli;
 
   CLI::App app{"paperboy: publish to and listen on a paperboyd message broker (PB1 protocol).",
                "paperboy"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "paperboy " PAPERBOY_VERSION, "Print the version and exit");
   app.footer("Run 'paperboy <command> --help' for the options of a command.");
   ListenArgs listen;
   auto* listen_command = add_listen_command(app, listen);
@@ -25,6 +41,12 @@ int main(int argc, char** argv) {
   ReplyArgs reply;
   add_reply_command(app, reply);
 
+  // CLI11 would only say that a subcommand is required.
+  if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {
+    std::cerr << "paperboy: unknown subcommand: " << argv[1]
+              << "\nRun 'paperboy --help' for the list of commands.\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -8,6 +8,7 @@
 #include "checks.hpp"
 #include "conn.hpp"
 #include "daemon.hpp"
+#include "jobs.hpp"
 #include "paperboy/protocol/messages.hpp"
 #include "payloads.hpp"
 #include "pb0_conn.hpp"
@@ -152,4 +153,57 @@ TEST_CASE("shutdown: after SIGTERM the daemon accepts no new connections") {
   }
   MESSAGE("late client " << (refused ? "refused" : "accepted and closed"));
   expect_exit_zero(daemon);
+}
+
+TEST_CASE("shutdown: the daemon logs what SIGTERM discards, per queue channel and in total") {
+  Daemon daemon;
+  INFO(daemon.log_tail());
+  Conn holder(daemon.port(), "holder");
+  Conn publisher(daemon.port(), "publisher");
+  holder.hello();
+  publisher.hello();
+  // /queue/left-waiting: 7 messages and nobody to take them.
+  for (std::size_t i = 0; i < 7; ++i) publisher.publish("/queue/left-waiting", job(i));
+  // /queue/left-held: a worker holds 3 unacked, 4 wait behind them.
+  holder.subscribe_manual("/queue/left-held", 3);
+  for (std::size_t i = 0; i < 7; ++i) publisher.publish("/queue/left-held", job(i));
+  for (std::size_t i = 0; i < 3; ++i) holder.expect_delivery("/queue/left-held", job(i), false);
+  // /queue/left-empty: everything was taken and acked, so nothing is discarded there.
+  holder.subscribe_manual("/queue/left-empty", 3);
+  publisher.publish("/queue/left-empty", job(0));
+  holder.ack(holder.expect_delivery("/queue/left-empty", job(0), false)->delivery);
+  holder.ping_pong();
+
+  daemon.signal(SIGTERM);
+  holder.expect_err_and_close(0, 6);
+  publisher.expect_err_and_close(0, 6);
+  expect_exit_zero(daemon);
+  CHECK(daemon.log_count(
+            "server.discarded channel=\"/queue/left-waiting\" messages=7 unacked=0 ") == 1);
+  CHECK(daemon.log_count("server.discarded channel=\"/queue/left-held\" messages=7 unacked=3 ") ==
+        1);
+  CHECK(daemon.log_count("left-empty") == 0);
+  CHECK(daemon.log_count("server.discarded_total channels=2 messages=14 unacked=3 ") == 1);
+}
+
+TEST_CASE("shutdown: the discard report lists the 20 fullest channels, then the total") {
+  constexpr std::size_t channels = 25;
+  Daemon daemon;
+  INFO(daemon.log_tail());
+  Conn publisher(daemon.port(), "publisher");
+  publisher.hello();
+  // Channel i holds i + 1 messages: the 20 fullest are 5..24.
+  for (std::size_t i = 0; i < channels; ++i) {
+    for (std::size_t k = 0; k <= i; ++k)
+      publisher.publish("/queue/many-" + std::to_string(i), job(k));
+  }
+  publisher.ping_pong();
+  daemon.signal(SIGTERM);
+  publisher.expect_err_and_close(0, 6);
+  expect_exit_zero(daemon);
+  CHECK(daemon.log_count("server.discarded channel=") == 20);
+  CHECK(daemon.log_count("server.discarded channel=\"/queue/many-24\" messages=25 ") == 1);
+  CHECK(daemon.log_count("server.discarded channel=\"/queue/many-5\" messages=6 ") == 1);
+  CHECK(daemon.log_count("server.discarded channel=\"/queue/many-4\"") == 0);
+  CHECK(daemon.log_count("server.discarded_total channels=25 messages=325 unacked=0 ") == 1);
 }

@@ -53,6 +53,7 @@ class Server {
   void forget(std::uint64_t session_id);
 
  private:
+  void listen();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> housekeeping_loop();
   void admit(asio::ip::tcp::socket socket);
