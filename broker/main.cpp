@@ -69,6 +69,18 @@ void add_flags(CLI::App& app, Config& config, std::string& log_level, double& fr
   app.add_option("--dead-letter-suffix", config.dead_letter_suffix,
                  "Suffix naming a queue's dead-letter channel; empty turns dead-lettering off")
       ->capture_default_str();
+  // Memory bounds (issue 7): what one consumer may hold unacked, and what the whole broker may.
+  app.add_option("--max-unacked-bytes", config.max_unacked_bytes,
+                 "Bytes of manual-ack deliveries one client may hold unacked before it gets no "
+                 "more (1 KiB to 1 TiB)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{1} << 40));
+  config.max_memory = paperboy::broker::default_max_memory();
+  app.add_option("--max-memory", config.max_memory,
+                 "Bytes the broker may hold for clients before publishers are paused (1 MiB to 1 "
+                 "PiB; default: half of RAM)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{1} << 50));
   app.add_option("--max-read-ahead", config.max_read_ahead,
                  "Bytes of PUBs read past one blocked on a full queue before reading stops")
       ->capture_default_str();

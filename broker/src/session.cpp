@@ -7,6 +7,7 @@
 
 #include "endpoint_format.hpp"
 #include "gather_write.hpp"
+#include "memory_budget.hpp"
 #include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "router.hpp"
@@ -331,6 +332,7 @@ void Session::on_nack(const protocol::Nack& nack) {
 }
 
 std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::string_view op) {
+  const bool was_at_bound = ledger_.bytes() >= config_.max_unacked_bytes;
   auto unacked = ledger_.take(delivery);
   if (!unacked) {
     reply_err(0, Errc::unknown_delivery,
@@ -339,6 +341,8 @@ std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::s
     return std::nullopt;
   }
   unacked->consumer->settled();
+  // Every manual-ack subscription of this connection waited on the bound, not just this one.
+  if (was_at_bound && ledger_.bytes() < config_.max_unacked_bytes) on_room();
   return unacked;
 }
 
@@ -372,7 +376,8 @@ void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t
   }
   const std::uint16_t credit =
       prefetch == 0 ? config_.default_prefetch : std::min(prefetch, config_.max_prefetch);
-  auto consumer = std::make_unique<QueueConsumer>(outbox_, ledger_, manual_ack, credit);
+  auto consumer = std::make_unique<QueueConsumer>(outbox_, ledger_, manual_ack, credit,
+                                                  config_.max_unacked_bytes);
   // Recorded before subscribing: the channel may hand it messages at once.
   auto& subscription =
       subscriptions_.emplace_back(Subscription{std::string(channel), std::move(consumer)});
@@ -398,7 +403,7 @@ bool Session::unsubscribe(std::string_view channel) {
 
 void Session::publish(SharedBuffer message, std::string_view channel, std::uint32_t req) {
   // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
-  if (parked_.empty() && offer(message, channel, req)) return;
+  if (parked_.empty() && !paused_for_memory() && offer(message, channel, req)) return;
   // `channel` may point into the read buffer; a parked PUB keeps the copy in its message.
   parked_bytes_ += message.size();
   const std::string_view own_channel = message_fields(message).channel;
@@ -425,16 +430,21 @@ bool Session::offer(const SharedBuffer& message, std::string_view channel, std::
 }
 
 void Session::on_channel_room() {
-  // Called from inside the channel's bookkeeping: retry later, from a clean stack.
   waiting_on_ = nullptr;
+  post_retry();
+}
+
+void Session::post_retry() {
+  // Called from inside a channel's or the server's bookkeeping: retry later, from a clean stack.
   asio::post(socket_.get_executor(), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->retry_parked();
   });
 }
 
 void Session::retry_parked() {
-  if (stopped_ || (closing_ && !finishing_) || waiting_on_) return;
+  if (stopped_ || (closing_ && !finishing_) || waiting_on_ || waiting_for_memory_) return;
   while (!parked_.empty()) {
+    if (paused_for_memory()) return;
     ParkedPub& parked = parked_.front();
     if (!offer(parked.message, parked.channel, parked.req)) return;
     parked_bytes_ -= parked.message.size();
@@ -446,6 +456,20 @@ void Session::retry_parked() {
     return begin_close(Queued::give_back);
   }
   unblock_input();
+}
+
+bool Session::paused_for_memory() {
+  // Over --max-memory a PUB parks as it would on a full queue: reading stops past the
+  // read-ahead, and the session's ACKs and SUBs still go through up to then.
+  if (!server_.memory_budget().exhausted()) return false;
+  waiting_for_memory_ = true;
+  return true;
+}
+
+void Session::on_memory_relieved() {
+  if (!waiting_for_memory_) return;
+  waiting_for_memory_ = false;
+  post_retry();
 }
 
 bool Session::input_blocked() const noexcept {
@@ -511,6 +535,7 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
     }
     // Write straight away; only a full socket buffer sends us through the reactor.
     const std::error_code ec = outbox_.flush_to(socket_.native_handle());
+    if (server_.memory_budget().alarmed()) server_.check_memory();
     if (would_block(ec)) {
       auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_nothrow);
       if (wait_ec) {

@@ -57,6 +57,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
 
   std::uint64_t id() const noexcept { return id_; }
 
+  /// The memory alarm cleared: PUBs parked for it may go on.
+  void on_memory_relieved();
+
  private:
   enum class Phase { first_frame, pb1, pb0_channel, pb0_data };
   struct Subscription {
@@ -99,7 +102,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   /// waits for room in a full queue.
   bool offer(const SharedBuffer& message, std::string_view channel, std::uint32_t req);
   bool peer_gone();
+  bool paused_for_memory();
   void on_channel_room() override;
+  void post_retry();
   void retry_parked();
   void on_room();
   bool input_blocked() const noexcept;
@@ -135,6 +140,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
   std::size_t parked_bytes_ = 0;
   QueueChannel* waiting_on_ = nullptr;
+  bool waiting_for_memory_ = false;  ///< parked PUBs wait for the memory alarm to clear
 
   Clock::time_point
       frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
