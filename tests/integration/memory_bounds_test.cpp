@@ -70,7 +70,8 @@ void check_growth(const Daemon& daemon, std::size_t before, std::size_t bound) {
 }  // namespace
 
 TEST_CASE("memory: one-byte messages held for a slow topic subscriber do not pin a slab each") {
-  Daemon daemon({"--client-queue-bytes", cap_flag});
+  const std::size_t queue_cap = 8 * mib;
+  Daemon daemon({"--client-queue-bytes", std::to_string(queue_cap)});
   INFO(daemon.log_tail());
   Conn slow(daemon.port(), "slow", SocketOptions{4096});
   Conn publisher(daemon.port(), "publisher");
@@ -78,9 +79,15 @@ TEST_CASE("memory: one-byte messages held for a slow topic subscriber do not pin
   publisher.hello();
   slow.subscribe("/topic/slow");
   const std::size_t before = rss_bytes(daemon.pid());
-  // Before the fix: 5,000 slabs of 64 KiB (+312 MiB with an 8 MiB cap).
+  // 6 MiB the subscriber does not read fill the kernel's socket buffers, so what follows waits
+  // in its send queue.
+  const std::string bulk(64 * 1024, 'b');
+  std::string fill;
+  for (int i = 0; i < 96; ++i) p::append_frame(fill, p::Pub{0, "/topic/slow", {}, bulk});
+  publisher.send_raw(fill);
+  // Before the fix: 5,000 slabs of 64 KiB (+312 MiB).
   publish_interleaved(publisher, {"/topic/slow"}, 5000);
-  check_growth(daemon, before, 2 * cap);
+  check_growth(daemon, before, 2 * queue_cap);
   check_serves(daemon.port());
 }
 
