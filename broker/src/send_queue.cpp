@@ -6,13 +6,6 @@
 #include "memory_gauge.hpp"
 
 namespace paperboy::broker {
-namespace {
-
-// Below this many slots a ring is not worth shrinking.
-constexpr std::size_t min_shrink_slots = 64;
-
-}  // namespace
-
 SendQueue::~SendQueue() {
   MemoryGauge::remove(ring_.size() * slot_size);
 }
@@ -31,7 +24,7 @@ void SendQueue::push(Delivery d) {
   ++count_;
 }
 
-void SendQueue::pop(std::size_t n) {
+void SendQueue::pop(std::size_t n) noexcept {
   for (std::size_t i = 0; i < n && count_ > 0; ++i) {
     Delivery& d = slot(0);
     bytes_ -= d.wire_size();
@@ -44,9 +37,6 @@ void SendQueue::pop(std::size_t n) {
     --count_;
   }
   if (count_ == 0) head_ = 0;
-  // A burst's ring goes back by halves as the queue drains, so the slots held follow the
-  // entries held (amortised: each halving moves at most a quarter of the ring).
-  if (ring_.size() > min_shrink_slots && count_ < ring_.size() / 4) resize(ring_.size() / 2);
 }
 
 void SendQueue::grow() {

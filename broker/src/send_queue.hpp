@@ -9,8 +9,8 @@
 namespace paperboy::broker {
 
 /// Bounded-by-policy FIFO of deliveries with a byte count; knows nothing about sockets. A ring
-/// over a vector that grows and shrinks by halves, so steady-state pushes and pops allocate
-/// nothing. What it holds is charged as it costs: every entry's slot as well as its bytes, and
+/// over a vector that only grows (a burst's ring is freed once the queue is empty, by trim()),
+/// so steady-state pushes and pops allocate nothing. What it holds is charged as it costs: every entry's slot as well as its bytes, and
 /// the shared slabs it keeps alive stay within `pin_budget` bytes (SlabPins).
 class SendQueue {
  public:
@@ -52,7 +52,7 @@ class SendQueue {
   }
 
   /// Drops the first n entries (they were written).
-  void pop(std::size_t n);
+  void pop(std::size_t n) noexcept;
 
   /// Removes the entries from `first` on that `take` accepts, keeping the others in order, and
   /// hands each removed one to `sink` in order. Entries before `first` (being written) stay.
