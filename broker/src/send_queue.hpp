@@ -10,8 +10,9 @@ namespace paperboy::broker {
 
 /// Bounded-by-policy FIFO of deliveries with a byte count; knows nothing about sockets. A ring
 /// over a vector that only grows (a burst's ring is freed once the queue is empty, by trim()),
-/// so steady-state pushes and pops allocate nothing. What it holds is charged as it costs: every entry's slot as well as its bytes, and
-/// the shared slabs it keeps alive stay within `pin_budget` bytes (SlabPins).
+/// so steady-state pushes and pops allocate nothing. What it holds is charged as it costs: every
+/// entry's slot as well as its bytes, and the shared slabs it keeps alive stay within `pin_budget`
+/// bytes (SlabPins).
 class SendQueue {
  public:
   explicit SendQueue(std::size_t pin_budget) noexcept : pins_(pin_budget) {}

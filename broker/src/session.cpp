@@ -332,7 +332,7 @@ void Session::on_nack(const protocol::Nack& nack) {
 }
 
 std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::string_view op) {
-  const bool was_at_bound = ledger_.bytes() >= config_.max_unacked_bytes;
+  const bool was_at_bound = at_unacked_bound();
   auto unacked = ledger_.take(delivery);
   if (!unacked) {
     reply_err(0, Errc::unknown_delivery,
@@ -342,8 +342,12 @@ std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::s
   }
   unacked->consumer->settled();
   // Every manual-ack subscription of this connection waited on the bound, not just this one.
-  if (was_at_bound && ledger_.bytes() < config_.max_unacked_bytes) on_room();
+  if (was_at_bound && !at_unacked_bound()) on_room();
   return unacked;
+}
+
+bool Session::at_unacked_bound() const noexcept {
+  return ledger_.bytes() >= config_.max_unacked_bytes;
 }
 
 void Session::on_ping(const protocol::Ping& ping) {
@@ -396,8 +400,11 @@ bool Session::subscribed(std::string_view channel) {
 bool Session::unsubscribe(std::string_view channel) {
   const auto it = find_subscription(channel);
   if (it == subscriptions_.end()) return false;
+  const bool was_at_bound = at_unacked_bound();
   leave(*it);
   subscriptions_.erase(it);
+  // What it held unacked went back: the other manual-ack subscriptions may take more.
+  if (was_at_bound && !at_unacked_bound()) on_room();
   return true;
 }
 

@@ -91,6 +91,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void on_nack(const protocol::Nack& nack);
   std::optional<AckLedger::Unacked> settle(std::uint64_t delivery, std::string_view op);
   void on_ping(const protocol::Ping& ping);
+  /// This connection's unacked deliveries cost --max-unacked-bytes: no more for it until it acks.
+  bool at_unacked_bound() const noexcept;
 
   void subscribe(std::string_view channel, bool manual_ack = false, std::uint16_t prefetch = 0);
   std::vector<Subscription>::iterator find_subscription(std::string_view channel);
