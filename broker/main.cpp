@@ -109,6 +109,13 @@ void add_flags(CLI::App& app, Config& config, std::string& log_level, double& fr
   add_bounded(app, limits, "--max-read-ahead", config.max_read_ahead, 0, tib, "BYTES",
               "Bytes of PUBs read past one that waits for a full queue before reading stops "
               "(default 1 MiB)");
+  add_bounded(app, limits, "--max-unacked-bytes", config.max_unacked_bytes, kib, tib, "BYTES",
+              "Bytes of manual-ack deliveries one client may hold unacked before its manual-ack "
+              "subscriptions get no more (default 64 MiB)");
+  config.max_memory = paperboy::broker::default_max_memory();
+  add_bounded(app, limits, "--max-memory", config.max_memory, mib, mib * tib, "BYTES",
+              "Bytes the broker may hold for clients before every PUB waits, until holdings fall "
+              "to 7/8 (default: half of RAM)");
 
   add_bounded(app, queues, "--channel-backlog", config.channel_backlog_messages, 1, 1'000'000'000,
               "N", "Messages a /queue channel holds for its consumers before publishers block");

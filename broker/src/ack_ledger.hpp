@@ -22,6 +22,11 @@ class AckLedger {
     QueueConsumer* consumer;
   };
 
+  AckLedger() = default;
+  ~AckLedger();
+  AckLedger(const AckLedger&) = delete;
+  AckLedger& operator=(const AckLedger&) = delete;
+
   /// Records a delivery and returns its fresh id.
   std::uint64_t record(SharedBuffer message, std::uint32_t failures, QueueConsumer& consumer);
 
@@ -33,9 +38,23 @@ class AckLedger {
 
   std::size_t size() const noexcept { return unacked_.size(); }
 
+  /// What the outstanding deliveries cost, the measure of --max-unacked-bytes: each entry's own
+  /// size, and a whole slab for a message that still shares one (it keeps all of it alive).
+  std::size_t bytes() const noexcept { return bytes_; }
+  /// Copies every message that still shares a slab into an allocation of its own, so the
+  /// ledger costs what it holds. Called when bytes() reaches the bound: each message is copied
+  /// at most once, and a consumer that acks promptly never gets here.
+  void compact();
+
  private:
+  static std::size_t cost(const SharedBuffer& message) noexcept;
+  void add(const Unacked& unacked) noexcept;
+  void remove(const Unacked& unacked) noexcept;
+
   std::unordered_map<std::uint64_t, Unacked> unacked_;
   std::uint64_t next_id_ = 1;
+  std::size_t bytes_ = 0;
+  std::size_t pinning_ = 0;  ///< entries whose message still shares a slab
 };
 
 }  // namespace paperboy::broker

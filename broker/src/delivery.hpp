@@ -30,6 +30,7 @@ struct QueuedMessage {
   SharedBuffer message;
   std::uint32_t failures = 0;   ///< deliveries given back by NACK or a consumer leaving
   const void* avoid = nullptr;  ///< the consumer that just gave it back, if any
+  bool starts_run = false;      ///< first of the backlog's entries from its slab (SlabPins)
 };
 
 /// One entry of a send queue: a few bytes of its own, then a span of a shared buffer (gathered
@@ -41,6 +42,7 @@ struct Delivery {
   std::uint32_t size = 0;
   std::array<char, protocol::msg_delivery_header_size> prefix{};
   std::uint8_t prefix_size = 0;
+  bool starts_run = false;  ///< first of the send queue's entries from its slab (SlabPins)
   QueueChannel* origin = nullptr;
   std::uint32_t failures = 0;
   std::uint64_t delivery_id = 0;

@@ -10,20 +10,21 @@
 namespace paperboy::broker {
 
 Outbox::Outbox(const asio::any_io_executor& executor, const Config& config, DropLog& drop_log)
-    : wake_timer_(executor, asio::steady_timer::time_point::max()),
+    : queue_(config.client_queue_bytes / 2),
+      wake_timer_(executor, asio::steady_timer::time_point::max()),
       drop_log_(drop_log),
       cap_(config.client_queue_bytes),
       policy_(config.slow_consumer) {}
 
 void Outbox::push(Delivery d) {
   queue_.push(std::move(d));
-  if (queue_.bytes() >= cap_) was_full_ = true;
+  if (full() || backed_up()) was_full_ = true;
   wake();
 }
 
 void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
   if (!accepting_) return;
-  if (queue_.bytes() >= cap_) {
+  if (full()) {
     channel.count_drop();
     drop_log_.record(channel.name());
     ++dropped_total_;
@@ -112,7 +113,7 @@ std::error_code Outbox::flush_to(int fd) noexcept {
 }
 
 void Outbox::note_room() {
-  if (!was_full_ || full() || !accepting_) return;
+  if (!was_full_ || full() || backed_up() || !accepting_) return;
   was_full_ = false;
   room_regained_ = true;
   report_gaps();

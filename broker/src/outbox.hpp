@@ -36,12 +36,14 @@ class Outbox {
   /// True while a queue message handed over now goes out without passing the byte cap.
   bool has_room() const noexcept { return accepting_ && !full(); }
 
-  /// At or over the byte cap: no more messages for this peer, it is not keeping up.
-  bool full() const noexcept { return queue_.bytes() >= cap_; }
+  /// At or over the byte cap (counting each entry's slot): no more messages for this peer, it
+  /// is not keeping up.
+  bool full() const noexcept { return queue_.charged() >= cap_; }
 
   /// Messages stop at the cap, so what piles up past it are answers to the peer's own requests
-  /// (OK, ERR, PONG) that it does not read: past twice the cap, stop reading its requests.
-  bool backed_up() const noexcept { return queue_.bytes() >= 2 * cap_; }
+  /// (OK, ERR, PONG) that it does not read: stop reading its requests before the queue, slots
+  /// included, would pass twice the cap.
+  bool backed_up() const noexcept { return queue_.footprint_after_push() >= 2 * cap_; }
 
   /// Queues a frame regardless of the cap (control frames: OK, ERR, PONG, GAP, WELCOME).
   void push(Delivery d);

@@ -2,19 +2,26 @@
 
 #include <algorithm>
 
+#include "memory_gauge.hpp"
+#include "paperboy/protocol/channel.hpp"
 #include "queue_consumer.hpp"
 #include "router.hpp"
 
 namespace paperboy::broker {
 namespace {
 
-// Messages at the head of a backlog kept in the slab they arrived in (at most 64 KiB each).
-constexpr std::size_t uncompacted_backlog = 1024;
+// Shared slabs one backlog may keep alive (16): runs of messages that arrived together wait in
+// the slab they were cut from; past this, a waiting message gets an allocation of its own.
+constexpr std::size_t backlog_pin_budget = 1024 * 1024;
 
 }  // namespace
 
 QueueChannel::QueueChannel(std::string name, const Config& config, Router& router)
-    : name_(std::move(name)), config_(config), router_(router) {}
+    : name_(std::move(name)), config_(config), router_(router), backlog_pins_(backlog_pin_budget) {}
+
+QueueChannel::~QueueChannel() {
+  MemoryGauge::remove(backlog_.size() * sizeof(QueuedMessage));
+}
 
 bool QueueChannel::subscribe(QueueConsumer& consumer) {
   if (std::find(consumers_.begin(), consumers_.end(), &consumer) != consumers_.end()) {
@@ -60,6 +67,8 @@ void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
   for (auto it = requeued.rbegin(); it != requeued.rend(); ++it) {
     backlog_bytes_ += it->message.size();
     it->message = it->message.compacted();
+    it->starts_run = false;
+    MemoryGauge::add(sizeof(QueuedMessage));
     backlog_.push_front(std::move(*it));
   }
   pump();
@@ -79,10 +88,7 @@ void QueueChannel::pump() {
   while (!backlog_.empty()) {
     QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
     if (!consumer) break;
-    QueuedMessage queued = std::move(backlog_.front());
-    backlog_.pop_front();
-    backlog_bytes_ -= queued.message.size();
-    consumer->take(queued, *this);
+    consumer->take(dequeue(), *this);
   }
   if (!full()) wake_waiters();
 }
@@ -127,12 +133,26 @@ QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
 }
 
 void QueueChannel::enqueue(QueuedMessage message) {
-  // A message deep in a backlog may wait long: it must not pin the slab it was cut from. The
-  // first few wait briefly (the usual state of a queue whose consumers are at their prefetch),
-  // so they keep their slab and skip the copy; they pin at most a backlog's worth of slabs.
-  if (backlog_.size() >= uncompacted_backlog) message.message = message.message.compacted();
+  // A message in a backlog may wait long: it must not pin a slab of its own. Runs that arrived
+  // together (the usual state of a queue whose consumers are at their prefetch) share theirs
+  // and skip the copy, within a small budget of slabs.
+  message.starts_run = backlog_pins_.join(message.message);
   backlog_bytes_ += message.message.size();
+  MemoryGauge::add(sizeof(QueuedMessage));
   backlog_.push_back(std::move(message));
+}
+
+QueuedMessage QueueChannel::dequeue() {
+  QueuedMessage& front = backlog_.front();
+  QueuedMessage* next = backlog_.size() > 1 ? &backlog_[1] : nullptr;
+  if (backlog_pins_.leave_front(front.starts_run, front.message, next ? &next->message : nullptr)) {
+    next->starts_run = true;
+  }
+  QueuedMessage queued = std::move(front);
+  backlog_.pop_front();
+  backlog_bytes_ -= queued.message.size();
+  MemoryGauge::remove(sizeof(QueuedMessage));
+  return queued;
 }
 
 void QueueChannel::wake_waiters() {

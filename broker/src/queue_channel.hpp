@@ -7,6 +7,7 @@
 
 #include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
+#include "slab_pins.hpp"
 
 namespace paperboy::broker {
 
@@ -30,6 +31,9 @@ class RoomWaiter {
 class QueueChannel {
  public:
   QueueChannel(std::string name, const Config& config, Router& router);
+  ~QueueChannel();
+  QueueChannel(const QueueChannel&) = delete;
+  QueueChannel& operator=(const QueueChannel&) = delete;
 
   const std::string& name() const noexcept { return name_; }
 
@@ -65,6 +69,7 @@ class QueueChannel {
   bool dead_letters_allowed() const noexcept;
   QueueConsumer* next_consumer(const void* avoid) noexcept;
   void enqueue(QueuedMessage message);
+  QueuedMessage dequeue();
   void wake_waiters();
 
   std::string name_;
@@ -72,6 +77,7 @@ class QueueChannel {
   Router& router_;
   std::deque<QueuedMessage> backlog_;
   std::size_t backlog_bytes_ = 0;
+  SlabPins backlog_pins_;
   std::vector<QueueConsumer*> consumers_;
   std::size_t next_ = 0;
   std::vector<RoomWaiter*> waiters_;

@@ -6,7 +6,8 @@
 namespace paperboy::broker {
 
 bool QueueConsumer::can_take() const noexcept {
-  return outbox_.has_room() && (!manual_ack_ || unacked_ < prefetch_);
+  return outbox_.has_room() &&
+         (!manual_ack_ || (unacked_ < prefetch_ && ledger_.bytes() < max_unacked_bytes_));
 }
 
 void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
@@ -14,6 +15,9 @@ void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
   if (manual_ack_) {
     id = ledger_.record(queued.message, queued.failures, *this);
     ++unacked_;
+    // At the bound, what the ledger holds may still be counted as whole slabs: copy it out
+    // before turning the consumer away.
+    if (ledger_.bytes() >= max_unacked_bytes_) ledger_.compact();
   }
   outbox_.push(queue_delivery(queued, outbox_.dialect(), channel, id));
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -12,11 +13,17 @@ class Outbox;
 class QueueChannel;
 
 /// One connection's subscription to one /queue channel: where its deliveries go and, for a
-/// manual-ack subscription, its credit (prefetch less what it holds unacked).
+/// manual-ack subscription, its credit (prefetch less what it holds unacked, and no more once
+/// the connection's unacked deliveries reach `max_unacked_bytes`).
 class QueueConsumer {
  public:
-  QueueConsumer(Outbox& outbox, AckLedger& ledger, bool manual_ack, std::uint32_t prefetch)
-      : outbox_(outbox), ledger_(ledger), prefetch_(prefetch), manual_ack_(manual_ack) {}
+  QueueConsumer(Outbox& outbox, AckLedger& ledger, bool manual_ack, std::uint32_t prefetch,
+                std::size_t max_unacked_bytes)
+      : outbox_(outbox),
+        ledger_(ledger),
+        max_unacked_bytes_(max_unacked_bytes),
+        prefetch_(prefetch),
+        manual_ack_(manual_ack) {}
 
   /// Room in the send queue and, for manual ack, credit left.
   bool can_take() const noexcept;
@@ -42,6 +49,7 @@ class QueueConsumer {
   Outbox& outbox_;
   AckLedger& ledger_;
   QueueChannel* channel_ = nullptr;
+  std::size_t max_unacked_bytes_;
   std::uint32_t prefetch_;
   std::uint32_t unacked_ = 0;
   bool manual_ack_;

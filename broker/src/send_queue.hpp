@@ -4,16 +4,34 @@
 #include <vector>
 
 #include "delivery.hpp"
+#include "slab_pins.hpp"
 
 namespace paperboy::broker {
 
 /// Bounded-by-policy FIFO of deliveries with a byte count; knows nothing about sockets. A ring
-/// over a vector that only grows, so steady-state pushes and pops allocate nothing.
+/// over a vector that only grows (a burst's ring is freed once the queue is empty, by trim()),
+/// so steady-state pushes and pops allocate nothing. What it holds is charged as it costs: every
+/// entry's slot as well as its bytes, and the shared slabs it keeps alive stay within `pin_budget`
+/// bytes (SlabPins).
 class SendQueue {
  public:
+  explicit SendQueue(std::size_t pin_budget) noexcept : pins_(pin_budget) {}
+  ~SendQueue();
+  SendQueue(const SendQueue&) = delete;
+  SendQueue& operator=(const SendQueue&) = delete;
+
+  /// The memory one entry costs beside the bytes it sends.
+  static constexpr std::size_t slot_size = sizeof(Delivery);
+
   bool empty() const noexcept { return count_ == 0; }
   std::size_t size() const noexcept { return count_; }
+  /// Wire bytes queued.
   std::size_t bytes() const noexcept { return bytes_; }
+  /// Wire bytes plus a slot per entry: what the queue's caps are measured in.
+  std::size_t charged() const noexcept { return bytes_ + count_ * slot_size; }
+  /// Wire bytes plus the slots the ring will hold after one more push: past a cap on this,
+  /// the ring never doubles beyond it.
+  std::size_t footprint_after_push() const noexcept;
 
   void push(Delivery d);
   /// Appends by filling the next slot in place; `fill` must set every field.
@@ -22,6 +40,7 @@ class SendQueue {
     if (count_ == ring_.size()) grow();
     Delivery& d = slot(count_);
     fill(d);
+    d.starts_run = pins_.join(d.buffer);
     bytes_ += d.wire_size();
     ++count_;
   }
@@ -30,7 +49,7 @@ class SendQueue {
   Delivery& front() noexcept { return slot(0); }
   /// Frees the ring when it is empty (an idle connection keeps no memory from its last burst).
   void trim() noexcept {
-    if (count_ == 0) std::vector<Delivery>().swap(ring_);
+    if (count_ == 0) resize(0);
   }
 
   /// Drops the first n entries (they were written).
@@ -53,17 +72,24 @@ class SendQueue {
       }
     }
     count_ = kept;
+    recount_pins();
   }
+
+  /// Slabs the queued entries keep alive, at most.
+  std::size_t pinned_slabs() const noexcept { return pins_.pinned(); }
 
  private:
   std::size_t mask() const noexcept { return ring_.size() - 1; }
   Delivery& slot(std::size_t i) noexcept { return ring_[(head_ + i) & mask()]; }
   void grow();
+  void resize(std::size_t slots);
+  void recount_pins() noexcept;
 
   std::vector<Delivery> ring_;  // size is zero or a power of two
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;
+  SlabPins pins_;
 };
 
 }  // namespace paperboy::broker

@@ -10,6 +10,7 @@
 
 #include "drop_log.hpp"
 #include "endpoint_format.hpp"
+#include "memory_budget.hpp"
 #include "rate_limited_log.hpp"
 #include "router.hpp"
 #include "session.hpp"
@@ -73,7 +74,8 @@ Server::Server(asio::io_context& io, Config config)
       acceptor_(io),
       housekeeping_timer_(io),
       router_(std::make_unique<Router>(config_)),
-      drop_log_(std::make_unique<DropLog>()) {
+      drop_log_(std::make_unique<DropLog>()),
+      memory_budget_(std::make_unique<MemoryBudget>(config_.max_memory)) {
   if (config_.server_id.empty()) config_.server_id = default_server_id();
   listen();
   port_ = acceptor_.local_endpoint().port();
@@ -196,6 +198,7 @@ asio::awaitable<void> Server::housekeeping_loop() {
       for (auto& session : sessions) session->stop("shutdown grace expired");
     }
     report_drops(now);
+    check_memory();
     if (shutting_down_ && sessions_.empty()) break;
     housekeeping_timer_.expires_after(shutting_down_ ? std::chrono::milliseconds(10) : tick);
     co_await housekeeping_timer_.async_wait(use_nothrow);
@@ -204,6 +207,14 @@ asio::awaitable<void> Server::housekeeping_loop() {
   spdlog::info("server.stopped dead_lettered={} dead_letters_dropped={}", router_->dead_lettered(),
                router_->dead_letters_dropped());
   if (on_stopped_) on_stopped_();
+}
+
+void Server::check_memory() {
+  if (!memory_budget_->relieved()) return;
+  std::vector<std::shared_ptr<Session>> sessions;
+  sessions.reserve(sessions_.size());
+  for (auto& [id, session] : sessions_) sessions.push_back(session);
+  for (auto& session : sessions) session->on_memory_relieved();
 }
 
 void Server::report_drops(std::chrono::steady_clock::time_point now) {

@@ -7,6 +7,7 @@
 
 #include "endpoint_format.hpp"
 #include "gather_write.hpp"
+#include "memory_budget.hpp"
 #include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "router.hpp"
@@ -331,6 +332,7 @@ void Session::on_nack(const protocol::Nack& nack) {
 }
 
 std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::string_view op) {
+  const bool was_at_bound = at_unacked_bound();
   auto unacked = ledger_.take(delivery);
   if (!unacked) {
     reply_err(0, Errc::unknown_delivery,
@@ -339,7 +341,13 @@ std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::s
     return std::nullopt;
   }
   unacked->consumer->settled();
+  // Every manual-ack subscription of this connection waited on the bound, not just this one.
+  if (was_at_bound && !at_unacked_bound()) on_room();
   return unacked;
+}
+
+bool Session::at_unacked_bound() const noexcept {
+  return ledger_.bytes() >= config_.max_unacked_bytes;
 }
 
 void Session::on_ping(const protocol::Ping& ping) {
@@ -368,7 +376,8 @@ void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t
   }
   const std::uint16_t credit =
       prefetch == 0 ? config_.default_prefetch : std::min(prefetch, config_.max_prefetch);
-  auto consumer = std::make_unique<QueueConsumer>(outbox_, ledger_, manual_ack, credit);
+  auto consumer = std::make_unique<QueueConsumer>(outbox_, ledger_, manual_ack, credit,
+                                                  config_.max_unacked_bytes);
   // Recorded before subscribing: the channel may hand it messages at once.
   auto& subscription =
       subscriptions_.emplace_back(Subscription{std::string(channel), std::move(consumer)});
@@ -387,14 +396,17 @@ bool Session::subscribed(std::string_view channel) {
 bool Session::unsubscribe(std::string_view channel) {
   const auto it = find_subscription(channel);
   if (it == subscriptions_.end()) return false;
+  const bool was_at_bound = at_unacked_bound();
   leave(*it);
   subscriptions_.erase(it);
+  // What it held unacked went back: the other manual-ack subscriptions may take more.
+  if (was_at_bound && !at_unacked_bound()) on_room();
   return true;
 }
 
 void Session::publish(Publication message, std::uint32_t req) {
   // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
-  if (parked_.empty() && offer(message, req)) return;
+  if (parked_.empty() && !paused_for_memory() && offer(message, req)) return;
   // The message may point into the read buffer until encoded; a parked PUB keeps its own copy.
   parked_bytes_ += message.frame().size();
   parked_.push_back({std::move(message), req});
@@ -420,16 +432,21 @@ bool Session::offer(Publication& message, std::uint32_t req) {
 }
 
 void Session::on_channel_room() {
-  // Called from inside the channel's bookkeeping: retry later, from a clean stack.
   waiting_on_ = nullptr;
+  post_retry();
+}
+
+void Session::post_retry() {
+  // Called from inside a channel's or the server's bookkeeping: retry later, from a clean stack.
   asio::post(socket_.get_executor(), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->retry_parked();
   });
 }
 
 void Session::retry_parked() {
-  if (stopped_ || (closing_ && !finishing_) || waiting_on_) return;
+  if (stopped_ || (closing_ && !finishing_) || waiting_on_ || waiting_for_memory_) return;
   while (!parked_.empty()) {
+    if (paused_for_memory()) return;
     ParkedPub& parked = parked_.front();
     if (!offer(parked.message, parked.req)) return;
     parked_bytes_ -= parked.message.frame().size();
@@ -441,6 +458,20 @@ void Session::retry_parked() {
     return begin_close(Queued::give_back);
   }
   unblock_input();
+}
+
+bool Session::paused_for_memory() {
+  // Over --max-memory a PUB parks as it would on a full queue: reading stops past the
+  // read-ahead, and the session's ACKs and SUBs still go through up to then.
+  if (!server_.memory_budget().exhausted()) return false;
+  waiting_for_memory_ = true;
+  return true;
+}
+
+void Session::on_memory_relieved() {
+  if (!waiting_for_memory_) return;
+  waiting_for_memory_ = false;
+  post_retry();
 }
 
 bool Session::input_blocked() const noexcept {
@@ -506,6 +537,7 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
     }
     // Write straight away; only a full socket buffer sends us through the reactor.
     const std::error_code ec = outbox_.flush_to(socket_.native_handle());
+    if (server_.memory_budget().alarmed()) server_.check_memory();
     if (would_block(ec)) {
       auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_nothrow);
       if (wait_ec) {

@@ -59,6 +59,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
 
   std::uint64_t id() const noexcept { return id_; }
 
+  /// The memory alarm cleared: PUBs parked for it may go on.
+  void on_memory_relieved();
+
  private:
   enum class Phase { first_frame, pb1, pb0_channel, pb0_data };
   struct Subscription {
@@ -89,6 +92,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void on_nack(const protocol::Nack& nack);
   std::optional<AckLedger::Unacked> settle(std::uint64_t delivery, std::string_view op);
   void on_ping(const protocol::Ping& ping);
+  /// This connection's unacked deliveries cost --max-unacked-bytes: no more for it until it acks.
+  bool at_unacked_bound() const noexcept;
 
   void subscribe(std::string_view channel, bool manual_ack = false, std::uint16_t prefetch = 0);
   std::vector<Subscription>::iterator find_subscription(std::string_view channel);
@@ -100,7 +105,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   /// waits for room in a full queue.
   bool offer(Publication& message, std::uint32_t req);
   bool peer_gone();
+  bool paused_for_memory();
   void on_channel_room() override;
+  void post_retry();
   void retry_parked();
   void on_room();
   bool input_blocked() const noexcept;
@@ -138,6 +145,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   QueueChannel* waiting_on_ = nullptr;
   /// Refused requests: one line each, but a client refused in a loop gets a line a second.
   RateLimitedLog refusal_log_{spdlog::level::info};
+  bool waiting_for_memory_ = false;  ///< parked PUBs wait for the memory alarm to clear
 
   Clock::time_point
       frame_started_;  ///< when the peer began owing us bytes; max() when it owes none

@@ -3,13 +3,14 @@
 #include <cstring>
 #include <new>
 
+#include "memory_gauge.hpp"
+
 namespace paperboy::broker {
 
 // Slabs are small enough that a message kept long (a queue backlog) pins little beside it, and
 // large enough to hold a read batch's worth of small messages in a few of them.
 class SharedBuffer::SlabAllocator {
  public:
-  static constexpr std::size_t slab_size = 64 * 1024;
   static constexpr std::size_t max_shared = slab_size / 8;  ///< larger messages get their own
 
   ~SlabAllocator() { release(current_); }
@@ -28,6 +29,7 @@ class SharedBuffer::SlabAllocator {
 
   static Slab* new_slab(std::size_t capacity, std::size_t refs) {
     void* raw = ::operator new(sizeof(Slab) + capacity);
+    MemoryGauge::add(sizeof(Slab) + capacity);
     return new (raw) Slab{refs, capacity, capacity == slab_size ? 0 : capacity};
   }
   static std::uint32_t narrow(std::size_t n) noexcept { return static_cast<std::uint32_t>(n); }
@@ -50,6 +52,7 @@ SharedBuffer SharedBuffer::allocate(std::size_t size) {
 
 void SharedBuffer::release(Slab* slab) noexcept {
   if (slab && --slab->refs == 0) {
+    MemoryGauge::remove(sizeof(Slab) + slab->capacity);
     slab->~Slab();
     ::operator delete(slab);
   }

@@ -14,6 +14,9 @@ namespace paperboy::broker {
 /// thread would hand whole batches across, never touch the count concurrently.
 class SharedBuffer {
  public:
+  /// Size of the slabs small messages share.
+  static constexpr std::size_t slab_size = 64 * 1024;
+
   SharedBuffer() noexcept = default;
 
   /// Allocates `size` bytes; the caller fills them through writable_data() before sharing.
@@ -40,6 +43,16 @@ class SharedBuffer {
   /// The same bytes in an allocation of their own (itself if it already has one). For messages
   /// that may wait long, such as a queue backlog, so they do not keep a whole slab alive.
   SharedBuffer compacted() const;
+
+  /// True when the bytes live in a slab other buffers may share: holding them keeps the whole
+  /// slab alive.
+  bool in_shared_slab() const noexcept { return slab_ && slab_->capacity != size_; }
+  /// The slab the bytes live in: two buffers with the same one pin a single slab between them.
+  const void* slab() const noexcept { return slab_; }
+  /// Bytes this buffer alone keeps allocated: its own allocation whole, or its share of a slab.
+  std::size_t footprint() const noexcept {
+    return in_shared_slab() ? size_ : (slab_ ? sizeof(Slab) + size_ : 0);
+  }
 
   /// Only for filling a freshly allocated buffer that nobody else holds yet.
   char* writable_data() noexcept { return slab_->bytes() + offset_; }

@@ -41,6 +41,14 @@ struct Config {
   std::uint32_t max_redeliveries = 5;
   /// Appended to a queue channel's name to name its dead-letter channel; empty: no dead letters.
   std::string dead_letter_suffix = ".dead";
+  /// Per connection: what its manual-ack deliveries sent and not yet acked may cost (bytes and
+  /// bookkeeping; a message still sharing a 64 KiB slab counts the slab) before its manual-ack
+  /// subscriptions get no more until it acks.
+  std::size_t max_unacked_bytes = 64 * 1024 * 1024;
+  /// Bytes the whole broker may hold for its clients (messages queued, waiting, unacked or
+  /// parked, with their bookkeeping) before publishers are paused; 0: no budget. paperboyd
+  /// starts with default_max_memory().
+  std::size_t max_memory = 0;
   /// Bytes of PUBs a blocked publisher may still send, parked, while its other frames are read.
   std::size_t max_read_ahead = 1024 * 1024;
   /// Bytes asked of the socket per read.
@@ -51,5 +59,8 @@ struct Config {
   /// How long a closing connection (and the whole daemon on SIGTERM) may take to flush.
   std::chrono::milliseconds shutdown_grace{2'000};
 };
+
+/// Half the machine's memory (MemTotal in /proc/meminfo), or 4 GiB when that cannot be read.
+std::size_t default_max_memory();
 
 }  // namespace paperboy::broker

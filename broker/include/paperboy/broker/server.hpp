@@ -14,6 +14,7 @@
 
 namespace paperboy::broker {
 
+class MemoryBudget;
 class Router;
 class Session;
 struct DropLog;
@@ -48,6 +49,9 @@ class Server {
   const Config& config() const noexcept { return config_; }
   Router& router() noexcept { return *router_; }
   DropLog& drop_log() noexcept { return *drop_log_; }
+  MemoryBudget& memory_budget() noexcept { return *memory_budget_; }
+  /// Lets paused publishers go on once the memory alarm clears (cheap while it is off).
+  void check_memory();
   bool shutting_down() const noexcept { return shutting_down_; }
   /// Drops a closed session from the live set.
   void forget(std::uint64_t session_id);
@@ -65,6 +69,7 @@ class Server {
   asio::steady_timer housekeeping_timer_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<DropLog> drop_log_;
+  std::unique_ptr<MemoryBudget> memory_budget_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   std::uint16_t port_ = 0;
