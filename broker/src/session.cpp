@@ -367,29 +367,24 @@ void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t
   if (subscribed(channel)) return;
   if (protocol::channel_kind(channel) == protocol::ChannelKind::topic) {
     router_.subscribe(outbox_, channel);
-    subscriptions_.push_back({std::string(channel), nullptr});
+    subscriptions_.emplace(std::string(channel), nullptr);
     return;
   }
   const std::uint16_t credit =
       prefetch == 0 ? config_.default_prefetch : std::min(prefetch, config_.max_prefetch);
   auto consumer = std::make_unique<QueueConsumer>(outbox_, ledger_, manual_ack, credit);
   // Recorded before subscribing: the channel may hand it messages at once.
-  auto& subscription =
-      subscriptions_.emplace_back(Subscription{std::string(channel), std::move(consumer)});
-  router_.subscribe(*subscription.consumer, channel);
+  QueueConsumer& recorded =
+      *subscriptions_.emplace(std::string(channel), std::move(consumer)).first->second;
+  router_.subscribe(recorded, channel);
 }
 
-std::vector<Session::Subscription>::iterator Session::find_subscription(std::string_view channel) {
-  return std::find_if(subscriptions_.begin(), subscriptions_.end(),
-                      [&](const Subscription& s) { return s.channel == channel; });
-}
-
-bool Session::subscribed(std::string_view channel) {
-  return find_subscription(channel) != subscriptions_.end();
+bool Session::subscribed(std::string_view channel) const {
+  return subscriptions_.find(channel) != subscriptions_.end();
 }
 
 bool Session::unsubscribe(std::string_view channel) {
-  const auto it = find_subscription(channel);
+  const auto it = subscriptions_.find(channel);
   if (it == subscriptions_.end()) return false;
   leave(*it);
   subscriptions_.erase(it);
@@ -467,16 +462,17 @@ void Session::peer_finished() {
 
 void Session::on_room() {
   unblock_input();
-  for (const auto& subscription : subscriptions_) {
-    if (subscription.consumer) subscription.consumer->channel().pump();
+  for (const auto& [channel, consumer] : subscriptions_) {
+    if (consumer) consumer->channel().pump();
   }
 }
 
-void Session::leave(Subscription& subscription) {
-  if (subscription.consumer) {
-    router_.unsubscribe(*subscription.consumer, subscription.channel);
+void Session::leave(const Subscriptions::value_type& subscription) {
+  const auto& [channel, consumer] = subscription;
+  if (consumer) {
+    router_.unsubscribe(*consumer, channel);
   } else {
-    router_.unsubscribe(outbox_, subscription.channel);
+    router_.unsubscribe(outbox_, channel);
   }
 }
 
@@ -495,7 +491,7 @@ void Session::leave_channels() {
     parked_.clear();
     parked_bytes_ = 0;
   }
-  for (auto& subscription : subscriptions_) leave(subscription);
+  for (const auto& subscription : subscriptions_) leave(subscription);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ack_ledger.hpp"
@@ -59,10 +60,16 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
 
  private:
   enum class Phase { first_frame, pb1, pb0_channel, pb0_data };
-  struct Subscription {
-    std::string channel;
-    std::unique_ptr<QueueConsumer> consumer;  ///< for /queue subscriptions
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
+  /// Channel name -> its queue consumer (null for a topic). Hashed: an UNSUB flood must not cost
+  /// a scan of the connection's subscriptions per frame.
+  using Subscriptions =
+      std::unordered_map<std::string, std::unique_ptr<QueueConsumer>, NameHash, std::equal_to<>>;
   struct ParkedPub {
     SharedBuffer message;
     std::string_view channel;  ///< points into message
@@ -90,10 +97,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void on_ping(const protocol::Ping& ping);
 
   void subscribe(std::string_view channel, bool manual_ack = false, std::uint16_t prefetch = 0);
-  std::vector<Subscription>::iterator find_subscription(std::string_view channel);
-  bool subscribed(std::string_view channel);
+  bool subscribed(std::string_view channel) const;
   bool unsubscribe(std::string_view channel);
-  void leave(Subscription& subscription);
+  void leave(const Subscriptions::value_type& subscription);
   void publish(SharedBuffer message, std::string_view channel, std::uint32_t req);
   /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
   /// waits for room in a full queue.
@@ -131,7 +137,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::string pb0_channel_;  ///< PB0: the channel frame waiting for its data frame
   AckLedger ledger_;
   Router::RouteCache route_cache_;
-  std::vector<Subscription> subscriptions_;
+  Subscriptions subscriptions_;
   std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
   std::size_t parked_bytes_ = 0;
   QueueChannel* waiting_on_ = nullptr;
