@@ -434,7 +434,12 @@ void Session::retry_parked() {
     if (!offer(parked.message, parked.channel, parked.req)) return;
     parked_bytes_ -= parked.message.size();
     parked_.pop_front();
+    // Progress: a finished peer's PUBs get a fresh grace for as long as they keep moving.
+    if (parked_deadline_ != Clock::time_point::max()) {
+      parked_deadline_ = Clock::now() + config_.shutdown_grace;
+    }
   }
+  parked_deadline_ = Clock::time_point::max();
   if (finishing_) {
     // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
     finishing_ = false;
@@ -589,7 +594,16 @@ void Session::stop(std::string_view reason) {
 void Session::check_deadlines(Clock::time_point now) {
   if (stopped_) return;
   if (now >= close_deadline_) return stop("close timed out");
-  if (!parked_.empty() && peer_gone()) return stop("peer gone while blocked");
+  if (!parked_.empty()) {
+    // A publisher blocked on a full queue is not read, so its peer closing would go unseen and
+    // its session, socket and parked PUBs would linger for as long as the queue stays full.
+    const PeerState peer = probe_peer();
+    if (peer == PeerState::gone) return stop("peer gone while blocked");
+    if (peer == PeerState::finished && parked_deadline_ == Clock::time_point::max()) {
+      parked_deadline_ = now + config_.shutdown_grace;
+    }
+  }
+  if (now >= parked_deadline_) return stop("peer finished while blocked");
   outbox_.trim();
   if (closing_ || frame_started_ == Clock::time_point::max()) return;
   if (now - frame_started_ < config_.frame_timeout) return;
@@ -602,10 +616,15 @@ void Session::check_deadlines(Clock::time_point now) {
   stop("frame timeout");
 }
 
-bool Session::peer_gone() {
-  // A blocked publisher is not read, so nothing else would notice its peer resetting.
-  pollfd probe{socket_.native_handle(), 0, 0};
-  return ::poll(&probe, 1, 0) == 1 && (probe.revents & (POLLERR | POLLHUP)) != 0;
+Session::PeerState Session::probe_peer() {
+  // A reset shows as an error or hang-up. A FIN only as "read hang-up": the peer may have just
+  // half-closed and still be reading its OKs, which is why a finished peer gets the closing
+  // grace (refreshed while its PUBs move) rather than being cut at once. A peer that closed
+  // fully cannot be told from that without writing to it.
+  pollfd probe{socket_.native_handle(), POLLRDHUP, 0};
+  if (::poll(&probe, 1, 0) != 1) return PeerState::sending;
+  if ((probe.revents & (POLLERR | POLLHUP)) != 0) return PeerState::gone;
+  return (probe.revents & POLLRDHUP) != 0 ? PeerState::finished : PeerState::sending;
 }
 
 std::string_view Session::dialect_name() const noexcept {

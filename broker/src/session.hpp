@@ -104,7 +104,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
   /// waits for room in a full queue.
   bool offer(const SharedBuffer& message, std::string_view channel, std::uint32_t req);
-  bool peer_gone();
+  /// What a blocked publisher's socket says about its peer (it is not read, so only a probe can).
+  enum class PeerState { sending, finished, gone };
+  PeerState probe_peer();
   void on_channel_room() override;
   void retry_parked();
   void on_room();
@@ -145,6 +147,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   Clock::time_point
       frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
   Clock::time_point close_deadline_ = Clock::time_point::max();
+  /// The peer finished sending while PUBs were parked: they get the closing grace to move.
+  Clock::time_point parked_deadline_ = Clock::time_point::max();
   bool refuse_;
   bool closing_ = false;
   bool stopped_ = false;
