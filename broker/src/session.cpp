@@ -485,6 +485,7 @@ void Session::leave_channels() {
   if (left_channels_) return;
   left_channels_ = true;
   outbox_.stop_accepting();
+  outbox_.set_aside_unsent();
   if (waiting_on_) {
     waiting_on_->cancel_wait(*this);
     router_.release_if_idle(*waiting_on_);
