@@ -1,14 +1,14 @@
 #include "ack_ledger.hpp"
 
-#include <algorithm>
-
 #include "memory_gauge.hpp"
 
 namespace paperboy::broker {
 namespace {
 
-// A map node: the entry, its key, the next pointer and the cached hash, plus its bucket.
-constexpr std::size_t entry_overhead = sizeof(AckLedger::Unacked) + 4 * sizeof(void*);
+// What one entry costs besides its message: the id -> owner hash node (key, pointer, next,
+// cached hash, bucket) and the consumer's ordered-map node (the entry, its key, three links and
+// the colour).
+constexpr std::size_t entry_overhead = sizeof(AckLedger::Unacked) + 10 * sizeof(void*);
 
 }  // namespace
 
@@ -30,50 +30,58 @@ void AckLedger::remove(const Unacked& unacked) noexcept {
 }
 
 AckLedger::~AckLedger() {
-  MemoryGauge::remove(unacked_.size() * entry_overhead);
+  MemoryGauge::remove(owners_.size() * entry_overhead);
 }
 
 void AckLedger::compact() {
   if (pinning_ == 0) return;
-  for (auto& [id, unacked] : unacked_) {
-    if (!unacked.message.in_shared_slab()) continue;
-    remove(unacked);
-    unacked.message = unacked.message.compacted();
-    add(unacked);
+  for (auto& [consumer, held] : by_consumer_) {
+    for (auto& [id, unacked] : held) {
+      if (!unacked.message.in_shared_slab()) continue;
+      remove(unacked);
+      unacked.message = unacked.message.compacted();
+      add(unacked);
+    }
   }
 }
 
 std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures,
                                 QueueConsumer& consumer) {
   const std::uint64_t id = next_id_++;
-  const auto it = unacked_.emplace(id, Unacked{std::move(message), failures, &consumer}).first;
+  owners_.emplace(id, &consumer);
+  // Ids grow, so every new entry goes at the end of its consumer's map.
+  Held& held = by_consumer_[&consumer];
+  const auto it =
+      held.emplace_hint(held.end(), id, Unacked{std::move(message), failures, &consumer});
   add(it->second);
   return id;
 }
 
 std::optional<AckLedger::Unacked> AckLedger::take(std::uint64_t id) {
-  const auto it = unacked_.find(id);
-  if (it == unacked_.end()) return std::nullopt;
+  const auto owner = owners_.find(id);
+  if (owner == owners_.end()) return std::nullopt;
+  const auto held = by_consumer_.find(owner->second);
+  owners_.erase(owner);
+  const auto it = held->second.find(id);
   remove(it->second);
   Unacked unacked = std::move(it->second);
-  unacked_.erase(it);
+  held->second.erase(it);
+  if (held->second.empty()) by_consumer_.erase(held);
   return unacked;
 }
 
 std::vector<std::pair<std::uint64_t, AckLedger::Unacked>> AckLedger::take_all(
     const QueueConsumer& consumer) {
   std::vector<std::pair<std::uint64_t, Unacked>> taken;
-  for (auto it = unacked_.begin(); it != unacked_.end();) {
-    if (it->second.consumer == &consumer) {
-      remove(it->second);
-      taken.emplace_back(it->first, std::move(it->second));
-      it = unacked_.erase(it);
-    } else {
-      ++it;
-    }
+  const auto held = by_consumer_.find(&consumer);
+  if (held == by_consumer_.end()) return taken;
+  taken.reserve(held->second.size());
+  for (auto& [id, unacked] : held->second) {
+    remove(unacked);
+    owners_.erase(id);
+    taken.emplace_back(id, std::move(unacked));
   }
-  std::sort(taken.begin(), taken.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  by_consumer_.erase(held);
   return taken;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -14,6 +15,8 @@ class QueueConsumer;
 
 /// One connection's manual-ack deliveries still waiting for ACK or NACK, by delivery id. Ids
 /// start at 1 and only grow, so a late ACK of a given-back delivery can never hit a new one.
+/// Indexed per consumer, so a consumer leaving costs what it holds, not what the connection
+/// holds: a connection with thousands of subscriptions must not make each leave scan them all.
 class AckLedger {
  public:
   struct Unacked {
@@ -36,7 +39,7 @@ class AckLedger {
   /// Removes every delivery of `consumer`, returned in delivery order.
   std::vector<std::pair<std::uint64_t, Unacked>> take_all(const QueueConsumer& consumer);
 
-  std::size_t size() const noexcept { return unacked_.size(); }
+  std::size_t size() const noexcept { return owners_.size(); }
 
   /// What the outstanding deliveries cost, the measure of --max-unacked-bytes: each entry's own
   /// size, and a whole slab for a message that still shares one (it keeps all of it alive).
@@ -51,7 +54,11 @@ class AckLedger {
   void add(const Unacked& unacked) noexcept;
   void remove(const Unacked& unacked) noexcept;
 
-  std::unordered_map<std::uint64_t, Unacked> unacked_;
+  /// Ordered by id, so take_all returns delivery order without a sort.
+  using Held = std::map<std::uint64_t, Unacked>;
+
+  std::unordered_map<std::uint64_t, const QueueConsumer*> owners_;
+  std::unordered_map<const QueueConsumer*, Held> by_consumer_;
   std::uint64_t next_id_ = 1;
   std::size_t bytes_ = 0;
   std::size_t pinning_ = 0;  ///< entries whose message still shares a slab

@@ -75,11 +75,28 @@ std::vector<Delivery> Outbox::take_unsent(const QueueChannel& channel) {
     // finished, it must still find its way back, by name.
     if (queue_.front().delivery_id == 0) orphan_queue_ = channel.name();
   }
+  if (set_aside_done_) {
+    const auto it = set_aside_.find(&channel);
+    if (it != set_aside_.end()) {
+      unsent = std::move(it->second);
+      set_aside_.erase(it);
+    }
+    return unsent;
+  }
   queue_.extract(
       first_unsent(), [&](const Delivery& d) { return d.origin == &channel; },
       [&](Delivery&& d) { unsent.push_back(std::move(d)); });
   note_room();
   return unsent;
+}
+
+void Outbox::set_aside_unsent() {
+  if (set_aside_done_) return;
+  set_aside_done_ = true;
+  queue_.extract(
+      first_unsent(), [](const Delivery& d) { return d.origin != nullptr; },
+      [&](Delivery&& d) { set_aside_[d.origin].push_back(std::move(d)); });
+  note_room();
 }
 
 void Outbox::discard_unsent() {

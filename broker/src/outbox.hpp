@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include "drop_log.hpp"
@@ -60,6 +61,11 @@ class Outbox {
   /// Removes the queue deliveries from `channel` that are not being written, in order.
   std::vector<Delivery> take_unsent(const QueueChannel& channel);
 
+  /// The connection is leaving every channel (it stopped accepting): sorts its unsent queue
+  /// deliveries by channel in one pass, so each take_unsent after it costs what that channel had
+  /// queued instead of a scan of the whole send queue per subscription.
+  void set_aside_unsent();
+
   /// A half-written queue delivery whose consumer had already left its channel.
   struct Orphan {
     std::string channel;
@@ -106,6 +112,8 @@ class Outbox {
   std::function<void()> on_overflow_;
   DropLog& drop_log_;
   std::vector<PendingGap> gaps_;
+  std::unordered_map<const QueueChannel*, std::vector<Delivery>> set_aside_;
+  bool set_aside_done_ = false;
   std::size_t cap_;
   std::size_t front_written_ = 0;
   std::string orphan_queue_;  ///< channel of the half-written front entry, once it was left  ///<

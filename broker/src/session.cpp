@@ -371,7 +371,7 @@ void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t
   if (subscribed(channel)) return;
   if (protocol::channel_kind(channel) == protocol::ChannelKind::topic) {
     router_.subscribe(outbox_, channel);
-    subscriptions_.push_back({std::string(channel), nullptr});
+    subscriptions_.emplace(std::string(channel), nullptr);
     return;
   }
   const std::uint16_t credit =
@@ -379,22 +379,17 @@ void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t
   auto consumer = std::make_unique<QueueConsumer>(outbox_, ledger_, manual_ack, credit,
                                                   config_.max_unacked_bytes);
   // Recorded before subscribing: the channel may hand it messages at once.
-  auto& subscription =
-      subscriptions_.emplace_back(Subscription{std::string(channel), std::move(consumer)});
-  router_.subscribe(*subscription.consumer, channel);
+  QueueConsumer& recorded =
+      *subscriptions_.emplace(std::string(channel), std::move(consumer)).first->second;
+  router_.subscribe(recorded, channel);
 }
 
-std::vector<Session::Subscription>::iterator Session::find_subscription(std::string_view channel) {
-  return std::find_if(subscriptions_.begin(), subscriptions_.end(),
-                      [&](const Subscription& s) { return s.channel == channel; });
-}
-
-bool Session::subscribed(std::string_view channel) {
-  return find_subscription(channel) != subscriptions_.end();
+bool Session::subscribed(std::string_view channel) const {
+  return subscriptions_.find(channel) != subscriptions_.end();
 }
 
 bool Session::unsubscribe(std::string_view channel) {
-  const auto it = find_subscription(channel);
+  const auto it = subscriptions_.find(channel);
   if (it == subscriptions_.end()) return false;
   const bool was_at_bound = at_unacked_bound();
   leave(*it);
@@ -451,7 +446,12 @@ void Session::retry_parked() {
     if (!offer(parked.message, parked.req)) return;
     parked_bytes_ -= parked.message.frame().size();
     parked_.pop_front();
+    // Progress: a finished peer's PUBs get a fresh grace for as long as they keep moving.
+    if (parked_deadline_ != Clock::time_point::max()) {
+      parked_deadline_ = Clock::now() + config_.shutdown_grace;
+    }
   }
+  parked_deadline_ = Clock::time_point::max();
   if (finishing_) {
     // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
     finishing_ = false;
@@ -493,16 +493,17 @@ void Session::peer_finished() {
 
 void Session::on_room() {
   unblock_input();
-  for (const auto& subscription : subscriptions_) {
-    if (subscription.consumer) subscription.consumer->channel().pump();
+  for (const auto& [channel, consumer] : subscriptions_) {
+    if (consumer) consumer->channel().pump();
   }
 }
 
-void Session::leave(Subscription& subscription) {
-  if (subscription.consumer) {
-    router_.unsubscribe(*subscription.consumer, subscription.channel);
+void Session::leave(const Subscriptions::value_type& subscription) {
+  const auto& [channel, consumer] = subscription;
+  if (consumer) {
+    router_.unsubscribe(*consumer, channel);
   } else {
-    router_.unsubscribe(outbox_, subscription.channel);
+    router_.unsubscribe(outbox_, channel);
   }
 }
 
@@ -510,6 +511,7 @@ void Session::leave_channels() {
   if (left_channels_) return;
   left_channels_ = true;
   outbox_.stop_accepting();
+  outbox_.set_aside_unsent();
   if (waiting_on_) {
     waiting_on_->cancel_wait(*this);
     router_.release_if_idle(*waiting_on_);
@@ -521,7 +523,7 @@ void Session::leave_channels() {
     parked_.clear();
     parked_bytes_ = 0;
   }
-  for (auto& subscription : subscriptions_) leave(subscription);
+  for (const auto& subscription : subscriptions_) leave(subscription);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -620,7 +622,16 @@ void Session::stop(std::string_view reason) {
 void Session::check_deadlines(Clock::time_point now) {
   if (stopped_) return;
   if (now >= close_deadline_) return stop("close timed out");
-  if (!parked_.empty() && peer_gone()) return stop("peer gone while blocked");
+  if (!parked_.empty()) {
+    // A publisher blocked on a full queue is not read, so its peer closing would go unseen and
+    // its session, socket and parked PUBs would linger for as long as the queue stays full.
+    const PeerState peer = probe_peer();
+    if (peer == PeerState::gone) return stop("peer gone while blocked");
+    if (peer == PeerState::finished && parked_deadline_ == Clock::time_point::max()) {
+      parked_deadline_ = now + config_.shutdown_grace;
+    }
+  }
+  if (now >= parked_deadline_) return stop("peer finished while blocked");
   outbox_.trim();
   if (closing_ || frame_started_ == Clock::time_point::max()) return;
   if (now - frame_started_ < config_.frame_timeout) return;
@@ -633,10 +644,15 @@ void Session::check_deadlines(Clock::time_point now) {
   stop("frame timeout");
 }
 
-bool Session::peer_gone() {
-  // A blocked publisher is not read, so nothing else would notice its peer resetting.
-  pollfd probe{socket_.native_handle(), 0, 0};
-  return ::poll(&probe, 1, 0) == 1 && (probe.revents & (POLLERR | POLLHUP)) != 0;
+Session::PeerState Session::probe_peer() {
+  // A reset shows as an error or hang-up. A FIN only as "read hang-up": the peer may have just
+  // half-closed and still be reading its OKs, which is why a finished peer gets the closing
+  // grace (refreshed while its PUBs move) rather than being cut at once. A peer that closed
+  // fully cannot be told from that without writing to it.
+  pollfd probe{socket_.native_handle(), POLLRDHUP, 0};
+  if (::poll(&probe, 1, 0) != 1) return PeerState::sending;
+  if ((probe.revents & (POLLERR | POLLHUP)) != 0) return PeerState::gone;
+  return (probe.revents & POLLRDHUP) != 0 ? PeerState::finished : PeerState::sending;
 }
 
 std::string_view Session::dialect_name() const noexcept {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ack_ledger.hpp"
@@ -64,10 +65,16 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
 
  private:
   enum class Phase { first_frame, pb1, pb0_channel, pb0_data };
-  struct Subscription {
-    std::string channel;
-    std::unique_ptr<QueueConsumer> consumer;  ///< for /queue subscriptions
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
+  /// Channel name -> its queue consumer (null for a topic). Hashed: an UNSUB flood must not cost
+  /// a scan of the connection's subscriptions per frame.
+  using Subscriptions =
+      std::unordered_map<std::string, std::unique_ptr<QueueConsumer>, NameHash, std::equal_to<>>;
   struct ParkedPub {
     Publication message;  ///< encoded: it no longer points into the read buffer
     std::uint32_t req;
@@ -96,15 +103,16 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   bool at_unacked_bound() const noexcept;
 
   void subscribe(std::string_view channel, bool manual_ack = false, std::uint16_t prefetch = 0);
-  std::vector<Subscription>::iterator find_subscription(std::string_view channel);
-  bool subscribed(std::string_view channel);
+  bool subscribed(std::string_view channel) const;
   bool unsubscribe(std::string_view channel);
-  void leave(Subscription& subscription);
+  void leave(const Subscriptions::value_type& subscription);
   void publish(Publication message, std::uint32_t req);
   /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
   /// waits for room in a full queue.
   bool offer(Publication& message, std::uint32_t req);
-  bool peer_gone();
+  /// What a blocked publisher's socket says about its peer (it is not read, so only a probe can).
+  enum class PeerState { sending, finished, gone };
+  PeerState probe_peer();
   bool paused_for_memory();
   void on_channel_room() override;
   void post_retry();
@@ -139,7 +147,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::string pb0_channel_;  ///< PB0: the channel frame waiting for its data frame
   AckLedger ledger_;
   Router::RouteCache route_cache_;
-  std::vector<Subscription> subscriptions_;
+  Subscriptions subscriptions_;
   std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
   std::size_t parked_bytes_ = 0;
   QueueChannel* waiting_on_ = nullptr;
@@ -150,6 +158,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   Clock::time_point
       frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
   Clock::time_point close_deadline_ = Clock::time_point::max();
+  /// The peer finished sending while PUBs were parked: they get the closing grace to move.
+  Clock::time_point parked_deadline_ = Clock::time_point::max();
   bool refuse_;
   bool closing_ = false;
   bool stopped_ = false;

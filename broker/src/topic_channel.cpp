@@ -1,21 +1,25 @@
 #include "topic_channel.hpp"
 
-#include <algorithm>
-
 #include "outbox.hpp"
 
 namespace paperboy::broker {
 
 bool TopicChannel::subscribe(Outbox& subscriber) {
-  if (std::find(subscribers_.begin(), subscribers_.end(), &subscriber) != subscribers_.end()) {
-    return false;
-  }
+  if (!index_.emplace(&subscriber, subscribers_.size()).second) return false;
   subscribers_.push_back(&subscriber);
   return true;
 }
 
 bool TopicChannel::unsubscribe(Outbox& subscriber) {
-  return std::erase(subscribers_, &subscriber) > 0;
+  const auto it = index_.find(&subscriber);
+  if (it == index_.end()) return false;
+  // The last subscriber takes the leaver's place.
+  Outbox* const last = subscribers_.back();
+  subscribers_[it->second] = last;
+  index_[last] = it->second;
+  subscribers_.pop_back();
+  index_.erase(&subscriber);
+  return true;
 }
 
 void TopicChannel::publish(const SharedBuffer& message) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "shared_buffer.hpp"
@@ -33,7 +34,10 @@ class TopicChannel {
 
  private:
   std::string name_;
-  std::vector<Outbox*> subscribers_;
+  std::vector<Outbox*> subscribers_;  ///< fan-out walks a vector; order is not promised
+  /// Where each subscriber sits in subscribers_: joining and leaving a busy topic is O(1), not a
+  /// scan of everyone else on it.
+  std::unordered_map<const Outbox*, std::size_t> index_;
   std::uint64_t dropped_total_ = 0;
 };
 

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Issue 7 event-loop attacks against a paperboyd binary, with figures for bench/RESULTS.md.
+
+usage: event_loop_attacks.py PAPERBOYD [unsub|leave|sigterm|parked]...
+Each scenario starts its own daemon on a free port and prints one result line.
+"""
+import os, socket, struct, subprocess, sys, threading, time, re, statistics
+
+
+def frame(body): return struct.pack('>I', len(body)) + body
+def s16(b): return struct.pack('>H', len(b)) + b
+def hello(name=b't'): return frame(b'\x00PB\x01' + s16(name) + s16(b''))
+def sub(ch, flags=0, prefetch=0, req=0): return frame(b'\x02' + struct.pack('>IBH', req, flags, prefetch) + s16(ch))
+def unsub(ch, req=0): return frame(b'\x03' + struct.pack('>I', req) + s16(ch))
+def pub(ch, payload, req=0): return frame(b'\x04' + struct.pack('>I', req) + s16(ch) + s16(b'') + payload)
+def ping(token): return frame(b'\x0a' + struct.pack('>Q', token))
+
+
+class Client:
+    def __init__(self, port):
+        self.s = socket.create_connection(('127.0.0.1', port))
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b''
+        self.s.sendall(hello())
+        self.expect(0x01)
+
+    def frames(self):
+        while True:
+            while len(self.buf) >= 4:
+                n = struct.unpack('>I', self.buf[:4])[0]
+                if len(self.buf) < 4 + n: break
+                body, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+                yield body
+            data = self.s.recv(1 << 20)
+            if not data: raise EOFError
+            self.buf += data
+
+    def expect(self, op):
+        for body in self.frames():
+            if body[0] == op: return body
+
+    def ping_pong(self, token=7):
+        self.s.sendall(ping(token))
+        self.expect(0x0b)
+
+
+def start(binary, *flags):
+    p = subprocess.Popen([binary, '--port', '0', '--bind', '127.0.0.1', *flags],
+                         stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        m = re.search(r'server.listening .* port=(\d+)', line)
+        if m:
+            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+            return p, int(m.group(1))
+    raise RuntimeError('daemon did not start')
+
+
+def rtt_ms(port):
+    t = time.monotonic()
+    c = Client(port); c.ping_pong(); c.s.close()
+    return (time.monotonic() - t) * 1000
+
+
+def fds(pid): return len(os.listdir(f'/proc/{pid}/fd'))
+def rss_mib(pid):
+    for line in open(f'/proc/{pid}/status'):
+        if line.startswith('VmRSS:'): return int(line.split()[1]) / 1024
+
+
+def unsub_flood(binary):
+    d, port = start(binary)
+    a = Client(port)
+    a.s.sendall(b''.join(sub(b'/topic/held-%d' % i) for i in range(10000)))
+    a.ping_pong()
+    flood = unsub(b'/topic/not-held') * 20000
+    stop = False
+    def run():
+        while not stop: a.s.sendall(flood)
+    t = threading.Thread(target=run); t.start()
+    time.sleep(0.3)
+    trips = [rtt_ms(port) for _ in range(20)]
+    stop = True; t.join(); d.kill()
+    print(f'unsub-flood: bystander connect+ping median {statistics.median(trips):.1f} ms, max {max(trips):.1f} ms')
+
+
+def held_consumer(binary, queues, per_queue, *flags):
+    d, port = start(binary, *flags)
+    c = Client(port)
+    c.s.sendall(b''.join(sub(b'/queue/j-%d' % q, 1, per_queue) for q in range(queues)))
+    c.ping_pong()
+    p = Client(port)
+    p.s.sendall(b''.join(pub(b'/queue/j-%d' % q, b'x') for _ in range(per_queue) for q in range(queues)))
+    p.ping_pong()
+    got = 0
+    for body in c.frames():
+        if body[0] == 0x05:
+            got += 1
+            if got == queues * per_queue: break
+    return d, port, c
+
+
+def leave(binary, queues=5000, per_queue=20):
+    d, port, c = held_consumer(binary, queues, per_queue)
+    by = Client(port)
+    worst = 0.0
+    c.s.close()
+    t_end = time.monotonic() + 3
+    while time.monotonic() < t_end:
+        t = time.monotonic(); by.ping_pong(); worst = max(worst, (time.monotonic() - t) * 1000)
+    d.kill()
+    print(f'leave {queues}x{per_queue} unacked: bystander worst ping round trip {worst:.1f} ms')
+
+
+def sigterm(binary, queues=5000, per_queue=20):
+    d, port, c = held_consumer(binary, queues, per_queue)
+    t = time.monotonic(); d.terminate(); d.wait(60)
+    print(f'sigterm with {queues}x{per_queue} unacked: exit after {(time.monotonic() - t) * 1000:.0f} ms (grace 2000 ms)')
+
+
+def parked(binary):
+    d, port = start(binary, '--channel-backlog', '1')
+    time.sleep(0.2)
+    f0, r0 = fds(d.pid), rss_mib(d.pid)
+    big = pub(b'/queue/full', b'p' * 16384) * 96
+    pubs = []
+    for _ in range(100):
+        c = Client(port); c.s.setblocking(False)
+        try: c.s.send(big * 2)
+        except BlockingIOError: pass
+        pubs.append(c)
+    time.sleep(1.5)
+    f1, r1 = fds(d.pid), rss_mib(d.pid)
+    for c in pubs: c.s.close()
+    t = time.monotonic()
+    while fds(d.pid) > f0 and time.monotonic() - t < 15: time.sleep(0.05)
+    took = time.monotonic() - t
+    print(f'parked publishers: fds {f0} -> {f1} -> {fds(d.pid)} after {took:.1f} s; VmRSS {r0:.0f} -> {r1:.0f} -> {rss_mib(d.pid):.0f} MiB')
+    d.kill()
+
+
+if __name__ == '__main__':
+    binary = sys.argv[1]
+    for name in sys.argv[2:] or ['unsub', 'leave', 'sigterm', 'parked']:
+        {'unsub': unsub_flood, 'leave': leave, 'sigterm': sigterm, 'parked': parked}[name](binary)
