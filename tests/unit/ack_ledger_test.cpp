@@ -90,7 +90,8 @@ TEST_CASE("AckLedger: leaving costs what the consumer holds, not what the connec
   AckLedger ledger;
   std::vector<std::unique_ptr<QueueConsumer>> consumers;
   for (int c = 0; c < 2000; ++c) {
-    consumers.push_back(std::make_unique<QueueConsumer>(outbox, ledger, true, 100, config.max_unacked_bytes));
+    consumers.push_back(
+        std::make_unique<QueueConsumer>(outbox, ledger, true, 100, config.max_unacked_bytes));
   }
   const auto message = message_frame("x");
   for (int round = 0; round < 50; ++round) {
