@@ -38,6 +38,16 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+/// The typical round trip with no attack going on, on this machine at this moment. The bounds
+/// below are the issue's figures plus twice this, so a loaded CI machine (where connecting alone
+/// can take tens of milliseconds) does not fail them while a stall still does: the stalls they
+/// guard against cost hundreds of milliseconds to seconds.
+double quiet_round_trip_ms(std::uint16_t port) {
+  std::vector<double> trips;
+  for (int i = 0; i < 10; ++i) trips.push_back(round_trip_ms(port));
+  return median(trips);
+}
+
 /// Resident memory of a process in KiB, from /proc/PID/status.
 std::size_t rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -68,31 +78,41 @@ class Flood {
 
 }  // namespace
 
-TEST_CASE("fairness: an UNSUB flood from a client holding 10,000 subscriptions stalls nobody") {
-  Daemon daemon;
-  Conn attacker(daemon.port(), "attacker");
+/// Another client's median round trip while `held` subscriptions' owner floods UNSUBs for a
+/// name it does not hold.
+double round_trip_during_unsub_flood(std::uint16_t port, int held) {
+  Conn attacker(port, "attacker");
   attacker.hello();
   std::string subs;
-  for (int i = 0; i < 10'000; ++i) {
+  for (int i = 0; i < held; ++i) {
     subs += p::encode_frame(p::Sub{0, 0, 0, "/topic/held-" + std::to_string(i)});
   }
   attacker.send_raw(subs);
-  attacker.ping_pong();  // all 10,000 are in place
+  attacker.ping_pong();  // all are in place
   std::string unsubs;
   while (unsubs.size() < 256 * 1024) unsubs += p::encode_frame(p::Unsub{0, "/topic/not-held"});
-
   std::vector<double> trips;
   {
     Flood flood(attacker, unsubs);
-    for (int i = 0; i < 30; ++i) trips.push_back(round_trip_ms(daemon.port()));
+    for (int i = 0; i < 30; ++i) trips.push_back(round_trip_ms(port));
   }
-  const double typical = median(trips);
-  MESSAGE("round trip during the flood: median "
-          << typical << " ms, max " << *std::max_element(trips.begin(), trips.end()) << " ms");
-  // Issue 7: under 100 ms. Before the hash map every UNSUB scanned the 10,000 names and the
-  // median was 700+ ms on the release build.
-  CHECK(typical < 100.0);
   attacker.ping_pong();  // the attacker is served too, and in order
+  return median(trips);
+}
+
+TEST_CASE("fairness: an UNSUB flood from a client holding 10,000 subscriptions stalls nobody") {
+  Daemon daemon;
+  // The same flood from a client holding one subscription is the yardstick: what an UNSUB
+  // costs here must not grow with what the client holds. Before the hash map every UNSUB scanned
+  // the 10,000 names and the median was 700+ ms on the release build.
+  const double holding_one = round_trip_during_unsub_flood(daemon.port(), 1);
+  const double holding_many = round_trip_during_unsub_flood(daemon.port(), 10'000);
+  MESSAGE("median round trip during the flood: " << holding_many << " ms from a client holding "
+                                                 << "10,000, " << holding_one
+                                                 << " ms from one holding 1");
+  // Issue 7: under 100 ms (release, quiet machine); plus twice the yardstick so a debug or
+  // sanitizer build on a loaded machine passes while a scan per UNSUB still fails.
+  CHECK(holding_many < 100.0 + 2 * holding_one);
   expect_clean_exit(daemon);
 }
 
@@ -132,6 +152,7 @@ TEST_CASE(
   taker.send_raw(subs);
   taker.ping_pong();  // subscribed, and nothing to take yet: the leaver holds it all
 
+  const double quiet = quiet_round_trip_ms(daemon.port());
   leaver.socket().close();
   std::vector<double> trips;
   for (int i = 0; i < 10; ++i) trips.push_back(round_trip_ms(daemon.port()));
@@ -149,8 +170,8 @@ TEST_CASE(
   taker.ping_pong();  // and nothing more
   const double worst = *std::max_element(trips.begin(), trips.end());
   MESSAGE("round trip while the leaver's deliveries went back: median "
-          << median(trips) << " ms, max " << worst << " ms");
-  CHECK(worst < 200.0);
+          << median(trips) << " ms, max " << worst << " ms; without it " << quiet << " ms");
+  CHECK(worst < 200.0 + 2 * quiet);
   expect_clean_exit(daemon);
 }
 
