@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "deadline.hpp"
 #include "frame_stream.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "process_memory.hpp"
 
 namespace p = paperboy::protocol;
 using namespace paperboy::itest;
@@ -46,16 +46,6 @@ double quiet_round_trip_ms(std::uint16_t port) {
   std::vector<double> trips;
   for (int i = 0; i < 10; ++i) trips.push_back(round_trip_ms(port));
   return median(trips);
-}
-
-/// Resident memory of a process in KiB, from /proc/PID/status.
-std::size_t rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
-  }
-  return 0;
 }
 
 /// Sends the same bytes over and over from a thread until destroyed (a client flooding the
@@ -178,7 +168,7 @@ TEST_CASE(
 TEST_CASE("fairness: 100 publishers that close while blocked on a full queue are reaped") {
   Daemon daemon({"--channel-backlog", "1", "--max-read-ahead", "262144", "--shutdown-grace", "1"});
   const std::size_t fds_before = daemon.open_fds();
-  const std::size_t rss_before = rss_kib(daemon.pid());
+  const std::size_t rss_before = rss_bytes(daemon.pid()) / 1024;
   const std::string payload(16 * 1024, 'p');
   std::string pubs;
   while (pubs.size() < 512 * 1024) pubs += p::encode_frame(p::Pub{0, "/queue/full", {}, payload});
@@ -189,13 +179,13 @@ TEST_CASE("fairness: 100 publishers that close while blocked on a full queue are
     publishers.back()->send_raw(pubs);
   }
   CHECK(wait_until([&] { return daemon.open_fds() >= fds_before + 100; }, 10s));
-  const std::size_t rss_blocked = rss_kib(daemon.pid());
+  const std::size_t rss_blocked = rss_bytes(daemon.pid()) / 1024;
   publishers.clear();  // each closes with nothing unread: a FIN, not a reset
 
   // The sweep sees each peer finished; its PUBs get the 1 s grace to move, then it is reaped.
   const bool reaped = wait_until([&] { return daemon.open_fds() <= fds_before; }, 15s);
   CHECK_MESSAGE(reaped, "fds before " << fds_before << ", now " << daemon.open_fds());
-  const std::size_t rss_after = rss_kib(daemon.pid());
+  const std::size_t rss_after = rss_bytes(daemon.pid()) / 1024;
   MESSAGE("VmRSS KiB: before " << rss_before << ", blocked " << rss_blocked << ", reaped "
                                << rss_after);
   CHECK(daemon.log_count("reason=\"peer finished while blocked\"") == 100);
