@@ -7,47 +7,34 @@
 
 namespace paperboy::broker {
 
-// Slabs are small enough that a message kept long (a queue backlog) pins little beside it, and
-// large enough to hold a read batch's worth of small messages in a few of them.
-class SharedBuffer::SlabAllocator {
- public:
-  static constexpr std::size_t max_shared = slab_size / 8;  ///< larger messages get their own
-
-  ~SlabAllocator() { release(current_); }
-
-  SharedBuffer allocate(std::size_t size) {
-    if (size > max_shared) return SharedBuffer(new_slab(size, 1), 0, narrow(size));
-    if (!current_ || current_->capacity - current_->used < size) {
-      release(current_);
-      current_ = new_slab(slab_size, 1);  // the allocator's own reference
-    }
-    const std::size_t offset = current_->used;
-    current_->used += size;
-    ++current_->refs;
-    return SharedBuffer(current_, narrow(offset), narrow(size));
+SharedBuffer SharedBuffer::Arena::allocate_new(std::size_t size) {
+  if (size > max_shared) return SharedBuffer(new_slab(size), 0, static_cast<std::uint32_t>(size));
+  if (current_ && current_->refs == 1) {
+    // Nothing cut from the slab is alive any more: start it over, while it is still in cache.
+    current_->used = 0;
+  } else if (!current_ || current_->capacity - current_->used < size) {
+    release();
+    current_ = new_slab(slab_size);  // the arena's own reference
   }
+  return cut(size);
+}
 
-  static Slab* new_slab(std::size_t capacity, std::size_t refs) {
-    void* raw = ::operator new(sizeof(Slab) + capacity);
-    MemoryGauge::add(sizeof(Slab) + capacity);
-    return new (raw) Slab{refs, capacity, capacity == slab_size ? 0 : capacity};
-  }
-  static std::uint32_t narrow(std::size_t n) noexcept { return static_cast<std::uint32_t>(n); }
-
- private:
-  Slab* current_ = nullptr;
-};
+SharedBuffer::Slab* SharedBuffer::new_slab(std::size_t capacity) {
+  void* raw = ::operator new(sizeof(Slab) + capacity);
+  MemoryGauge::add(sizeof(Slab) + capacity);
+  return new (raw) Slab{1, capacity, capacity == slab_size ? 0 : capacity};
+}
 
 SharedBuffer SharedBuffer::compacted() const {
   if (!slab_ || slab_->capacity == size_) return *this;
-  SharedBuffer own(SlabAllocator::new_slab(size_, 1), 0, size_);
+  SharedBuffer own(new_slab(size_), 0, size_);
   std::memcpy(own.writable_data(), data(), size_);
   return own;
 }
 
 SharedBuffer SharedBuffer::allocate(std::size_t size) {
-  static thread_local SlabAllocator allocator;
-  return allocator.allocate(size);
+  static thread_local Arena arena;
+  return arena.allocate(size);
 }
 
 void SharedBuffer::release(Slab* slab) noexcept {
