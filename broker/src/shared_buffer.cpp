@@ -1,5 +1,6 @@
 #include "shared_buffer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -7,14 +8,25 @@
 
 namespace paperboy::broker {
 
+namespace {
+
+// An arena's first slab. Slabs double as they fill, up to slab_size, so a busy arena cuts from
+// 64 KiB slabs while one that serves a message now and then (a queue consumer's) holds 4 KiB.
+constexpr std::size_t first_slab_size = 4 * 1024;
+
+}  // namespace
+
 SharedBuffer SharedBuffer::Arena::allocate_new(std::size_t size) {
   if (size > max_shared) return SharedBuffer(new_slab(size), 0, static_cast<std::uint32_t>(size));
-  if (current_ && current_->refs == 1) {
-    // Nothing cut from the slab is alive any more: start it over, while it is still in cache.
-    current_->used = 0;
-  } else if (!current_ || current_->capacity - current_->used < size) {
+  // Nothing cut from the slab is alive any more: start it over, while it is still in cache.
+  if (current_ && current_->refs == 1) current_->used = 0;
+  if (!current_ || current_->capacity - current_->used < size) {
+    std::size_t capacity = current_ ? std::min(slab_size, 2 * current_->capacity) : first_slab_size;
+    // Room for this buffer and more: a slab exactly its size would look like its own allocation.
+    while (capacity < 2 * size) capacity *= 2;
     release();
-    current_ = new_slab(slab_size);  // the arena's own reference
+    current_ = new_slab(capacity);  // the arena's own reference
+    current_->used = 0;
   }
   return cut(size);
 }
