@@ -14,7 +14,7 @@ namespace paperboy::broker {
 /// thread would hand whole batches across, never touch the count concurrently.
 class SharedBuffer {
  public:
-  /// Size of the slabs small messages share.
+  /// Size of the largest slabs small messages share (an arena's slabs grow to it as they fill).
   static constexpr std::size_t slab_size = 64 * 1024;
   /// Larger buffers get an allocation of their own. Slabs are small enough that a message kept
   /// long (a queue backlog) pins little beside it, and large enough to hold a read batch's worth
@@ -83,8 +83,9 @@ class SharedBuffer {
   std::uint32_t size_ = 0;
 };
 
-/// Cuts buffers from 64 KiB slabs in the order they are asked for, so buffers made one after
-/// another lie back to back; larger ones get an allocation of their own. One per thread serves
+/// Cuts buffers from slabs in the order they are asked for, so buffers made one after another lie
+/// back to back; larger ones get an allocation of their own. Its slabs start at 4 KiB and double
+/// as they fill, up to slab_size. One per thread serves
 /// SharedBuffer::allocate (the messages of one read batch). An Outbox owns another for the queue
 /// deliveries it alone sends: round robin hands each consumer every n-th message of a batch, and
 /// those would otherwise lie apart in the shared slabs, one writev segment each.
