@@ -1,12 +1,10 @@
 #include "session.hpp"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
+#include <asio/error.hpp>
 #include <asio/post.hpp>
 
-#include "endpoint_format.hpp"
-#include "gather_write.hpp"
 #include "memory_budget.hpp"
 #include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
@@ -17,38 +15,26 @@ namespace paperboy::broker {
 
 using protocol::Errc;
 
-namespace {
-
-std::string peer_name(const asio::ip::tcp::socket& socket) {
-  std::error_code ec;
-  const auto endpoint = socket.remote_endpoint(ec);
-  return ec ? std::string("unknown") : fmt::format("{}", endpoint);
-}
-
-}  // namespace
-
-Session::Session(asio::ip::tcp::socket socket, Server& server, std::uint64_t id, bool refuse)
-    : socket_(std::move(socket)),
+Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id,
+                 bool refuse)
+    : transport_(std::move(transport)),
       server_(server),
       router_(server.router()),
       config_(server.config()),
       id_(id),
-      peer_(peer_name(socket_)),
-      outbox_(socket_.get_executor(), config_, server.drop_log()),
+      peer_(transport_->peer_name()),
+      outbox_(transport_->executor(), config_, server.drop_log()),
       reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
-      read_gate_(socket_.get_executor(), asio::steady_timer::time_point::max()),
+      read_gate_(transport_->executor(), asio::steady_timer::time_point::max()),
       frame_started_(Clock::now()),
       refuse_(refuse) {}
 
 Session::~Session() = default;
 
 void Session::start() {
-  std::error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);
   spdlog::info("session.open sid={} peer={}", id_, peer_);
   // Overflow is noticed inside a channel's fan-out loop: close from a clean stack instead.
-  outbox_.on_overflow([weak = weak_from_this(), executor = socket_.get_executor()] {
+  outbox_.on_overflow([weak = weak_from_this(), executor = transport_->executor()] {
     asio::post(executor, [weak] {
       if (auto self = weak.lock()) {
         self->close_with(Errc::slow_consumer, "slow consumer: send queue limit exceeded", 0, true);
@@ -65,8 +51,9 @@ void Session::start() {
     }
     self->stop("internal error");
   };
-  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), on_exit);
-  asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), on_exit);
+  const auto executor = transport_->executor();
+  asio::co_spawn(executor, read_loop(shared_from_this()), on_exit);
+  asio::co_spawn(executor, write_loop(shared_from_this()), on_exit);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,13 +75,11 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
     }
     char* const data = reader_.writable_data();  // may move the buffer: before its size
     const std::size_t room = reader_.writable_size();
-    std::error_code ec;
-    const std::size_t n = socket_.read_some(asio::buffer(data, room), ec);
-    if (ec == asio::error::would_block) {
+    const auto [n, ec] = transport_->read_some(data, room);
+    if (would_block(ec)) {
       // Nothing to read: hold no buffer while idle, and sleep until the socket is readable.
       reader_.release_if_empty();
-      auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_read, use_nothrow);
-      if (wait_ec) break;
+      if (co_await transport_->wait(Transport::Ready::readable)) break;
       continue;
     }
     if (ec) {
@@ -115,7 +100,7 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
     if (stopped_ || closing_) break;
     // Batch by the read: the writers this batch woke, and every other session, run before we
     // read again, so one busy publisher cannot starve the loop.
-    co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+    co_await asio::post(transport_->executor(), asio::use_awaitable);
   }
   if (closing_ && !stopped_) co_await drain_input();
   loop_done(reading_done_);
@@ -157,8 +142,12 @@ asio::awaitable<void> Session::drain_input() {
   // unread input would provoke. The closing grace bounds how long this may take.
   std::array<char, 4096> sink{};
   while (!stopped_) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), use_nothrow);
-    if (ec) break;
+    const auto [n, ec] = transport_->read_some(sink.data(), sink.size());
+    if (would_block(ec)) {
+      if (co_await transport_->wait(Transport::Ready::readable)) break;
+    } else if (ec) {
+      break;
+    }
   }
 }
 
@@ -433,7 +422,7 @@ void Session::on_channel_room() {
 
 void Session::post_retry() {
   // Called from inside a channel's or the server's bookkeeping: retry later, from a clean stack.
-  asio::post(socket_.get_executor(), [weak = weak_from_this()] {
+  asio::post(transport_->executor(), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->retry_parked();
   });
 }
@@ -538,11 +527,10 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
       continue;
     }
     // Write straight away; only a full socket buffer sends us through the reactor.
-    const std::error_code ec = outbox_.flush_to(socket_.native_handle());
+    const std::error_code ec = outbox_.flush_to(*transport_);
     if (server_.memory_budget().alarmed()) server_.check_memory();
     if (would_block(ec)) {
-      auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_nothrow);
-      if (wait_ec) {
+      if (const auto wait_ec = co_await transport_->wait(Transport::Ready::writable)) {
         stop(wait_ec.message());
         break;
       }
@@ -551,10 +539,7 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
       break;
     }
   }
-  if (closing_ && !stopped_) {
-    std::error_code ignored;
-    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
-  }
+  if (closing_ && !stopped_) transport_->shutdown_send();
   loop_done(writing_done_);
 }
 
@@ -612,8 +597,7 @@ void Session::stop(std::string_view reason) {
   leave_channels();
   spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
                dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
-  std::error_code ignored;
-  socket_.close(ignored);
+  transport_->close();
   outbox_.wake();
   read_gate_.cancel();
   server_.forget(id_);
@@ -625,9 +609,9 @@ void Session::check_deadlines(Clock::time_point now) {
   if (!parked_.empty()) {
     // A publisher blocked on a full queue is not read, so its peer closing would go unseen and
     // its session, socket and parked PUBs would linger for as long as the queue stays full.
-    const PeerState peer = probe_peer();
-    if (peer == PeerState::gone) return stop("peer gone while blocked");
-    if (peer == PeerState::finished && parked_deadline_ == Clock::time_point::max()) {
+    const auto peer = transport_->probe_peer();
+    if (peer == Transport::Peer::gone) return stop("peer gone while blocked");
+    if (peer == Transport::Peer::finished && parked_deadline_ == Clock::time_point::max()) {
       parked_deadline_ = now + config_.shutdown_grace;
     }
   }
@@ -642,17 +626,6 @@ void Session::check_deadlines(Clock::time_point now) {
   if (phase_ == Phase::pb1) return close_with(Errc::protocol, "incomplete frame timed out");
   spdlog::warn("session.error sid={} dialect=pb0 reason=\"incomplete frame timed out\"", id_);
   stop("frame timeout");
-}
-
-Session::PeerState Session::probe_peer() {
-  // A reset shows as an error or hang-up. A FIN only as "read hang-up": the peer may have just
-  // half-closed and still be reading its OKs, which is why a finished peer gets the closing
-  // grace (refreshed while its PUBs move) rather than being cut at once. A peer that closed
-  // fully cannot be told from that without writing to it.
-  pollfd probe{socket_.native_handle(), POLLRDHUP, 0};
-  if (::poll(&probe, 1, 0) != 1) return PeerState::sending;
-  if ((probe.revents & (POLLERR | POLLHUP)) != 0) return PeerState::gone;
-  return (probe.revents & POLLRDHUP) != 0 ? PeerState::finished : PeerState::sending;
 }
 
 std::string_view Session::dialect_name() const noexcept {

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -23,13 +22,14 @@
 #include "queue_consumer.hpp"
 #include "rate_limited_log.hpp"
 #include "router.hpp"
+#include "transport.hpp"
 
 namespace paperboy::broker {
 
 class Server;
 class Router;
 
-/// One TCP connection: a read loop that parses frames and dispatches each op to its on_<op>
+/// One client connection: a read loop that parses frames and dispatches each op to its on_<op>
 /// handler, and a write loop that gathers the outbox into few large writes. It learns its
 /// dialect (PB0 or PB1) from the first frame.
 class Session final : public std::enable_shared_from_this<Session>, private RoomWaiter {
@@ -37,12 +37,12 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   using Clock = std::chrono::steady_clock;
 
   /// `refuse`: over the connection limit; answer the first frame with ERR 7 and close.
-  Session(asio::ip::tcp::socket socket, Server& server, std::uint64_t id, bool refuse);
+  Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id, bool refuse);
   ~Session();
 
   void start();
 
-  /// Ends the connection at once: closes the socket, wakes both loops, leaves every channel,
+  /// Ends the connection at once: closes the transport, wakes both loops, leaves every channel,
   /// and drops out of the server. Idempotent.
   void stop(std::string_view reason);
 
@@ -110,9 +110,6 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
   /// waits for room in a full queue.
   bool offer(Publication& message, std::uint32_t req);
-  /// What a blocked publisher's socket says about its peer (it is not read, so only a probe can).
-  enum class PeerState { sending, finished, gone };
-  PeerState probe_peer();
   bool paused_for_memory();
   void on_channel_room() override;
   void post_retry();
@@ -132,7 +129,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void reply_err(std::uint32_t req, protocol::Errc code, std::string_view text);
   std::string_view dialect_name() const noexcept;
 
-  asio::ip::tcp::socket socket_;
+  std::unique_ptr<Transport> transport_;
   Server& server_;
   Router& router_;
   const Config& config_;
