@@ -26,6 +26,7 @@ Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint
       outbox_(transport_->executor(), config_, server.drop_log()),
       reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
       read_gate_(transport_->executor(), asio::steady_timer::time_point::max()),
+      gate_(router_, server.memory_budget(), config_.max_read_ahead, [this] { post_retry(); }),
       frame_started_(Clock::now()),
       refuse_(refuse) {}
 
@@ -212,7 +213,9 @@ void Session::on_pb0_frame(std::string_view body) {
                  body.size());
     return stop("payload too large");
   }
-  publish(Publication(pb0_channel_, {}, body), 0);
+  if (const auto settled = gate_.publish(Publication(pb0_channel_, {}, body), 0)) {
+    on_published(*settled);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +293,7 @@ void Session::on_unsub(const protocol::Unsub& unsub) {
 
 void Session::on_pub(const protocol::Pub& pub) {
   // The channel of the last PUB was valid then and is valid now: skip the UTF-8 scan.
-  const bool known = route_cache_.generation != 0 && pub.channel == route_cache_.channel;
+  const bool known = gate_.routed_last(pub.channel);
   if (!known && !protocol::check_channel(pub.channel)) {
     return reply_err(pub.req, Errc::bad_channel, "bad channel name");
   }
@@ -303,7 +306,10 @@ void Session::on_pub(const protocol::Pub& pub) {
                                   config_.max_payload),
                       pub.req);
   }
-  publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req);
+  if (const auto settled =
+          gate_.publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req)) {
+    on_published(*settled);
+  }
 }
 
 void Session::on_ack(const protocol::Ack& ack) {
@@ -388,36 +394,16 @@ bool Session::unsubscribe(std::string_view channel) {
   return true;
 }
 
-void Session::publish(Publication message, std::uint32_t req) {
-  // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
-  if (parked_.empty() && !paused_for_memory() && offer(message, req)) return;
-  // The message may point into the read buffer until encoded; a parked PUB keeps its own copy.
-  parked_bytes_ += message.frame().size();
-  parked_.push_back({std::move(message), req});
-}
-
-bool Session::offer(Publication& message, std::uint32_t req) {
-  const auto outcome = router_.publish(message, route_cache_);
-  if (outcome.full) {
-    outcome.full->wait_for_room(*this);
-    waiting_on_ = outcome.full;
-    return false;
-  }
-  if (!outcome.refused) {
-    reply_ok(req);
+void Session::on_published(const PublishGate::Settled& settled) {
+  if (!settled.refused) {
+    reply_ok(settled.req);
   } else if (phase_ == Phase::pb1) {
-    reply_err(req, Errc::not_authorized,
+    reply_err(settled.req, Errc::not_authorized,
               fmt::format("queue channel limit of {} reached", config_.max_queues));
   } else {
     // PB0 has no way to say no; its message is not taken, and the connection says so by closing.
     close_with(Errc::not_authorized, "queue channel limit reached");
   }
-  return true;
-}
-
-void Session::on_channel_room() {
-  waiting_on_ = nullptr;
-  post_retry();
 }
 
 void Session::post_retry() {
@@ -428,17 +414,20 @@ void Session::post_retry() {
 }
 
 void Session::retry_parked() {
-  if (stopped_ || (closing_ && !finishing_) || waiting_on_ || waiting_for_memory_) return;
-  while (!parked_.empty()) {
-    if (paused_for_memory()) return;
-    ParkedPub& parked = parked_.front();
-    if (!offer(parked.message, parked.req)) return;
-    parked_bytes_ -= parked.message.frame().size();
-    parked_.pop_front();
+  bool moved = false;
+  while (!stopped_ && (!closing_ || finishing_)) {
+    const auto settled = gate_.retry_next();
+    if (!settled) break;
+    moved = true;
+    on_published(*settled);
+  }
+  if (stopped_ || (closing_ && !finishing_)) return;
+  if (!gate_.empty()) {
     // Progress: a finished peer's PUBs get a fresh grace for as long as they keep moving.
-    if (parked_deadline_ != Clock::time_point::max()) {
+    if (moved && parked_deadline_ != Clock::time_point::max()) {
       parked_deadline_ = Clock::now() + config_.shutdown_grace;
     }
+    return;
   }
   parked_deadline_ = Clock::time_point::max();
   if (finishing_) {
@@ -449,22 +438,12 @@ void Session::retry_parked() {
   unblock_input();
 }
 
-bool Session::paused_for_memory() {
-  // Over --max-memory a PUB parks as it would on a full queue: reading stops past the
-  // read-ahead, and the session's ACKs and SUBs still go through up to then.
-  if (!server_.memory_budget().exhausted()) return false;
-  waiting_for_memory_ = true;
-  return true;
-}
-
 void Session::on_memory_relieved() {
-  if (!waiting_for_memory_) return;
-  waiting_for_memory_ = false;
-  post_retry();
+  gate_.on_memory_relieved();
 }
 
 bool Session::input_blocked() const noexcept {
-  return parked_bytes_ > config_.max_read_ahead || outbox_.backed_up();
+  return gate_.over_read_ahead() || outbox_.backed_up();
 }
 
 void Session::unblock_input() {
@@ -473,7 +452,7 @@ void Session::unblock_input() {
 
 void Session::peer_finished() {
   if (closing_ || stopped_) return;
-  if (parked_.empty()) return begin_close(Queued::give_back);
+  if (gate_.empty()) return begin_close(Queued::give_back);
   // PUBs we read are ours to deliver, even if the peer has nothing more to say (the PB0
   // prototype's senders say goodbye right after their last pair): wait for room, then close.
   closing_ = true;
@@ -501,16 +480,9 @@ void Session::leave_channels() {
   left_channels_ = true;
   outbox_.stop_accepting();
   outbox_.set_aside_unsent();
-  if (waiting_on_) {
-    waiting_on_->cancel_wait(*this);
-    router_.release_if_idle(*waiting_on_);
-    waiting_on_ = nullptr;
-  }
-  if (!parked_.empty()) {
+  if (const std::size_t unpublished = gate_.abandon(); unpublished > 0) {
     spdlog::warn("session.unpublished sid={} messages={} reason=\"closed while blocked\"", id_,
-                 parked_.size());
-    parked_.clear();
-    parked_bytes_ = 0;
+                 unpublished);
   }
   for (const auto& subscription : subscriptions_) leave(subscription);
 }
@@ -606,7 +578,7 @@ void Session::stop(std::string_view reason) {
 void Session::check_deadlines(Clock::time_point now) {
   if (stopped_) return;
   if (now >= close_deadline_) return stop("close timed out");
-  if (!parked_.empty()) {
+  if (!gate_.empty()) {
     // A publisher blocked on a full queue is not read, so its peer closing would go unseen and
     // its session, socket and parked PUBs would linger for as long as the queue stays full.
     const auto peer = transport_->probe_peer();

@@ -4,7 +4,6 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +17,7 @@
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
 #include "publication.hpp"
+#include "publish_gate.hpp"
 #include "queue_channel.hpp"
 #include "queue_consumer.hpp"
 #include "rate_limited_log.hpp"
@@ -32,7 +32,7 @@ class Router;
 /// One client connection: a read loop that parses frames and dispatches each op to its on_<op>
 /// handler, and a write loop that gathers the outbox into few large writes. It learns its
 /// dialect (PB0 or PB1) from the first frame.
-class Session final : public std::enable_shared_from_this<Session>, private RoomWaiter {
+class Session final : public std::enable_shared_from_this<Session> {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -75,10 +75,6 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   /// a scan of the connection's subscriptions per frame.
   using Subscriptions =
       std::unordered_map<std::string, std::unique_ptr<QueueConsumer>, NameHash, std::equal_to<>>;
-  struct ParkedPub {
-    Publication message;  ///< encoded: it no longer points into the read buffer
-    std::uint32_t req;
-  };
 
   // Each loop holds `self` so the session outlives its last suspension.
   asio::awaitable<void> read_loop([[maybe_unused]] std::shared_ptr<Session> self);
@@ -106,12 +102,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   bool subscribed(std::string_view channel) const;
   bool unsubscribe(std::string_view channel);
   void leave(const Subscriptions::value_type& subscription);
-  void publish(Publication message, std::uint32_t req);
-  /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
-  /// waits for room in a full queue.
-  bool offer(Publication& message, std::uint32_t req);
-  bool paused_for_memory();
-  void on_channel_room() override;
+  /// Answers a PUB the router has dealt with: OK, or its refusal.
+  void on_published(const PublishGate::Settled& settled);
   void post_retry();
   void retry_parked();
   void on_room();
@@ -143,14 +135,10 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::string client_name_;
   std::string pb0_channel_;  ///< PB0: the channel frame waiting for its data frame
   AckLedger ledger_;
-  Router::RouteCache route_cache_;
   Subscriptions subscriptions_;
-  std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
-  std::size_t parked_bytes_ = 0;
-  QueueChannel* waiting_on_ = nullptr;
+  PublishGate gate_;
   /// Refused requests: one line each, but a client refused in a loop gets a line a second.
   RateLimitedLog refusal_log_{spdlog::level::info};
-  bool waiting_for_memory_ = false;  ///< parked PUBs wait for the memory alarm to clear
 
   Clock::time_point
       frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
