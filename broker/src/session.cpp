@@ -26,9 +26,9 @@ Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint
       outbox_(transport_->executor(), config_, server.drop_log()),
       reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
       read_gate_(transport_->executor(), asio::steady_timer::time_point::max()),
+      refuse_(refuse),
       gate_(router_, server.memory_budget(), config_.max_read_ahead, [this] { post_retry(); }),
-      frame_started_(Clock::now()),
-      refuse_(refuse) {}
+      frame_started_(Clock::now()) {}
 
 Session::~Session() = default;
 
@@ -38,7 +38,7 @@ void Session::start() {
   outbox_.on_overflow([weak = weak_from_this(), executor = transport_->executor()] {
     asio::post(executor, [weak] {
       if (auto self = weak.lock()) {
-        self->close_with(Errc::slow_consumer, "slow consumer: send queue limit exceeded", 0, true);
+        self->fail(Errc::slow_consumer, "slow consumer: send queue limit exceeded", Ending::urgent);
       }
     });
   });
@@ -57,21 +57,27 @@ void Session::start() {
   asio::co_spawn(executor, write_loop(shared_from_this()), on_exit);
 }
 
+bool Session::enter(State next) noexcept {
+  // Forward only: a connection never reopens, so "already closing" is one comparison, and
+  // every ending (error, goodbye, shutdown, dead peer) runs its steps once.
+  if (next <= state_) return false;
+  state_ = next;
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading
 
 asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Session> self) {
-  while (!stopped_ && !closing_) {
+  while (state_ < State::finishing) {
     // Frames left over from an earlier read (back-pressure stopped their processing) come
     // before any new read.
     process_frames();
-    if (stopped_ || closing_) break;
+    if (state_ >= State::finishing) break;
     if (input_blocked()) {
       // Back-pressure, the Redis way: a client is not read while its PUBs wait for a full queue
       // or while it does not read the answers to its requests.
-      gate_waiting_ = true;
       co_await read_gate_.async_wait(use_nothrow);
-      gate_waiting_ = false;
       continue;
     }
     char* const data = reader_.writable_data();  // may move the buffer: before its size
@@ -84,7 +90,7 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
       continue;
     }
     if (ec) {
-      if (reader_.partial() && phase_ != Phase::first_frame) {
+      if (reader_.partial() && state_ != State::handshake) {
         spdlog::warn("session.truncated sid={} buffered={}", id_, reader_.buffered());
       }
       // End of input is not the end of output: what we owe the peer (OKs, PONGs, messages,
@@ -98,38 +104,33 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
     }
     reader_.commit(n);
     process_frames();
-    if (stopped_ || closing_) break;
+    if (state_ >= State::finishing) break;
     // Batch by the read: the writers this batch woke, and every other session, run before we
     // read again, so one busy publisher cannot starve the loop.
     co_await asio::post(transport_->executor(), asio::use_awaitable);
   }
-  if (closing_ && !stopped_) co_await drain_input();
-  loop_done(reading_done_);
+  if (state_ == State::finishing || state_ == State::closing) co_await drain_input();
+  loop_done();
 }
 
 void Session::process_frames() {
   bool parsed_any = false;
-  while (!stopped_ && !closing_ && !input_blocked()) {
+  while (state_ < State::finishing && !input_blocked()) {
     const auto frame = reader_.next();
     if (frame.status == protocol::FrameStatus::need_more) break;
     if (frame.status == protocol::FrameStatus::too_large) {
-      const auto text =
-          fmt::format("frame of {} bytes exceeds the limit of {}", frame.declared_length,
-                      protocol::max_frame_body(config_.max_payload));
-      if (phase_ == Phase::pb0_channel || phase_ == Phase::pb0_data) {
-        spdlog::warn("session.error sid={} dialect=pb0 reason={:?}", id_, text);
-        stop("frame too large");
-      } else {
-        close_with(Errc::frame_too_large, text);
-      }
-      return;
+      // A PB0 stream cannot be read past a frame we will not read: cut it.
+      return fail(Errc::frame_too_large,
+                  fmt::format("frame of {} bytes exceeds the limit of {}", frame.declared_length,
+                              protocol::max_frame_body(config_.max_payload)),
+                  speaks_pb1() ? Ending::in_order : Ending::at_once);
     }
     on_frame(frame.body);
     parsed_any = true;
   }
   // The frame timeout runs from the connect until the first frame, and after that only while
   // the peer owes us the rest of a frame it started.
-  if (phase_ == Phase::first_frame) return;
+  if (state_ == State::handshake) return;
   const bool owes_bytes = reader_.partial() && !input_blocked();
   if (!owes_bytes) {
     frame_started_ = Clock::time_point::max();
@@ -142,7 +143,7 @@ asio::awaitable<void> Session::drain_input() {
   // Read and discard until the peer closes, so our final ERR is not destroyed by a reset that
   // unread input would provoke. The closing grace bounds how long this may take.
   std::array<char, 4096> sink{};
-  while (!stopped_) {
+  while (state_ != State::stopped) {
     const auto [n, ec] = transport_->read_some(sink.data(), sink.size());
     if (would_block(ec)) {
       if (co_await transport_->wait(Transport::Ready::readable)) break;
@@ -153,82 +154,47 @@ asio::awaitable<void> Session::drain_input() {
 }
 
 void Session::on_frame(std::string_view body) {
-  switch (phase_) {
-    case Phase::first_frame: return on_first_frame(body);
-    case Phase::pb1: return on_pb1_frame(body);
-    case Phase::pb0_channel:
-    case Phase::pb0_data: return on_pb0_frame(body);
-  }
+  if (state_ == State::handshake) return on_first_frame(body);
+  if (speaks_pb1()) return on_pb1_frame(body);
+  on_pb0_frame(body);
 }
 
 void Session::on_first_frame(std::string_view body) {
+  // The first frame says the dialect: PB1 opens with HELLO and its magic, anything else is
+  // the PB0 prototype's subscription channel.
+  enter(State::open);
   frame_started_ = Clock::time_point::max();
   if (protocol::opens_pb1(body)) {
     outbox_.set_dialect(Dialect::pb1);
-    phase_ = Phase::pb1;
-    auto decoded = protocol::decode(body);
-    if (!decoded || protocol::op_of(*decoded) != protocol::Op::hello) {
-      return close_with(Errc::protocol, "the first frame must be HELLO");
-    }
-    return on_hello(std::get<protocol::Hello>(*decoded));
+    return on_pb1_first_frame(body);
   }
   outbox_.set_dialect(Dialect::pb0);
-  phase_ = Phase::pb0_channel;
-  if (refuse_) {
-    spdlog::warn("session.refused sid={} dialect=pb0 reason=\"too many connections\"", id_);
-    return stop("too many connections");
-  }
-  if (!protocol::valid_pb0_channel(body)) {
-    spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad subscription channel\" size={}",
-                 id_, body.size());
-    return stop("bad channel");
-  }
-  if (protocol::channel_kind(body) == protocol::ChannelKind::queue &&
-      !router_.queue_allowed(body)) {
-    spdlog::warn("session.error sid={} dialect=pb0 reason=\"queue channel limit reached\"", id_);
-    return stop("queue channel limit");
-  }
-  spdlog::info("session.hello sid={} dialect=pb0 channel={:?}", id_, body);
-  subscribe(body);
+  on_pb0_first_frame(body);
 }
 
-// ---------------------------------------------------------------------------------------------
-// PB0: frame(channel) frame(data) pairs; an empty channel frame ends the session.
-
-void Session::on_pb0_frame(std::string_view body) {
-  if (phase_ == Phase::pb0_channel) {
-    if (body.empty()) return peer_finished();  // the prototype's way to say goodbye
-    if (!protocol::valid_pb0_channel(body)) {
-      spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad channel\" size={}", id_,
-                   body.size());
-      return stop("bad channel");
-    }
-    pb0_channel_.assign(body);
-    phase_ = Phase::pb0_data;
-    return;
-  }
-  phase_ = Phase::pb0_channel;
-  if (body.size() > config_.max_payload) {
-    spdlog::warn("session.error sid={} dialect=pb0 reason=\"payload too large\" size={}", id_,
-                 body.size());
-    return stop("payload too large");
-  }
-  if (const auto settled = gate_.publish(Publication(pb0_channel_, {}, body), 0)) {
-    on_published(*settled);
-  }
+std::string_view Session::dialect_name() const noexcept {
+  if (state_ == State::handshake) return "unknown";
+  return speaks_pb1() ? "pb1" : "pb0";
 }
 
 // ---------------------------------------------------------------------------------------------
 // PB1
+
+void Session::on_pb1_first_frame(std::string_view body) {
+  auto decoded = protocol::decode(body);
+  if (!decoded || protocol::op_of(*decoded) != protocol::Op::hello) {
+    return fail(Errc::protocol, "the first frame must be HELLO");
+  }
+  on_hello(std::get<protocol::Hello>(*decoded));
+}
 
 void Session::on_pb1_frame(std::string_view body) {
   if (auto pub = protocol::decode_pub(body)) return on_pub(*pub);  // the common case, first
   auto decoded = protocol::decode(body);
   if (!decoded) {
     const auto op = static_cast<unsigned>(static_cast<unsigned char>(body.empty() ? 0 : body[0]));
-    return close_with(Errc::protocol, body.empty()
-                                          ? std::string("empty frame")
-                                          : fmt::format("malformed frame (op 0x{:02x})", op));
+    return fail(Errc::protocol, body.empty() ? std::string("empty frame")
+                                             : fmt::format("malformed frame (op 0x{:02x})", op));
   }
   switch (protocol::op_of(*decoded)) {
     case protocol::Op::sub: return on_sub(std::get<protocol::Sub>(*decoded));
@@ -238,27 +204,26 @@ void Session::on_pb1_frame(std::string_view body) {
     case protocol::Op::nack: return on_nack(std::get<protocol::Nack>(*decoded));
     case protocol::Op::ping: return on_ping(std::get<protocol::Ping>(*decoded));
     case protocol::Op::pong: return;  // we send no PINGs yet; an unsolicited PONG is harmless
-    case protocol::Op::hello: return close_with(Errc::protocol, "HELLO was already sent");
+    case protocol::Op::hello: return fail(Errc::protocol, "HELLO was already sent");
     case protocol::Op::welcome:
     case protocol::Op::msg:
     case protocol::Op::ok:
     case protocol::Op::err:
     case protocol::Op::gap:
-      return close_with(Errc::protocol,
-                        fmt::format("op 0x{:02x} is sent by the server only",
-                                    static_cast<unsigned>(protocol::op_of(*decoded))));
+      return fail(Errc::protocol, fmt::format("op 0x{:02x} is sent by the server only",
+                                              static_cast<unsigned>(protocol::op_of(*decoded))));
   }
 }
 
 void Session::on_hello(const protocol::Hello& hello) {
   if (hello.version != protocol::pb1_version) {
-    return close_with(Errc::unsupported_version,
-                      fmt::format("version {} is not supported; this broker speaks version {}",
-                                  hello.version, protocol::pb1_version));
+    return fail(Errc::unsupported_version,
+                fmt::format("version {} is not supported; this broker speaks version {}",
+                            hello.version, protocol::pb1_version));
   }
   if (refuse_) {
-    return close_with(Errc::too_many_connections,
-                      fmt::format("the broker allows {} connections", config_.max_connections));
+    return fail(Errc::too_many_connections,
+                fmt::format("the broker allows {} connections", config_.max_connections));
   }
   client_name_.assign(hello.client_name.substr(0, 64));
   spdlog::info("session.hello sid={} dialect=pb1 name={:?}", id_, client_name_);
@@ -301,15 +266,12 @@ void Session::on_pub(const protocol::Pub& pub) {
     return reply_err(pub.req, Errc::bad_channel, "bad reply-to channel name");
   }
   if (pub.payload.size() > config_.max_payload) {
-    return close_with(Errc::frame_too_large,
-                      fmt::format("payload of {} bytes exceeds the limit of {}", pub.payload.size(),
-                                  config_.max_payload),
-                      pub.req);
+    return fail(Errc::frame_too_large,
+                fmt::format("payload of {} bytes exceeds the limit of {}", pub.payload.size(),
+                            config_.max_payload),
+                Ending::in_order, pub.req);
   }
-  if (const auto settled =
-          gate_.publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req)) {
-    on_published(*settled);
-  }
+  publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req);
 }
 
 void Session::on_ack(const protocol::Ack& ack) {
@@ -360,6 +322,45 @@ void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PB0
+
+void Session::on_pb0_first_frame(std::string_view channel) {
+  if (refuse_) return fail(Errc::too_many_connections, "too many connections", Ending::at_once);
+  if (!protocol::valid_pb0_channel(channel)) {
+    return fail(Errc::bad_channel,
+                fmt::format("bad subscription channel of {} bytes", channel.size()),
+                Ending::at_once);
+  }
+  if (protocol::channel_kind(channel) == protocol::ChannelKind::queue &&
+      !router_.queue_allowed(channel)) {
+    return fail(Errc::not_authorized, "queue channel limit reached", Ending::at_once);
+  }
+  spdlog::info("session.hello sid={} dialect=pb0 channel={:?}", id_, channel);
+  subscribe(channel);
+}
+
+void Session::on_pb0_frame(std::string_view body) {
+  if (!pb0_data_due_) {
+    if (body.empty()) return peer_finished();  // the prototype's way to say goodbye
+    if (!protocol::valid_pb0_channel(body)) {
+      return fail(Errc::bad_channel, fmt::format("bad channel of {} bytes", body.size()),
+                  Ending::at_once);
+    }
+    pb0_channel_.assign(body);
+    pb0_data_due_ = true;
+    return;
+  }
+  pb0_data_due_ = false;
+  if (body.size() > config_.max_payload) {
+    return fail(Errc::frame_too_large,
+                fmt::format("payload of {} bytes exceeds the limit of {}", body.size(),
+                            config_.max_payload),
+                Ending::at_once);
+  }
+  publish(Publication(pb0_channel_, {}, body), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Channels
 
 void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t prefetch) {
@@ -394,15 +395,22 @@ bool Session::unsubscribe(std::string_view channel) {
   return true;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Publishing
+
+void Session::publish(Publication message, std::uint32_t req) {
+  if (const auto settled = gate_.publish(std::move(message), req)) on_published(*settled);
+}
+
 void Session::on_published(const PublishGate::Settled& settled) {
   if (!settled.refused) {
     reply_ok(settled.req);
-  } else if (phase_ == Phase::pb1) {
+  } else if (speaks_pb1()) {
     reply_err(settled.req, Errc::not_authorized,
               fmt::format("queue channel limit of {} reached", config_.max_queues));
   } else {
     // PB0 has no way to say no; its message is not taken, and the connection says so by closing.
-    close_with(Errc::not_authorized, "queue channel limit reached");
+    fail(Errc::not_authorized, "queue channel limit reached");
   }
 }
 
@@ -415,13 +423,13 @@ void Session::post_retry() {
 
 void Session::retry_parked() {
   bool moved = false;
-  while (!stopped_ && (!closing_ || finishing_)) {
+  while (state_ < State::closing) {
     const auto settled = gate_.retry_next();
     if (!settled) break;
     moved = true;
     on_published(*settled);
   }
-  if (stopped_ || (closing_ && !finishing_)) return;
+  if (state_ >= State::closing) return;
   if (!gate_.empty()) {
     // Progress: a finished peer's PUBs get a fresh grace for as long as they keep moving.
     if (moved && parked_deadline_ != Clock::time_point::max()) {
@@ -430,11 +438,8 @@ void Session::retry_parked() {
     return;
   }
   parked_deadline_ = Clock::time_point::max();
-  if (finishing_) {
-    // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
-    finishing_ = false;
-    return begin_close(Queued::give_back);
-  }
+  // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
+  if (state_ == State::finishing) return begin_close(Queued::give_back);
   unblock_input();
 }
 
@@ -447,16 +452,8 @@ bool Session::input_blocked() const noexcept {
 }
 
 void Session::unblock_input() {
-  if (gate_waiting_ && !input_blocked()) read_gate_.cancel();
-}
-
-void Session::peer_finished() {
-  if (closing_ || stopped_) return;
-  if (gate_.empty()) return begin_close(Queued::give_back);
-  // PUBs we read are ours to deliver, even if the peer has nothing more to say (the PB0
-  // prototype's senders say goodbye right after their last pair): wait for room, then close.
-  closing_ = true;
-  finishing_ = true;
+  // Cancelling a timer nobody waits on does nothing: no need to know whether the reader sleeps.
+  if (!input_blocked()) read_gate_.cancel();
 }
 
 void Session::on_room() {
@@ -491,10 +488,10 @@ void Session::leave_channels() {
 // Writing
 
 asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
-  while (!stopped_) {
+  while (state_ != State::stopped) {
     if (outbox_.take_room_regained()) on_room();
     if (outbox_.empty()) {
-      if (closing_ && !finishing_) break;
+      if (state_ == State::closing) break;
       co_await outbox_.wait();
       continue;
     }
@@ -511,31 +508,39 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
       break;
     }
   }
-  if (closing_ && !stopped_) transport_->shutdown_send();
-  loop_done(writing_done_);
+  if (state_ == State::closing) transport_->shutdown_send();
+  loop_done();
 }
 
-void Session::loop_done(bool& flag) {
-  flag = true;
-  if (reading_done_ && writing_done_) stop(closing_ ? "closed" : "done");
+void Session::loop_done() {
+  if (--loops_running_ == 0) stop(state_ >= State::finishing ? "closed" : "done");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Ending
 
-void Session::close_with(Errc code, std::string_view text, std::uint32_t req, bool urgent) {
-  if (closing_ || stopped_) return;
+void Session::fail(Errc code, std::string_view text, Ending ending, std::uint32_t req) {
+  if (state_ >= State::finishing) return;
   spdlog::warn("session.error sid={} dialect={} code={} reason={:?}", id_, dialect_name(),
                static_cast<unsigned>(code), text);
-  begin_close(urgent ? Queued::drop : Queued::give_back);
+  if (ending == Ending::at_once) return stop(text);
+  begin_close(ending == Ending::urgent ? Queued::drop : Queued::give_back);
   // A PB0 peer reads every frame as data, so it is only closed.
-  if (phase_ != Phase::pb0_channel && phase_ != Phase::pb0_data) {
+  if (speaks_pb1()) {
     outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
   }
 }
 
+void Session::peer_finished() {
+  if (state_ >= State::finishing) return;
+  if (gate_.empty()) return begin_close(Queued::give_back);
+  // PUBs we read are ours to deliver, even if the peer has nothing more to say (the PB0
+  // prototype's senders say goodbye right after their last pair): wait for room, then close.
+  enter(State::finishing);
+}
+
 void Session::begin_close(Queued queued) {
-  closing_ = true;
+  if (!enter(State::closing)) return;
   if (queued == Queued::send) {
     outbox_.stop_accepting();
   } else {
@@ -549,8 +554,8 @@ void Session::begin_close(Queued queued) {
 }
 
 void Session::shut_down() {
-  if (closing_ || stopped_) return;
-  if (phase_ == Phase::pb1) {
+  if (state_ >= State::finishing) return;
+  if (state_ == State::open && speaks_pb1()) {
     outbox_.push(control_frame(protocol::Err{0, static_cast<std::uint16_t>(Errc::shutting_down),
                                              "the broker is shutting down"}));
   }
@@ -560,8 +565,7 @@ void Session::shut_down() {
 }
 
 void Session::stop(std::string_view reason) {
-  if (stopped_) return;
-  stopped_ = true;
+  if (!enter(State::stopped)) return;
   // The peer will never see the rest of a half-written frame: its queue message goes back too.
   if (auto orphan = outbox_.abandon_partial_write()) {
     router_.give_back(orphan->channel, std::move(orphan->message));
@@ -576,11 +580,11 @@ void Session::stop(std::string_view reason) {
 }
 
 void Session::check_deadlines(Clock::time_point now) {
-  if (stopped_) return;
+  if (state_ == State::stopped) return;
   if (now >= close_deadline_) return stop("close timed out");
   if (!gate_.empty()) {
     // A publisher blocked on a full queue is not read, so its peer closing would go unseen and
-    // its session, socket and parked PUBs would linger for as long as the queue stays full.
+    // its session, transport and parked PUBs would linger for as long as the queue stays full.
     const auto peer = transport_->probe_peer();
     if (peer == Transport::Peer::gone) return stop("peer gone while blocked");
     if (peer == Transport::Peer::finished && parked_deadline_ == Clock::time_point::max()) {
@@ -589,25 +593,13 @@ void Session::check_deadlines(Clock::time_point now) {
   }
   if (now >= parked_deadline_) return stop("peer finished while blocked");
   outbox_.trim();
-  if (closing_ || frame_started_ == Clock::time_point::max()) return;
+  if (state_ >= State::finishing || frame_started_ == Clock::time_point::max()) return;
   if (now - frame_started_ < config_.frame_timeout) return;
-  if (phase_ == Phase::first_frame) {
-    spdlog::warn("session.error sid={} reason=\"no complete first frame in time\"", id_);
-    return stop("handshake timeout");
+  if (state_ == State::handshake) {
+    return fail(Errc::protocol, "no complete first frame in time", Ending::at_once);
   }
-  if (phase_ == Phase::pb1) return close_with(Errc::protocol, "incomplete frame timed out");
-  spdlog::warn("session.error sid={} dialect=pb0 reason=\"incomplete frame timed out\"", id_);
-  stop("frame timeout");
-}
-
-std::string_view Session::dialect_name() const noexcept {
-  switch (phase_) {
-    case Phase::first_frame: return "unknown";
-    case Phase::pb1: return "pb1";
-    case Phase::pb0_channel:
-    case Phase::pb0_data: return "pb0";
-  }
-  return "unknown";
+  fail(Errc::protocol, "incomplete frame timed out",
+       speaks_pb1() ? Ending::in_order : Ending::at_once);
 }
 
 }  // namespace paperboy::broker
