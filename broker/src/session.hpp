@@ -27,8 +27,9 @@ namespace paperboy::broker {
 class Server;
 
 /// One client connection: its life (State), a read loop that parses frames and hands each to
-/// the handlers of its dialect, and a write loop that gathers the outbox into few large writes.
-/// Its PUBs go through its PublishGate; its bytes go through its Transport.
+/// the handlers of its dialect (pb1_handler.cpp, pb0_handler.cpp), and a write loop that gathers
+/// the outbox into few large writes. Its PUBs go through its PublishGate; its bytes go through its
+/// Transport.
 class Session final : public std::enable_shared_from_this<Session> {
  public:
   using Clock = std::chrono::steady_clock;
@@ -101,7 +102,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   void on_frame(std::string_view body);
   void on_first_frame(std::string_view body);
 
-  // PB1
+  // PB1 (pb1_handler.cpp)
   void on_pb1_first_frame(std::string_view body);
   void on_pb1_frame(std::string_view body);
   void on_hello(const protocol::Hello& hello);
@@ -115,7 +116,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   void reply_ok(std::uint32_t req);
   void reply_err(std::uint32_t req, protocol::Errc code, std::string_view text);
 
-  // PB0
+  // PB0 (pb0_handler.cpp)
   void on_pb0_first_frame(std::string_view channel);
   void on_pb0_frame(std::string_view body);
 
