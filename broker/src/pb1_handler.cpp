@@ -139,10 +139,6 @@ void Session::on_ping(const protocol::Ping& ping) {
   outbox_.push(control_frame(protocol::Pong{ping.token}));
 }
 
-void Session::reply_ok(std::uint32_t req) {
-  if (req != 0) outbox_.push(control_frame(protocol::Ok{req}));
-}
-
 void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
   refusal_log_("session.refused sid={} req={} code={} reason={:?}", id_, req,
                static_cast<unsigned>(code), text);

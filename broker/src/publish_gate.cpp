@@ -11,7 +11,7 @@ PublishGate::PublishGate(Router& router, MemoryBudget& memory, std::size_t max_r
       max_read_ahead_(max_read_ahead),
       on_ready_(std::move(on_ready)) {}
 
-std::optional<PublishGate::Settled> PublishGate::publish(Publication message, std::uint32_t req) {
+std::optional<PublishGate::Settled> PublishGate::publish(Publication&& message, std::uint32_t req) {
   // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
   if (parked_.empty() && !paused_for_memory()) {
     if (auto settled = offer(message, req)) return settled;

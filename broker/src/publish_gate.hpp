@@ -37,8 +37,8 @@ class PublishGate final : private RoomWaiter {
   PublishGate& operator=(const PublishGate&) = delete;
 
   /// Routes a PUB now unless PUBs are parked or memory is short: its outcome, or nothing when it
-  /// was parked (it then keeps its own copy of the message).
-  std::optional<Settled> publish(Publication message, std::uint32_t req);
+  /// was parked (it then keeps its own copy of the message). Moved from only when parked.
+  std::optional<Settled> publish(Publication&& message, std::uint32_t req);
 
   /// Routes the oldest parked PUB if it can go now: its outcome, or nothing while it must wait
   /// (or none is parked). Call until nothing comes back.

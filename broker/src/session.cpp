@@ -215,11 +215,15 @@ bool Session::unsubscribe(std::string_view channel) {
 // ---------------------------------------------------------------------------------------------
 // Publishing
 
-void Session::publish(Publication message, std::uint32_t req) {
-  if (const auto settled = gate_.publish(std::move(message), req)) on_published(*settled);
+void Session::publish(Publication&& message, std::uint32_t req) {
+  const auto settled = gate_.publish(std::move(message), req);
+  if (!settled) return;
+  if (!settled->refused) return reply_ok(settled->req);  // the common case first
+  on_published(*settled);
 }
 
 void Session::on_published(const PublishGate::Settled& settled) {
+  // Taken: confirmed. Refused: a PB1 peer is told, a PB0 one is closed.
   if (!settled.refused) {
     reply_ok(settled.req);
   } else if (speaks_pb1()) {

@@ -113,7 +113,10 @@ class Session final : public std::enable_shared_from_this<Session> {
   void on_nack(const protocol::Nack& nack);
   std::optional<AckLedger::Unacked> settle(std::uint64_t delivery, std::string_view op);
   void on_ping(const protocol::Ping& ping);
-  void reply_ok(std::uint32_t req);
+  /// OK(req) for a request that asked for one (req 0 asks for none); inline: once per PUB.
+  void reply_ok(std::uint32_t req) {
+    if (req != 0) outbox_.push(control_frame(protocol::Ok{req}));
+  }
   void reply_err(std::uint32_t req, protocol::Errc code, std::string_view text);
 
   // PB0 (pb0_handler.cpp)
@@ -131,7 +134,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   void leave(const Subscriptions::value_type& subscription);
   void leave_channels();
 
-  void publish(Publication message, std::uint32_t req);
+  void publish(Publication&& message, std::uint32_t req);
   /// Answers a PUB the router has dealt with: OK, or its refusal.
   void on_published(const PublishGate::Settled& settled);
   void post_retry();
