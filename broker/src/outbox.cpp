@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "gather_write.hpp"
 #include "queue_channel.hpp"
 #include "topic_channel.hpp"
+#include "transport.hpp"
 #include "use_nothrow.hpp"
 
 namespace paperboy::broker {
@@ -119,10 +119,10 @@ void Outbox::discard_unsent() {
   note_room();
 }
 
-std::error_code Outbox::flush_to(int fd) noexcept {
+std::error_code Outbox::flush_to(Transport& transport) noexcept {
   std::error_code error;
   while (!queue_.empty()) {
-    const auto result = write_gathered(fd, queue_, front_written_);
+    const auto result = transport.write_gathered(queue_, front_written_);
     if (result.error) {
       error = result.error;
       break;

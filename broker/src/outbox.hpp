@@ -20,6 +20,7 @@ namespace paperboy::broker {
 
 class TopicChannel;
 class QueueChannel;
+class Transport;
 
 /// The outbound half of one connection, as the channels see it: its send queue with the byte
 /// cap that makes it "slow", the topic losses it still has to report (GAP), and the wake-up of
@@ -95,8 +96,8 @@ class Outbox {
     queue_.trim();
     if (queue_.empty()) arena_.release();
   }
-  /// Writes what the socket takes (gathered). Error would_block: wait until it is writable.
-  std::error_code flush_to(int fd) noexcept;
+  /// Writes what the connection takes (gathered). Error would_block: wait until it is writable.
+  std::error_code flush_to(Transport& transport) noexcept;
   /// True once after a flush that gave back room to a queue that had filled up: the caller
   /// then lets its queue channels hand out more. Pending GAPs are queued by then.
   bool take_room_regained() noexcept;

@@ -14,6 +14,7 @@
 #include "rate_limited_log.hpp"
 #include "router.hpp"
 #include "session.hpp"
+#include "tcp_transport.hpp"
 #include "use_nothrow.hpp"
 
 namespace paperboy::broker {
@@ -155,7 +156,8 @@ void Server::admit(asio::ip::tcp::socket socket) {
     return;  // the socket closes as it goes out of scope
   }
   const auto id = next_session_id_++;
-  auto session = std::make_shared<Session>(std::move(socket), *this, id, over_limit);
+  auto session = std::make_shared<Session>(std::make_unique<TcpTransport>(std::move(socket)), *this,
+                                           id, over_limit);
   sessions_.emplace(id, session);
   session->start();
 }

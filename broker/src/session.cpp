@@ -1,12 +1,10 @@
 #include "session.hpp"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
+#include <asio/error.hpp>
 #include <asio/post.hpp>
 
-#include "endpoint_format.hpp"
-#include "gather_write.hpp"
 #include "memory_budget.hpp"
 #include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
@@ -17,41 +15,30 @@ namespace paperboy::broker {
 
 using protocol::Errc;
 
-namespace {
-
-std::string peer_name(const asio::ip::tcp::socket& socket) {
-  std::error_code ec;
-  const auto endpoint = socket.remote_endpoint(ec);
-  return ec ? std::string("unknown") : fmt::format("{}", endpoint);
-}
-
-}  // namespace
-
-Session::Session(asio::ip::tcp::socket socket, Server& server, std::uint64_t id, bool refuse)
-    : socket_(std::move(socket)),
+Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id,
+                 bool refuse)
+    : transport_(std::move(transport)),
       server_(server),
       router_(server.router()),
       config_(server.config()),
       id_(id),
-      peer_(peer_name(socket_)),
-      outbox_(socket_.get_executor(), config_, server.drop_log()),
+      peer_(transport_->peer_name()),
+      outbox_(transport_->executor(), config_, server.drop_log()),
       reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
-      read_gate_(socket_.get_executor(), asio::steady_timer::time_point::max()),
-      frame_started_(Clock::now()),
-      refuse_(refuse) {}
+      read_gate_(transport_->executor(), asio::steady_timer::time_point::max()),
+      refuse_(refuse),
+      gate_(router_, server.memory_budget(), config_.max_read_ahead, [this] { post_retry(); }),
+      frame_started_(Clock::now()) {}
 
 Session::~Session() = default;
 
 void Session::start() {
-  std::error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);
   spdlog::info("session.open sid={} peer={}", id_, peer_);
   // Overflow is noticed inside a channel's fan-out loop: close from a clean stack instead.
-  outbox_.on_overflow([weak = weak_from_this(), executor = socket_.get_executor()] {
+  outbox_.on_overflow([weak = weak_from_this(), executor = transport_->executor()] {
     asio::post(executor, [weak] {
       if (auto self = weak.lock()) {
-        self->close_with(Errc::slow_consumer, "slow consumer: send queue limit exceeded", 0, true);
+        self->fail(Errc::slow_consumer, "slow consumer: send queue limit exceeded", Ending::urgent);
       }
     });
   });
@@ -65,40 +52,45 @@ void Session::start() {
     }
     self->stop("internal error");
   };
-  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), on_exit);
-  asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), on_exit);
+  const auto executor = transport_->executor();
+  asio::co_spawn(executor, read_loop(shared_from_this()), on_exit);
+  asio::co_spawn(executor, write_loop(shared_from_this()), on_exit);
+}
+
+bool Session::enter(State next) noexcept {
+  // Forward only: a connection never reopens, so "already closing" is one comparison, and
+  // every ending (error, goodbye, shutdown, dead peer) runs its steps once.
+  if (next <= state_) return false;
+  state_ = next;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading
 
 asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Session> self) {
-  while (!stopped_ && !closing_) {
+  while (state_ < State::finishing) {
     // Frames left over from an earlier read (back-pressure stopped their processing) come
     // before any new read.
     process_frames();
-    if (stopped_ || closing_) break;
+    if (state_ >= State::finishing) break;
     if (input_blocked()) {
       // Back-pressure, the Redis way: a client is not read while its PUBs wait for a full queue
       // or while it does not read the answers to its requests.
-      gate_waiting_ = true;
       co_await read_gate_.async_wait(use_nothrow);
-      gate_waiting_ = false;
       continue;
     }
     char* const data = reader_.writable_data();  // may move the buffer: before its size
     const std::size_t room = reader_.writable_size();
-    std::error_code ec;
-    const std::size_t n = socket_.read_some(asio::buffer(data, room), ec);
-    if (ec == asio::error::would_block) {
+    const auto [n, ec] = transport_->read_some(data, room);
+    if (would_block(ec)) {
       // Nothing to read: hold no buffer while idle, and sleep until the socket is readable.
       reader_.release_if_empty();
-      auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_read, use_nothrow);
-      if (wait_ec) break;
+      if (co_await transport_->wait(Transport::Ready::readable)) break;
       continue;
     }
     if (ec) {
-      if (reader_.partial() && phase_ != Phase::first_frame) {
+      if (reader_.partial() && state_ != State::handshake) {
         spdlog::warn("session.truncated sid={} buffered={}", id_, reader_.buffered());
       }
       // End of input is not the end of output: what we owe the peer (OKs, PONGs, messages,
@@ -112,38 +104,33 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
     }
     reader_.commit(n);
     process_frames();
-    if (stopped_ || closing_) break;
+    if (state_ >= State::finishing) break;
     // Batch by the read: the writers this batch woke, and every other session, run before we
     // read again, so one busy publisher cannot starve the loop.
-    co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+    co_await asio::post(transport_->executor(), asio::use_awaitable);
   }
-  if (closing_ && !stopped_) co_await drain_input();
-  loop_done(reading_done_);
+  if (state_ == State::finishing || state_ == State::closing) co_await drain_input();
+  loop_done();
 }
 
 void Session::process_frames() {
   bool parsed_any = false;
-  while (!stopped_ && !closing_ && !input_blocked()) {
+  while (state_ < State::finishing && !input_blocked()) {
     const auto frame = reader_.next();
     if (frame.status == protocol::FrameStatus::need_more) break;
     if (frame.status == protocol::FrameStatus::too_large) {
-      const auto text =
-          fmt::format("frame of {} bytes exceeds the limit of {}", frame.declared_length,
-                      protocol::max_frame_body(config_.max_payload));
-      if (phase_ == Phase::pb0_channel || phase_ == Phase::pb0_data) {
-        spdlog::warn("session.error sid={} dialect=pb0 reason={:?}", id_, text);
-        stop("frame too large");
-      } else {
-        close_with(Errc::frame_too_large, text);
-      }
-      return;
+      // A PB0 stream cannot be read past a frame we will not read: cut it.
+      return fail(Errc::frame_too_large,
+                  fmt::format("frame of {} bytes exceeds the limit of {}", frame.declared_length,
+                              protocol::max_frame_body(config_.max_payload)),
+                  speaks_pb1() ? Ending::in_order : Ending::at_once);
     }
     on_frame(frame.body);
     parsed_any = true;
   }
   // The frame timeout runs from the connect until the first frame, and after that only while
   // the peer owes us the rest of a frame it started.
-  if (phase_ == Phase::first_frame) return;
+  if (state_ == State::handshake) return;
   const bool owes_bytes = reader_.partial() && !input_blocked();
   if (!owes_bytes) {
     frame_started_ = Clock::time_point::max();
@@ -156,212 +143,38 @@ asio::awaitable<void> Session::drain_input() {
   // Read and discard until the peer closes, so our final ERR is not destroyed by a reset that
   // unread input would provoke. The closing grace bounds how long this may take.
   std::array<char, 4096> sink{};
-  while (!stopped_) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), use_nothrow);
-    if (ec) break;
+  while (state_ != State::stopped) {
+    const auto [n, ec] = transport_->read_some(sink.data(), sink.size());
+    if (would_block(ec)) {
+      if (co_await transport_->wait(Transport::Ready::readable)) break;
+    } else if (ec) {
+      break;
+    }
   }
 }
 
 void Session::on_frame(std::string_view body) {
-  switch (phase_) {
-    case Phase::first_frame: return on_first_frame(body);
-    case Phase::pb1: return on_pb1_frame(body);
-    case Phase::pb0_channel:
-    case Phase::pb0_data: return on_pb0_frame(body);
-  }
+  if (state_ == State::handshake) return on_first_frame(body);
+  if (speaks_pb1()) return on_pb1_frame(body);
+  on_pb0_frame(body);
 }
 
 void Session::on_first_frame(std::string_view body) {
+  // The first frame says the dialect: PB1 opens with HELLO and its magic, anything else is
+  // the PB0 prototype's subscription channel.
+  enter(State::open);
   frame_started_ = Clock::time_point::max();
   if (protocol::opens_pb1(body)) {
     outbox_.set_dialect(Dialect::pb1);
-    phase_ = Phase::pb1;
-    auto decoded = protocol::decode(body);
-    if (!decoded || protocol::op_of(*decoded) != protocol::Op::hello) {
-      return close_with(Errc::protocol, "the first frame must be HELLO");
-    }
-    return on_hello(std::get<protocol::Hello>(*decoded));
+    return on_pb1_first_frame(body);
   }
   outbox_.set_dialect(Dialect::pb0);
-  phase_ = Phase::pb0_channel;
-  if (refuse_) {
-    spdlog::warn("session.refused sid={} dialect=pb0 reason=\"too many connections\"", id_);
-    return stop("too many connections");
-  }
-  if (!protocol::valid_pb0_channel(body)) {
-    spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad subscription channel\" size={}",
-                 id_, body.size());
-    return stop("bad channel");
-  }
-  if (protocol::channel_kind(body) == protocol::ChannelKind::queue &&
-      !router_.queue_allowed(body)) {
-    spdlog::warn("session.error sid={} dialect=pb0 reason=\"queue channel limit reached\"", id_);
-    return stop("queue channel limit");
-  }
-  spdlog::info("session.hello sid={} dialect=pb0 channel={:?}", id_, body);
-  subscribe(body);
+  on_pb0_first_frame(body);
 }
 
-// ---------------------------------------------------------------------------------------------
-// PB0: frame(channel) frame(data) pairs; an empty channel frame ends the session.
-
-void Session::on_pb0_frame(std::string_view body) {
-  if (phase_ == Phase::pb0_channel) {
-    if (body.empty()) return peer_finished();  // the prototype's way to say goodbye
-    if (!protocol::valid_pb0_channel(body)) {
-      spdlog::warn("session.error sid={} dialect=pb0 reason=\"bad channel\" size={}", id_,
-                   body.size());
-      return stop("bad channel");
-    }
-    pb0_channel_.assign(body);
-    phase_ = Phase::pb0_data;
-    return;
-  }
-  phase_ = Phase::pb0_channel;
-  if (body.size() > config_.max_payload) {
-    spdlog::warn("session.error sid={} dialect=pb0 reason=\"payload too large\" size={}", id_,
-                 body.size());
-    return stop("payload too large");
-  }
-  publish(Publication(pb0_channel_, {}, body), 0);
-}
-
-// ---------------------------------------------------------------------------------------------
-// PB1
-
-void Session::on_pb1_frame(std::string_view body) {
-  if (auto pub = protocol::decode_pub(body)) return on_pub(*pub);  // the common case, first
-  auto decoded = protocol::decode(body);
-  if (!decoded) {
-    const auto op = static_cast<unsigned>(static_cast<unsigned char>(body.empty() ? 0 : body[0]));
-    return close_with(Errc::protocol, body.empty()
-                                          ? std::string("empty frame")
-                                          : fmt::format("malformed frame (op 0x{:02x})", op));
-  }
-  switch (protocol::op_of(*decoded)) {
-    case protocol::Op::sub: return on_sub(std::get<protocol::Sub>(*decoded));
-    case protocol::Op::unsub: return on_unsub(std::get<protocol::Unsub>(*decoded));
-    case protocol::Op::pub: return on_pub(std::get<protocol::Pub>(*decoded));
-    case protocol::Op::ack: return on_ack(std::get<protocol::Ack>(*decoded));
-    case protocol::Op::nack: return on_nack(std::get<protocol::Nack>(*decoded));
-    case protocol::Op::ping: return on_ping(std::get<protocol::Ping>(*decoded));
-    case protocol::Op::pong: return;  // we send no PINGs yet; an unsolicited PONG is harmless
-    case protocol::Op::hello: return close_with(Errc::protocol, "HELLO was already sent");
-    case protocol::Op::welcome:
-    case protocol::Op::msg:
-    case protocol::Op::ok:
-    case protocol::Op::err:
-    case protocol::Op::gap:
-      return close_with(Errc::protocol,
-                        fmt::format("op 0x{:02x} is sent by the server only",
-                                    static_cast<unsigned>(protocol::op_of(*decoded))));
-  }
-}
-
-void Session::on_hello(const protocol::Hello& hello) {
-  if (hello.version != protocol::pb1_version) {
-    return close_with(Errc::unsupported_version,
-                      fmt::format("version {} is not supported; this broker speaks version {}",
-                                  hello.version, protocol::pb1_version));
-  }
-  if (refuse_) {
-    return close_with(Errc::too_many_connections,
-                      fmt::format("the broker allows {} connections", config_.max_connections));
-  }
-  client_name_.assign(hello.client_name.substr(0, 64));
-  spdlog::info("session.hello sid={} dialect=pb1 name={:?}", id_, client_name_);
-  outbox_.push(control_frame(
-      protocol::Welcome{protocol::pb1_version, config_.max_payload, config_.server_id}));
-}
-
-void Session::on_sub(const protocol::Sub& sub) {
-  const auto kind = protocol::check_channel(sub.channel);
-  if (!kind) return reply_err(sub.req, Errc::bad_channel, "bad channel name");
-  if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {
-    return reply_err(sub.req, Errc::not_authorized,
-                     fmt::format("subscription limit of {} reached", config_.max_subscriptions));
-  }
-  if (*kind == protocol::ChannelKind::queue && !router_.queue_allowed(sub.channel)) {
-    return reply_err(sub.req, Errc::not_authorized,
-                     fmt::format("queue channel limit of {} reached", config_.max_queues));
-  }
-  // OK first: the backlog a queue SUB is handed must arrive after its confirmation.
-  reply_ok(sub.req);
-  // The manual-ack flag means nothing on a topic: fan-out has no one to redeliver to.
-  subscribe(sub.channel, sub.manual_ack() && *kind == protocol::ChannelKind::queue, sub.prefetch);
-}
-
-void Session::on_unsub(const protocol::Unsub& unsub) {
-  if (!protocol::check_channel(unsub.channel)) {
-    return reply_err(unsub.req, Errc::bad_channel, "bad channel name");
-  }
-  unsubscribe(unsub.channel);
-  reply_ok(unsub.req);
-}
-
-void Session::on_pub(const protocol::Pub& pub) {
-  // The channel of the last PUB was valid then and is valid now: skip the UTF-8 scan.
-  const bool known = route_cache_.generation != 0 && pub.channel == route_cache_.channel;
-  if (!known && !protocol::check_channel(pub.channel)) {
-    return reply_err(pub.req, Errc::bad_channel, "bad channel name");
-  }
-  if (!pub.reply_to.empty() && !protocol::check_channel(pub.reply_to)) {
-    return reply_err(pub.req, Errc::bad_channel, "bad reply-to channel name");
-  }
-  if (pub.payload.size() > config_.max_payload) {
-    return close_with(Errc::frame_too_large,
-                      fmt::format("payload of {} bytes exceeds the limit of {}", pub.payload.size(),
-                                  config_.max_payload),
-                      pub.req);
-  }
-  publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req);
-}
-
-void Session::on_ack(const protocol::Ack& ack) {
-  const auto unacked = settle(ack.delivery, "ACK");
-  if (unacked) unacked->consumer->channel().pump();  // its credit is back
-}
-
-void Session::on_nack(const protocol::Nack& nack) {
-  auto unacked = settle(nack.delivery, "NACK");
-  if (!unacked) return;
-  // Back to the head, for someone else if anyone else has credit; a failed delivery counts.
-  std::vector<QueuedMessage> back;
-  back.push_back({std::move(unacked->message), unacked->failures + 1, unacked->consumer});
-  unacked->consumer->channel().give_back(std::move(back));
-}
-
-std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::string_view op) {
-  const bool was_at_bound = at_unacked_bound();
-  auto unacked = ledger_.take(delivery);
-  if (!unacked) {
-    reply_err(0, Errc::unknown_delivery,
-              fmt::format("{} of delivery {}: not an outstanding delivery of this connection", op,
-                          delivery));
-    return std::nullopt;
-  }
-  unacked->consumer->settled();
-  // Every manual-ack subscription of this connection waited on the bound, not just this one.
-  if (was_at_bound && !at_unacked_bound()) on_room();
-  return unacked;
-}
-
-bool Session::at_unacked_bound() const noexcept {
-  return ledger_.bytes() >= config_.max_unacked_bytes;
-}
-
-void Session::on_ping(const protocol::Ping& ping) {
-  outbox_.push(control_frame(protocol::Pong{ping.token}));
-}
-
-void Session::reply_ok(std::uint32_t req) {
-  if (req != 0) outbox_.push(control_frame(protocol::Ok{req}));
-}
-
-void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
-  refusal_log_("session.refused sid={} req={} code={} reason={:?}", id_, req,
-               static_cast<unsigned>(code), text);
-  outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
+std::string_view Session::dialect_name() const noexcept {
+  if (state_ == State::handshake) return "unknown";
+  return speaks_pb1() ? "pb1" : "pb0";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -399,96 +212,69 @@ bool Session::unsubscribe(std::string_view channel) {
   return true;
 }
 
-void Session::publish(Publication message, std::uint32_t req) {
-  // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
-  if (parked_.empty() && !paused_for_memory() && offer(message, req)) return;
-  // The message may point into the read buffer until encoded; a parked PUB keeps its own copy.
-  parked_bytes_ += message.frame().size();
-  parked_.push_back({std::move(message), req});
+// ---------------------------------------------------------------------------------------------
+// Publishing
+
+void Session::publish(Publication&& message, std::uint32_t req) {
+  const auto settled = gate_.publish(std::move(message), req);
+  if (!settled) return;
+  if (!settled->refused) return reply_ok(settled->req);  // the common case first
+  on_published(*settled);
 }
 
-bool Session::offer(Publication& message, std::uint32_t req) {
-  const auto outcome = router_.publish(message, route_cache_);
-  if (outcome.full) {
-    outcome.full->wait_for_room(*this);
-    waiting_on_ = outcome.full;
-    return false;
-  }
-  if (!outcome.refused) {
-    reply_ok(req);
-  } else if (phase_ == Phase::pb1) {
-    reply_err(req, Errc::not_authorized,
+void Session::on_published(const PublishGate::Settled& settled) {
+  // Taken: confirmed. Refused: a PB1 peer is told, a PB0 one is closed.
+  if (!settled.refused) {
+    reply_ok(settled.req);
+  } else if (speaks_pb1()) {
+    reply_err(settled.req, Errc::not_authorized,
               fmt::format("queue channel limit of {} reached", config_.max_queues));
   } else {
     // PB0 has no way to say no; its message is not taken, and the connection says so by closing.
-    close_with(Errc::not_authorized, "queue channel limit reached");
+    fail(Errc::not_authorized, "queue channel limit reached");
   }
-  return true;
-}
-
-void Session::on_channel_room() {
-  waiting_on_ = nullptr;
-  post_retry();
 }
 
 void Session::post_retry() {
   // Called from inside a channel's or the server's bookkeeping: retry later, from a clean stack.
-  asio::post(socket_.get_executor(), [weak = weak_from_this()] {
+  asio::post(transport_->executor(), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->retry_parked();
   });
 }
 
 void Session::retry_parked() {
-  if (stopped_ || (closing_ && !finishing_) || waiting_on_ || waiting_for_memory_) return;
-  while (!parked_.empty()) {
-    if (paused_for_memory()) return;
-    ParkedPub& parked = parked_.front();
-    if (!offer(parked.message, parked.req)) return;
-    parked_bytes_ -= parked.message.frame().size();
-    parked_.pop_front();
+  bool moved = false;
+  while (state_ < State::closing) {
+    const auto settled = gate_.retry_next();
+    if (!settled) break;
+    moved = true;
+    on_published(*settled);
+  }
+  if (state_ >= State::closing) return;
+  if (!gate_.empty()) {
     // Progress: a finished peer's PUBs get a fresh grace for as long as they keep moving.
-    if (parked_deadline_ != Clock::time_point::max()) {
+    if (moved && parked_deadline_ != Clock::time_point::max()) {
       parked_deadline_ = Clock::now() + config_.shutdown_grace;
     }
+    return;
   }
   parked_deadline_ = Clock::time_point::max();
-  if (finishing_) {
-    // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
-    finishing_ = false;
-    return begin_close(Queued::give_back);
-  }
+  // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
+  if (state_ == State::finishing) return begin_close(Queued::give_back);
   unblock_input();
 }
 
-bool Session::paused_for_memory() {
-  // Over --max-memory a PUB parks as it would on a full queue: reading stops past the
-  // read-ahead, and the session's ACKs and SUBs still go through up to then.
-  if (!server_.memory_budget().exhausted()) return false;
-  waiting_for_memory_ = true;
-  return true;
-}
-
 void Session::on_memory_relieved() {
-  if (!waiting_for_memory_) return;
-  waiting_for_memory_ = false;
-  post_retry();
+  gate_.on_memory_relieved();
 }
 
 bool Session::input_blocked() const noexcept {
-  return parked_bytes_ > config_.max_read_ahead || outbox_.backed_up();
+  return gate_.over_read_ahead() || outbox_.backed_up();
 }
 
 void Session::unblock_input() {
-  if (gate_waiting_ && !input_blocked()) read_gate_.cancel();
-}
-
-void Session::peer_finished() {
-  if (closing_ || stopped_) return;
-  if (parked_.empty()) return begin_close(Queued::give_back);
-  // PUBs we read are ours to deliver, even if the peer has nothing more to say (the PB0
-  // prototype's senders say goodbye right after their last pair): wait for room, then close.
-  closing_ = true;
-  finishing_ = true;
+  // Cancelling a timer nobody waits on does nothing: no need to know whether the reader sleeps.
+  if (!input_blocked()) read_gate_.cancel();
 }
 
 void Session::on_room() {
@@ -512,16 +298,9 @@ void Session::leave_channels() {
   left_channels_ = true;
   outbox_.stop_accepting();
   outbox_.set_aside_unsent();
-  if (waiting_on_) {
-    waiting_on_->cancel_wait(*this);
-    router_.release_if_idle(*waiting_on_);
-    waiting_on_ = nullptr;
-  }
-  if (!parked_.empty()) {
+  if (const std::size_t unpublished = gate_.abandon(); unpublished > 0) {
     spdlog::warn("session.unpublished sid={} messages={} reason=\"closed while blocked\"", id_,
-                 parked_.size());
-    parked_.clear();
-    parked_bytes_ = 0;
+                 unpublished);
   }
   for (const auto& subscription : subscriptions_) leave(subscription);
 }
@@ -530,19 +309,18 @@ void Session::leave_channels() {
 // Writing
 
 asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
-  while (!stopped_) {
+  while (state_ != State::stopped) {
     if (outbox_.take_room_regained()) on_room();
     if (outbox_.empty()) {
-      if (closing_ && !finishing_) break;
+      if (state_ == State::closing) break;
       co_await outbox_.wait();
       continue;
     }
     // Write straight away; only a full socket buffer sends us through the reactor.
-    const std::error_code ec = outbox_.flush_to(socket_.native_handle());
+    const std::error_code ec = outbox_.flush_to(*transport_);
     if (server_.memory_budget().alarmed()) server_.check_memory();
     if (would_block(ec)) {
-      auto [wait_ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_nothrow);
-      if (wait_ec) {
+      if (const auto wait_ec = co_await transport_->wait(Transport::Ready::writable)) {
         stop(wait_ec.message());
         break;
       }
@@ -551,34 +329,39 @@ asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Sessi
       break;
     }
   }
-  if (closing_ && !stopped_) {
-    std::error_code ignored;
-    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
-  }
-  loop_done(writing_done_);
+  if (state_ == State::closing) transport_->shutdown_send();
+  loop_done();
 }
 
-void Session::loop_done(bool& flag) {
-  flag = true;
-  if (reading_done_ && writing_done_) stop(closing_ ? "closed" : "done");
+void Session::loop_done() {
+  if (--loops_running_ == 0) stop(state_ >= State::finishing ? "closed" : "done");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Ending
 
-void Session::close_with(Errc code, std::string_view text, std::uint32_t req, bool urgent) {
-  if (closing_ || stopped_) return;
+void Session::fail(Errc code, std::string_view text, Ending ending, std::uint32_t req) {
+  if (state_ >= State::finishing) return;
   spdlog::warn("session.error sid={} dialect={} code={} reason={:?}", id_, dialect_name(),
                static_cast<unsigned>(code), text);
-  begin_close(urgent ? Queued::drop : Queued::give_back);
+  if (ending == Ending::at_once) return stop(text);
+  begin_close(ending == Ending::urgent ? Queued::drop : Queued::give_back);
   // A PB0 peer reads every frame as data, so it is only closed.
-  if (phase_ != Phase::pb0_channel && phase_ != Phase::pb0_data) {
+  if (speaks_pb1()) {
     outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
   }
 }
 
+void Session::peer_finished() {
+  if (state_ >= State::finishing) return;
+  if (gate_.empty()) return begin_close(Queued::give_back);
+  // PUBs we read are ours to deliver, even if the peer has nothing more to say (the PB0
+  // prototype's senders say goodbye right after their last pair): wait for room, then close.
+  enter(State::finishing);
+}
+
 void Session::begin_close(Queued queued) {
-  closing_ = true;
+  if (!enter(State::closing)) return;
   if (queued == Queued::send) {
     outbox_.stop_accepting();
   } else {
@@ -592,8 +375,8 @@ void Session::begin_close(Queued queued) {
 }
 
 void Session::shut_down() {
-  if (closing_ || stopped_) return;
-  if (phase_ == Phase::pb1) {
+  if (state_ >= State::finishing) return;
+  if (state_ == State::open && speaks_pb1()) {
     outbox_.push(control_frame(protocol::Err{0, static_cast<std::uint16_t>(Errc::shutting_down),
                                              "the broker is shutting down"}));
   }
@@ -603,8 +386,7 @@ void Session::shut_down() {
 }
 
 void Session::stop(std::string_view reason) {
-  if (stopped_) return;
-  stopped_ = true;
+  if (!enter(State::stopped)) return;
   // The peer will never see the rest of a half-written frame: its queue message goes back too.
   if (auto orphan = outbox_.abandon_partial_write()) {
     router_.give_back(orphan->channel, std::move(orphan->message));
@@ -612,57 +394,33 @@ void Session::stop(std::string_view reason) {
   leave_channels();
   spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
                dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
-  std::error_code ignored;
-  socket_.close(ignored);
+  transport_->close();
   outbox_.wake();
   read_gate_.cancel();
   server_.forget(id_);
 }
 
 void Session::check_deadlines(Clock::time_point now) {
-  if (stopped_) return;
+  if (state_ == State::stopped) return;
   if (now >= close_deadline_) return stop("close timed out");
-  if (!parked_.empty()) {
+  if (!gate_.empty()) {
     // A publisher blocked on a full queue is not read, so its peer closing would go unseen and
-    // its session, socket and parked PUBs would linger for as long as the queue stays full.
-    const PeerState peer = probe_peer();
-    if (peer == PeerState::gone) return stop("peer gone while blocked");
-    if (peer == PeerState::finished && parked_deadline_ == Clock::time_point::max()) {
+    // its session, transport and parked PUBs would linger for as long as the queue stays full.
+    const auto peer = transport_->probe_peer();
+    if (peer == Transport::Peer::gone) return stop("peer gone while blocked");
+    if (peer == Transport::Peer::finished && parked_deadline_ == Clock::time_point::max()) {
       parked_deadline_ = now + config_.shutdown_grace;
     }
   }
   if (now >= parked_deadline_) return stop("peer finished while blocked");
   outbox_.trim();
-  if (closing_ || frame_started_ == Clock::time_point::max()) return;
+  if (state_ >= State::finishing || frame_started_ == Clock::time_point::max()) return;
   if (now - frame_started_ < config_.frame_timeout) return;
-  if (phase_ == Phase::first_frame) {
-    spdlog::warn("session.error sid={} reason=\"no complete first frame in time\"", id_);
-    return stop("handshake timeout");
+  if (state_ == State::handshake) {
+    return fail(Errc::protocol, "no complete first frame in time", Ending::at_once);
   }
-  if (phase_ == Phase::pb1) return close_with(Errc::protocol, "incomplete frame timed out");
-  spdlog::warn("session.error sid={} dialect=pb0 reason=\"incomplete frame timed out\"", id_);
-  stop("frame timeout");
-}
-
-Session::PeerState Session::probe_peer() {
-  // A reset shows as an error or hang-up. A FIN only as "read hang-up": the peer may have just
-  // half-closed and still be reading its OKs, which is why a finished peer gets the closing
-  // grace (refreshed while its PUBs move) rather than being cut at once. A peer that closed
-  // fully cannot be told from that without writing to it.
-  pollfd probe{socket_.native_handle(), POLLRDHUP, 0};
-  if (::poll(&probe, 1, 0) != 1) return PeerState::sending;
-  if ((probe.revents & (POLLERR | POLLHUP)) != 0) return PeerState::gone;
-  return (probe.revents & POLLRDHUP) != 0 ? PeerState::finished : PeerState::sending;
-}
-
-std::string_view Session::dialect_name() const noexcept {
-  switch (phase_) {
-    case Phase::first_frame: return "unknown";
-    case Phase::pb1: return "pb1";
-    case Phase::pb0_channel:
-    case Phase::pb0_data: return "pb0";
-  }
-  return "unknown";
+  fail(Errc::protocol, "incomplete frame timed out",
+       speaks_pb1() ? Ending::in_order : Ending::at_once);
 }
 
 }  // namespace paperboy::broker

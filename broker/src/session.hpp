@@ -1,17 +1,14 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <vector>
 
 #include "ack_ledger.hpp"
 #include "outbox.hpp"
@@ -19,38 +16,33 @@
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
 #include "publication.hpp"
-#include "queue_channel.hpp"
+#include "publish_gate.hpp"
 #include "queue_consumer.hpp"
 #include "rate_limited_log.hpp"
 #include "router.hpp"
+#include "transport.hpp"
 
 namespace paperboy::broker {
 
 class Server;
-class Router;
 
-/// One TCP connection: a read loop that parses frames and dispatches each op to its on_<op>
-/// handler, and a write loop that gathers the outbox into few large writes. It learns its
-/// dialect (PB0 or PB1) from the first frame.
-class Session final : public std::enable_shared_from_this<Session>, private RoomWaiter {
+/// One client connection: its life (State), a read loop that parses frames and hands each to
+/// the handlers of its dialect (pb1_handler.cpp, pb0_handler.cpp), and a write loop that gathers
+/// the outbox into few large writes. Its PUBs go through its PublishGate; its bytes go through its
+/// Transport.
+class Session final : public std::enable_shared_from_this<Session> {
  public:
   using Clock = std::chrono::steady_clock;
 
   /// `refuse`: over the connection limit; answer the first frame with ERR 7 and close.
-  Session(asio::ip::tcp::socket socket, Server& server, std::uint64_t id, bool refuse);
+  Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id, bool refuse);
   ~Session();
 
   void start();
 
-  /// Ends the connection at once: closes the socket, wakes both loops, leaves every channel,
+  /// Ends the connection at once: closes the transport, wakes both loops, leaves every channel,
   /// and drops out of the server. Idempotent.
   void stop(std::string_view reason);
-
-  /// Closes in order: leaves every channel, queues ERR(req, code) for a PB1 peer, flushes what is
-  /// queued for up to the shutdown grace, then stops. `urgent` drops what was queued first (a
-  /// slow consumer would never read down to the ERR).
-  void close_with(protocol::Errc code, std::string_view text, std::uint32_t req = 0,
-                  bool urgent = false);
 
   /// The daemon is stopping: PB1 peers get ERR 6, everyone gets what is queued, then close.
   void shut_down();
@@ -64,7 +56,25 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void on_memory_relieved();
 
  private:
-  enum class Phase { first_frame, pb1, pb0_channel, pb0_data };
+  /// Where the connection is in its life. It only moves forward, through enter().
+  enum class State {
+    handshake,  ///< no complete first frame yet: the dialect is still unknown
+    open,       ///< reading requests, writing answers and messages
+    finishing,  ///< the peer finished sending while PUBs were parked: they go first, then close
+    closing,    ///< nothing more is read; what is queued goes out within the grace, then stop
+    stopped,    ///< transport closed, channels left, out of the server
+  };
+  /// How fail() ends the connection.
+  enum class Ending {
+    in_order,  ///< what is queued goes out first, then ERR (PB1), then close
+    urgent,    ///< what is queued is dropped first: a slow consumer would never read to the ERR
+    at_once,   ///< nothing more is sent: the peer's bytes cannot be read on, and it has no ERR
+  };
+  /// What a closing connection does with deliveries already in its send queue: give queue
+  /// messages back to their channels and send the rest, drop everything unsent (the peer is too
+  /// slow to read it), or send it all (the whole broker is shutting down).
+  enum class Queued { give_back, drop, send };
+
   struct NameHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
@@ -75,22 +85,26 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   /// a scan of the connection's subscriptions per frame.
   using Subscriptions =
       std::unordered_map<std::string, std::unique_ptr<QueueConsumer>, NameHash, std::equal_to<>>;
-  struct ParkedPub {
-    Publication message;  ///< encoded: it no longer points into the read buffer
-    std::uint32_t req;
-  };
+
+  /// The one transition: false when the connection is already there or past it.
+  bool enter(State next) noexcept;
+  /// Ends the connection over an error, the one way: one log line, ERR(req, code, text) to a
+  /// PB1 peer, then close as `ending` says. Ignored once the connection is finishing.
+  void fail(protocol::Errc code, std::string_view text, Ending ending = Ending::in_order,
+            std::uint32_t req = 0);
 
   // Each loop holds `self` so the session outlives its last suspension.
   asio::awaitable<void> read_loop([[maybe_unused]] std::shared_ptr<Session> self);
   asio::awaitable<void> write_loop([[maybe_unused]] std::shared_ptr<Session> self);
   asio::awaitable<void> drain_input();
   void process_frames();
-  void loop_done(bool& flag);
-
+  void loop_done();
   void on_frame(std::string_view body);
   void on_first_frame(std::string_view body);
+
+  // PB1 (pb1_handler.cpp)
+  void on_pb1_first_frame(std::string_view body);
   void on_pb1_frame(std::string_view body);
-  void on_pb0_frame(std::string_view body);
   void on_hello(const protocol::Hello& hello);
   void on_sub(const protocol::Sub& sub);
   void on_unsub(const protocol::Unsub& unsub);
@@ -99,40 +113,39 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   void on_nack(const protocol::Nack& nack);
   std::optional<AckLedger::Unacked> settle(std::uint64_t delivery, std::string_view op);
   void on_ping(const protocol::Ping& ping);
+  /// OK(req) for a request that asked for one (req 0 asks for none); inline: once per PUB.
+  void reply_ok(std::uint32_t req) {
+    if (req != 0) outbox_.push(control_frame(protocol::Ok{req}));
+  }
+  void reply_err(std::uint32_t req, protocol::Errc code, std::string_view text);
+
+  // PB0 (pb0_handler.cpp)
+  void on_pb0_first_frame(std::string_view channel);
+  void on_pb0_frame(std::string_view body);
+
+  bool speaks_pb1() const noexcept { return outbox_.dialect() == Dialect::pb1; }
+  std::string_view dialect_name() const noexcept;
+
   /// This connection's unacked deliveries cost --max-unacked-bytes: no more for it until it acks.
   bool at_unacked_bound() const noexcept;
-
   void subscribe(std::string_view channel, bool manual_ack = false, std::uint16_t prefetch = 0);
   bool subscribed(std::string_view channel) const;
   bool unsubscribe(std::string_view channel);
   void leave(const Subscriptions::value_type& subscription);
-  void publish(Publication message, std::uint32_t req);
-  /// Routes one PUB: true when it is settled (taken and confirmed, or refused), false when it
-  /// waits for room in a full queue.
-  bool offer(Publication& message, std::uint32_t req);
-  /// What a blocked publisher's socket says about its peer (it is not read, so only a probe can).
-  enum class PeerState { sending, finished, gone };
-  PeerState probe_peer();
-  bool paused_for_memory();
-  void on_channel_room() override;
+  void leave_channels();
+
+  void publish(Publication&& message, std::uint32_t req);
+  /// Answers a PUB the router has dealt with: OK, or its refusal.
+  void on_published(const PublishGate::Settled& settled);
   void post_retry();
   void retry_parked();
   void on_room();
   bool input_blocked() const noexcept;
   void unblock_input();
   void peer_finished();
-  void leave_channels();
-  /// What a closing connection does with deliveries already in its send queue: give queue
-  /// messages back to their channels and send the rest, drop everything unsent (the peer is too
-  /// slow to read it), or send it all (the whole broker is shutting down).
-  enum class Queued { give_back, drop, send };
   void begin_close(Queued queued);
 
-  void reply_ok(std::uint32_t req);
-  void reply_err(std::uint32_t req, protocol::Errc code, std::string_view text);
-  std::string_view dialect_name() const noexcept;
-
-  asio::ip::tcp::socket socket_;
+  std::unique_ptr<Transport> transport_;
   Server& server_;
   Router& router_;
   const Config& config_;
@@ -140,34 +153,28 @@ class Session final : public std::enable_shared_from_this<Session>, private Room
   std::string peer_;
   Outbox outbox_;
   protocol::FrameBuffer reader_;
+  /// The reader sleeps on it while its input is blocked (back-pressure); cancel() wakes it.
   asio::steady_timer read_gate_;
 
-  Phase phase_ = Phase::first_frame;
+  State state_ = State::handshake;
+  const bool refuse_;
+  int loops_running_ = 2;
+  bool left_channels_ = false;  ///< once: on closing (unless the broker is stopping), or stop
   std::string client_name_;
-  std::string pb0_channel_;  ///< PB0: the channel frame waiting for its data frame
+  /// PB0 comes in frame(channel) frame(data) pairs: the channel of a pair whose data is due.
+  std::string pb0_channel_;
+  bool pb0_data_due_ = false;
   AckLedger ledger_;
-  Router::RouteCache route_cache_;
   Subscriptions subscriptions_;
-  std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
-  std::size_t parked_bytes_ = 0;
-  QueueChannel* waiting_on_ = nullptr;
+  PublishGate gate_;
   /// Refused requests: one line each, but a client refused in a loop gets a line a second.
   RateLimitedLog refusal_log_{spdlog::level::info};
-  bool waiting_for_memory_ = false;  ///< parked PUBs wait for the memory alarm to clear
 
   Clock::time_point
       frame_started_;  ///< when the peer began owing us bytes; max() when it owes none
   Clock::time_point close_deadline_ = Clock::time_point::max();
   /// The peer finished sending while PUBs were parked: they get the closing grace to move.
   Clock::time_point parked_deadline_ = Clock::time_point::max();
-  bool refuse_;
-  bool closing_ = false;
-  bool stopped_ = false;
-  bool left_channels_ = false;
-  bool gate_waiting_ = false;  ///< the reader sleeps on read_gate_
-  bool finishing_ = false;     ///< the peer is done sending; parked PUBs still to deliver
-  bool reading_done_ = false;
-  bool writing_done_ = false;
 };
 
 }  // namespace paperboy::broker

@@ -9,7 +9,7 @@ namespace paperboy::broker {
 
 /// Immutable bytes shared by every delivery that carries them. Buffers are cut from slabs in the
 /// order they are made, so the messages of one read batch lie back to back in memory and a
-/// subscriber's writev can send a run of them as one span (see write_gathered); a slab is freed
+/// subscriber's writev can send a run of them as one span (see gather_spans); a slab is freed
 /// when its last buffer is. The count is plain because one thread runs the io_context; a second
 /// thread would hand whole batches across, never touch the count concurrently.
 class SharedBuffer {

@@ -1,0 +1,148 @@
+// Session's PB1 dialect: one handler per op (each frame is specified in protocol/PROTOCOL.md).
+#include <spdlog/spdlog.h>
+
+#include "paperboy/protocol/channel.hpp"
+#include "session.hpp"
+
+namespace paperboy::broker {
+
+using protocol::Errc;
+
+void Session::on_pb1_first_frame(std::string_view body) {
+  auto decoded = protocol::decode(body);
+  if (!decoded || protocol::op_of(*decoded) != protocol::Op::hello) {
+    return fail(Errc::protocol, "the first frame must be HELLO");
+  }
+  on_hello(std::get<protocol::Hello>(*decoded));
+}
+
+void Session::on_pb1_frame(std::string_view body) {
+  if (auto pub = protocol::decode_pub(body)) return on_pub(*pub);  // the common case, first
+  auto decoded = protocol::decode(body);
+  if (!decoded) {
+    const auto op = static_cast<unsigned>(static_cast<unsigned char>(body.empty() ? 0 : body[0]));
+    return fail(Errc::protocol, body.empty() ? std::string("empty frame")
+                                             : fmt::format("malformed frame (op 0x{:02x})", op));
+  }
+  switch (protocol::op_of(*decoded)) {
+    case protocol::Op::sub: return on_sub(std::get<protocol::Sub>(*decoded));
+    case protocol::Op::unsub: return on_unsub(std::get<protocol::Unsub>(*decoded));
+    case protocol::Op::pub: return on_pub(std::get<protocol::Pub>(*decoded));
+    case protocol::Op::ack: return on_ack(std::get<protocol::Ack>(*decoded));
+    case protocol::Op::nack: return on_nack(std::get<protocol::Nack>(*decoded));
+    case protocol::Op::ping: return on_ping(std::get<protocol::Ping>(*decoded));
+    case protocol::Op::pong: return;  // we send no PINGs yet; an unsolicited PONG is harmless
+    case protocol::Op::hello: return fail(Errc::protocol, "HELLO was already sent");
+    case protocol::Op::welcome:
+    case protocol::Op::msg:
+    case protocol::Op::ok:
+    case protocol::Op::err:
+    case protocol::Op::gap:
+      return fail(Errc::protocol, fmt::format("op 0x{:02x} is sent by the server only",
+                                              static_cast<unsigned>(protocol::op_of(*decoded))));
+  }
+}
+
+void Session::on_hello(const protocol::Hello& hello) {
+  if (hello.version != protocol::pb1_version) {
+    return fail(Errc::unsupported_version,
+                fmt::format("version {} is not supported; this broker speaks version {}",
+                            hello.version, protocol::pb1_version));
+  }
+  if (refuse_) {
+    return fail(Errc::too_many_connections,
+                fmt::format("the broker allows {} connections", config_.max_connections));
+  }
+  client_name_.assign(hello.client_name.substr(0, 64));
+  spdlog::info("session.hello sid={} dialect=pb1 name={:?}", id_, client_name_);
+  outbox_.push(control_frame(
+      protocol::Welcome{protocol::pb1_version, config_.max_payload, config_.server_id}));
+}
+
+void Session::on_sub(const protocol::Sub& sub) {
+  const auto kind = protocol::check_channel(sub.channel);
+  if (!kind) return reply_err(sub.req, Errc::bad_channel, "bad channel name");
+  if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {
+    return reply_err(sub.req, Errc::not_authorized,
+                     fmt::format("subscription limit of {} reached", config_.max_subscriptions));
+  }
+  if (*kind == protocol::ChannelKind::queue && !router_.queue_allowed(sub.channel)) {
+    return reply_err(sub.req, Errc::not_authorized,
+                     fmt::format("queue channel limit of {} reached", config_.max_queues));
+  }
+  // OK first: the backlog a queue SUB is handed must arrive after its confirmation.
+  reply_ok(sub.req);
+  // The manual-ack flag means nothing on a topic: fan-out has no one to redeliver to.
+  subscribe(sub.channel, sub.manual_ack() && *kind == protocol::ChannelKind::queue, sub.prefetch);
+}
+
+void Session::on_unsub(const protocol::Unsub& unsub) {
+  if (!protocol::check_channel(unsub.channel)) {
+    return reply_err(unsub.req, Errc::bad_channel, "bad channel name");
+  }
+  unsubscribe(unsub.channel);
+  reply_ok(unsub.req);
+}
+
+void Session::on_pub(const protocol::Pub& pub) {
+  // The channel of the last PUB was valid then and is valid now: skip the UTF-8 scan.
+  const bool known = gate_.routed_last(pub.channel);
+  if (!known && !protocol::check_channel(pub.channel)) {
+    return reply_err(pub.req, Errc::bad_channel, "bad channel name");
+  }
+  if (!pub.reply_to.empty() && !protocol::check_channel(pub.reply_to)) {
+    return reply_err(pub.req, Errc::bad_channel, "bad reply-to channel name");
+  }
+  if (pub.payload.size() > config_.max_payload) {
+    return fail(Errc::frame_too_large,
+                fmt::format("payload of {} bytes exceeds the limit of {}", pub.payload.size(),
+                            config_.max_payload),
+                Ending::in_order, pub.req);
+  }
+  publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req);
+}
+
+void Session::on_ack(const protocol::Ack& ack) {
+  const auto unacked = settle(ack.delivery, "ACK");
+  if (unacked) unacked->consumer->channel().pump();  // its credit is back
+}
+
+void Session::on_nack(const protocol::Nack& nack) {
+  auto unacked = settle(nack.delivery, "NACK");
+  if (!unacked) return;
+  // Back to the head, for someone else if anyone else has credit; a failed delivery counts.
+  std::vector<QueuedMessage> back;
+  back.push_back({std::move(unacked->message), unacked->failures + 1, unacked->consumer});
+  unacked->consumer->channel().give_back(std::move(back));
+}
+
+std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::string_view op) {
+  const bool was_at_bound = at_unacked_bound();
+  auto unacked = ledger_.take(delivery);
+  if (!unacked) {
+    reply_err(0, Errc::unknown_delivery,
+              fmt::format("{} of delivery {}: not an outstanding delivery of this connection", op,
+                          delivery));
+    return std::nullopt;
+  }
+  unacked->consumer->settled();
+  // Every manual-ack subscription of this connection waited on the bound, not just this one.
+  if (was_at_bound && !at_unacked_bound()) on_room();
+  return unacked;
+}
+
+bool Session::at_unacked_bound() const noexcept {
+  return ledger_.bytes() >= config_.max_unacked_bytes;
+}
+
+void Session::on_ping(const protocol::Ping& ping) {
+  outbox_.push(control_frame(protocol::Pong{ping.token}));
+}
+
+void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
+  refusal_log_("session.refused sid={} req={} code={} reason={:?}", id_, req,
+               static_cast<unsigned>(code), text);
+  outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));
+}
+
+}  // namespace paperboy::broker

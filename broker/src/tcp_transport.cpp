@@ -1,0 +1,80 @@
+#include "tcp_transport.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+
+#include "endpoint_format.hpp"
+#include "gather_write.hpp"
+#include "use_nothrow.hpp"
+
+namespace paperboy::broker {
+
+TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+  std::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket_.non_blocking(true, ignored);
+}
+
+asio::any_io_executor TcpTransport::executor() {
+  return socket_.get_executor();
+}
+
+std::string TcpTransport::peer_name() const {
+  std::error_code ec;
+  const auto endpoint = socket_.remote_endpoint(ec);
+  return ec ? std::string("unknown") : fmt::format("{}", endpoint);
+}
+
+IoResult TcpTransport::read_some(char* data, std::size_t size) noexcept {
+  IoResult result;
+  result.bytes = socket_.read_some(asio::buffer(data, size), result.error);
+  return result;
+}
+
+IoResult TcpTransport::write_gathered(const SendQueue& queue, std::size_t front_offset) noexcept {
+  std::array<iovec, IOV_MAX> spans;
+  msghdr message{};
+  message.msg_iov = spans.data();
+  message.msg_iovlen = gather_spans(queue, front_offset, spans);
+  for (;;) {
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &message, MSG_NOSIGNAL);
+    if (n >= 0) return {static_cast<std::size_t>(n), {}};
+    if (errno == EINTR) continue;
+    return {0, std::error_code(errno, std::system_category())};
+  }
+}
+
+asio::awaitable<std::error_code> TcpTransport::wait(Ready ready) {
+  const auto what =
+      ready == Ready::readable ? asio::socket_base::wait_read : asio::socket_base::wait_write;
+  auto [ec] = co_await socket_.async_wait(what, use_nothrow);
+  co_return ec;
+}
+
+Transport::Peer TcpTransport::probe_peer() noexcept {
+  // A reset shows as an error or hang-up. A FIN only as "read hang-up": the peer may have just
+  // half-closed and still be reading its OKs, which is why a finished peer gets the closing
+  // grace (refreshed while its PUBs move) rather than being cut at once. A peer that closed
+  // fully cannot be told from that without writing to it.
+  pollfd probe{socket_.native_handle(), POLLRDHUP, 0};
+  if (::poll(&probe, 1, 0) != 1) return Peer::sending;
+  if ((probe.revents & (POLLERR | POLLHUP)) != 0) return Peer::gone;
+  return (probe.revents & POLLRDHUP) != 0 ? Peer::finished : Peer::sending;
+}
+
+void TcpTransport::shutdown_send() noexcept {
+  std::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+void TcpTransport::close() noexcept {
+  std::error_code ignored;
+  socket_.close(ignored);
+}
+
+}  // namespace paperboy::broker
