@@ -34,15 +34,18 @@ AckLedger::~AckLedger() {
 }
 
 void AckLedger::compact() {
-  if (pinning_ == 0) return;
-  for (auto& [consumer, held] : by_consumer_) {
-    for (auto& [id, unacked] : held) {
-      if (!unacked.message.in_shared_slab()) continue;
-      remove(unacked);
-      unacked.message = unacked.message.compacted();
-      add(unacked);
-    }
+  // A consumer at the bound gets a delivery per ACK, and each may come in a shared slab: walking
+  // the whole ledger every time would make a full ledger quadratic to fill.
+  for (const std::uint64_t id : to_compact_) {
+    const auto owner = owners_.find(id);
+    if (owner == owners_.end()) continue;
+    Unacked& unacked = by_consumer_.find(owner->second)->second.find(id)->second;
+    if (!unacked.message.in_shared_slab()) continue;
+    remove(unacked);
+    unacked.message = unacked.message.compacted();
+    add(unacked);
   }
+  to_compact_.clear();
 }
 
 std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures,
@@ -54,6 +57,14 @@ std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures,
   const auto it =
       held.emplace_hint(held.end(), id, Unacked{std::move(message), failures, &consumer});
   add(it->second);
+  if (it->second.message.in_shared_slab()) {
+    // Settled ids are pruned once they outnumber the live ones: amortised O(1), and a ledger
+    // that never reaches the bound does not grow this list forever.
+    if (to_compact_.size() > 2 * pinning_ + 64) {
+      std::erase_if(to_compact_, [this](std::uint64_t old) { return !owners_.contains(old); });
+    }
+    to_compact_.push_back(id);
+  }
   return id;
 }
 
@@ -68,21 +79,6 @@ std::optional<AckLedger::Unacked> AckLedger::take(std::uint64_t id) {
   held->second.erase(it);
   if (held->second.empty()) by_consumer_.erase(held);
   return unacked;
-}
-
-std::vector<std::pair<std::uint64_t, AckLedger::Unacked>> AckLedger::take_all(
-    const QueueConsumer& consumer) {
-  std::vector<std::pair<std::uint64_t, Unacked>> taken;
-  const auto held = by_consumer_.find(&consumer);
-  if (held == by_consumer_.end()) return taken;
-  taken.reserve(held->second.size());
-  for (auto& [id, unacked] : held->second) {
-    remove(unacked);
-    owners_.erase(id);
-    taken.emplace_back(id, std::move(unacked));
-  }
-  by_consumer_.erase(held);
-  return taken;
 }
 
 }  // namespace paperboy::broker

@@ -36,8 +36,10 @@ class AckLedger {
   /// Removes and returns the delivery, or nothing when the id is not outstanding here.
   std::optional<Unacked> take(std::uint64_t id);
 
-  /// Removes every delivery of `consumer`, returned in delivery order.
-  std::vector<std::pair<std::uint64_t, Unacked>> take_all(const QueueConsumer& consumer);
+  /// Removes every delivery of `consumer`, handing each to `take(id, Unacked&&)` in delivery
+  /// order (no list of them is built: a leaving consumer may hold 100,000).
+  template <class F>
+  void take_all(const QueueConsumer& consumer, F&& take);
 
   std::size_t size() const noexcept { return owners_.size(); }
 
@@ -62,6 +64,21 @@ class AckLedger {
   std::uint64_t next_id_ = 1;
   std::size_t bytes_ = 0;
   std::size_t pinning_ = 0;  ///< entries whose message still shares a slab
+  /// Ids recorded with a message that shared a slab, since the last compact(): it visits only
+  /// these (some may be settled by then), not the whole ledger each time.
+  std::vector<std::uint64_t> to_compact_;
 };
+
+template <class F>
+void AckLedger::take_all(const QueueConsumer& consumer, F&& take) {
+  const auto held = by_consumer_.find(&consumer);
+  if (held == by_consumer_.end()) return;
+  for (auto& [id, unacked] : held->second) {
+    remove(unacked);
+    owners_.erase(id);
+    take(id, std::move(unacked));
+  }
+  by_consumer_.erase(held);
+}
 
 }  // namespace paperboy::broker

@@ -1,5 +1,7 @@
 #include "queue_channel.hpp"
 
+#include <asio/post.hpp>
+
 #include <algorithm>
 
 #include "memory_gauge.hpp"
@@ -45,7 +47,7 @@ bool QueueChannel::unsubscribe(QueueConsumer& consumer) {
 }
 
 bool QueueChannel::publish(const SharedBuffer& message) {
-  if (backlog_.empty()) {
+  if (backlog_.empty() && returning_.empty()) {
     if (QueueConsumer* consumer = next_consumer(nullptr)) {
       consumer->take(QueuedMessage{message}, *this);
       return true;
@@ -58,20 +60,63 @@ bool QueueChannel::publish(const SharedBuffer& message) {
 }
 
 void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
-  std::vector<QueuedMessage> requeued;
-  for (auto& queued : messages) {
+  // Ahead of whatever is still on its way back: a later give-back goes to the head.
+  returning_.insert(returning_.begin(), std::make_move_iterator(messages.begin()),
+                    std::make_move_iterator(messages.end()));
+  if (return_slice()) {
+    pump();
+  } else {
+    continue_later();
+  }
+}
+
+bool QueueChannel::return_slice() {
+  // From the back, each to the head: the first given back ends up first.
+  for (std::size_t n = 0; n < work_slice && !returning_.empty(); ++n) {
+    QueuedMessage queued = std::move(returning_.back());
+    returning_.pop_back();
     const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
                       router_.dead_letter(*this, queued.message, queued.failures);
-    if (!dead) requeued.push_back(std::move(queued));
-  }
-  for (auto it = requeued.rbegin(); it != requeued.rend(); ++it) {
-    backlog_bytes_ += it->message.size();
-    it->message = it->message.compacted();
-    it->starts_run = false;
+    if (dead) continue;
+    backlog_bytes_ += queued.message.size();
+    queued.message = queued.message.compacted();
+    queued.starts_run = false;
     MemoryGauge::add(sizeof(QueuedMessage));
-    backlog_.push_front(std::move(*it));
+    backlog_.push_front(std::move(queued));
   }
+  return returning_.empty();
+}
+
+void QueueChannel::continue_later() {
+  if (continuing_) return;
+  continuing_ = true;
+  asio::post(router_.executor(), [self = std::weak_ptr<QueueChannel*>(self_)] {
+    if (const auto channel = self.lock()) (*channel)->continue_work();
+  });
+}
+
+void QueueChannel::continue_work() {
+  continuing_ = false;
+  if (!returning_.empty() && !return_slice()) return continue_later();
   pump();
+  // A give-back whose messages all went to the dead-letter channel may leave this one unused;
+  // dropping it ends this call, so nothing may follow.
+  if (consumers_.empty()) router_.release_if_idle(*this);
+}
+
+std::size_t QueueChannel::discard(std::size_t at_most) {
+  std::size_t n = 0;
+  auto count = [this](const QueuedMessage& queued) {
+    ++discarded_.messages;
+    discarded_.bytes += queued.message.size();
+    if (queued.failures > 0) ++discarded_.delivered_before;
+  };
+  for (; n < at_most && !returning_.empty(); ++n) {
+    count(returning_.back());
+    returning_.pop_back();
+  }
+  for (; n < at_most && !backlog_.empty(); ++n) count(dequeue());
+  return n;
 }
 
 bool QueueChannel::dead_letters_allowed() const noexcept {
@@ -80,12 +125,19 @@ bool QueueChannel::dead_letters_allowed() const noexcept {
 }
 
 std::size_t QueueChannel::delivered_before() const noexcept {
-  return static_cast<std::size_t>(std::count_if(
-      backlog_.begin(), backlog_.end(), [](const QueuedMessage& m) { return m.failures > 0; }));
+  const auto before = [](const QueuedMessage& m) { return m.failures > 0; };
+  return static_cast<std::size_t>(std::count_if(backlog_.begin(), backlog_.end(), before) +
+                                  std::count_if(returning_.begin(), returning_.end(), before));
 }
 
 void QueueChannel::pump() {
-  while (!backlog_.empty()) {
+  // Nothing passes messages still on their way back to the head.
+  if (!returning_.empty()) return;
+  for (std::size_t n = 0; !backlog_.empty(); ++n) {
+    if (n == work_slice) {
+      continue_later();
+      break;
+    }
     QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
     if (!consumer) break;
     consumer->take(dequeue(), *this);

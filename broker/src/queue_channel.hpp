@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ class RoomWaiter {
 /// backlog. A full backlog refuses the publish and the publisher waits for room (the one place
 /// the broker stops reading a socket). Messages given back (NACK, a consumer leaving) go to the
 /// head, or to the dead-letter channel once they have failed too often.
+///
+/// Bulk work is sliced across event-loop turns so other clients keep their latency: a large
+/// give-back (a consumer leaving with 100,000 unacked) moves `work_slice` messages to the head
+/// per turn, and one pump hands out at most `work_slice` messages, each continuing in a posted
+/// handler. While a give-back is under way nothing is handed out or published past it, so
+/// order is as if it had happened at once.
 class QueueChannel {
  public:
   QueueChannel(std::string name, const Config& config, Router& router);
@@ -47,18 +54,37 @@ class QueueChannel {
   bool publish(const SharedBuffer& message);
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
-  /// failed too often), and hands them on.
+  /// failed too often), and hands them on; ahead of any give-back still under way.
   void give_back(std::vector<QueuedMessage> messages);
 
-  /// Moves waiting messages to consumers that can take them.
+  /// Moves waiting messages to consumers that can take them (a slice now, the rest later).
   void pump();
+
+  /// Most messages one loop turn moves in a give-back or a pump.
+  static constexpr std::size_t work_slice = 2048;
+
+  /// What a shutdown discarded from this channel before the report.
+  struct Discarded {
+    std::size_t messages = 0;
+    std::size_t delivered_before = 0;
+    std::size_t bytes = 0;
+  };
+  /// Drops up to `at_most` waiting messages (the broker is shutting down: nobody can take them
+  /// any more) and counts them; returns how many it dropped.
+  std::size_t discard(std::size_t at_most);
+  const Discarded& discarded() const noexcept { return discarded_; }
 
   void wait_for_room(RoomWaiter& waiter);
   void cancel_wait(RoomWaiter& waiter) noexcept;
 
-  /// No consumers, no backlog, nobody waiting: the router may drop it.
-  bool idle() const noexcept { return consumers_.empty() && backlog_.empty() && waiters_.empty(); }
-  std::size_t backlog_size() const noexcept { return backlog_.size(); }
+  /// No consumers, no backlog, nobody waiting, nothing to report: the router may drop it.
+  bool idle() const noexcept {
+    return consumers_.empty() && backlog_.empty() && returning_.empty() && waiters_.empty() &&
+           discarded_.messages == 0;
+  }
+  /// Waiting messages, given-back ones still on their way to the head included.
+  std::size_t backlog_size() const noexcept { return backlog_.size() + returning_.size(); }
+  /// Bytes of the backlog proper (given-back messages count once at the head).
   std::size_t backlog_bytes() const noexcept { return backlog_bytes_; }
   /// Waiting messages that a consumer was given before and did not ack (a count, O(backlog)).
   std::size_t delivered_before() const noexcept;
@@ -71,6 +97,11 @@ class QueueChannel {
   void enqueue(QueuedMessage message);
   QueuedMessage dequeue();
   void wake_waiters();
+  /// Moves a slice of the given-back messages to the head; true when none are left.
+  bool return_slice();
+  /// Runs continue_work() in a later loop turn (once, however often asked).
+  void continue_later();
+  void continue_work();
 
   std::string name_;
   const Config& config_;
@@ -81,6 +112,13 @@ class QueueChannel {
   std::vector<QueueConsumer*> consumers_;
   std::size_t next_ = 0;
   std::vector<RoomWaiter*> waiters_;
+  /// Given back and not yet at the head, in order; they go to the head from the back, a slice
+  /// per turn, and are the logical head of the channel meanwhile.
+  std::deque<QueuedMessage> returning_;
+  Discarded discarded_;
+  bool continuing_ = false;
+  /// Expires with the channel: a posted continuation finding it gone does nothing.
+  std::shared_ptr<QueueChannel*> self_ = std::make_shared<QueueChannel*>(this);
 };
 
 }  // namespace paperboy::broker

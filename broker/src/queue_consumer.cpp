@@ -28,11 +28,13 @@ std::vector<QueuedMessage> QueueConsumer::surrender(const QueueChannel& channel)
   if (manual_ack_) {
     // What never reached the socket was not really delivered: no failure for those.
     for (const Delivery& d : unsent) ledger_.take(d.delivery_id);
-    for (auto& [id, unacked] : ledger_.take_all(*this)) {
+    back.reserve(unacked_ + unsent.size());
+    ledger_.take_all(*this, [&](std::uint64_t, AckLedger::Unacked&& unacked) {
       back.push_back({std::move(unacked.message), unacked.failures + 1, nullptr});
-    }
+    });
     unacked_ = 0;
   }
+  back.reserve(back.size() + unsent.size());
   for (Delivery& d : unsent) back.push_back({std::move(d.buffer), d.failures, nullptr});
   return back;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,7 +25,11 @@ class QueueConsumer;
 /// blocked publisher.
 class Router {
  public:
-  explicit Router(const Config& config) : config_(config) {}
+  Router(const Config& config, asio::any_io_executor executor)
+      : config_(config), executor_(std::move(executor)) {}
+
+  /// Where channels post the rest of their bulk work (one slice per loop turn).
+  const asio::any_io_executor& executor() const noexcept { return executor_; }
 
   /// Subscribes to a topic; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
@@ -70,6 +75,11 @@ class Router {
   void for_each_queue(F&& f) const {
     for (const auto& [name, channel] : queues_) f(*channel);
   }
+  /// Calls f(QueueChannel&) for every queue channel; f must not create or drop channels.
+  template <class F>
+  void for_each_queue(F&& f) {
+    for (auto& [name, channel] : queues_) f(*channel);
+  }
 
   std::size_t topic_count() const noexcept { return topics_.size(); }
   std::size_t queue_count() const noexcept { return queues_.size(); }
@@ -91,6 +101,7 @@ class Router {
   TopicChannel* find_topic(std::string_view name) noexcept;
 
   const Config& config_;
+  asio::any_io_executor executor_;
   Table<TopicChannel> topics_;
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;
