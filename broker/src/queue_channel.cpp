@@ -59,10 +59,9 @@ bool QueueChannel::publish(const SharedBuffer& message) {
   return true;
 }
 
-void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
+void QueueChannel::give_back(ReturnedMessages messages) {
   // Ahead of whatever is still on its way back: a later give-back goes to the head.
-  returning_.insert(returning_.begin(), std::make_move_iterator(messages.begin()),
-                    std::make_move_iterator(messages.end()));
+  returning_.prepend(std::move(messages));
   if (return_slice()) {
     pump();
   } else {
@@ -73,8 +72,7 @@ void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
 bool QueueChannel::return_slice() {
   // From the back, each to the head: the first given back ends up first.
   for (std::size_t n = 0; n < work_slice && !returning_.empty(); ++n) {
-    QueuedMessage queued = std::move(returning_.back());
-    returning_.pop_back();
+    QueuedMessage queued = returning_.take_back();
     const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
                       router_.dead_letter(*this, queued.message, queued.failures);
     if (dead) continue;
@@ -111,10 +109,7 @@ std::size_t QueueChannel::discard(std::size_t at_most) {
     discarded_.bytes += queued.message.size();
     if (queued.failures > 0) ++discarded_.delivered_before;
   };
-  for (; n < at_most && !returning_.empty(); ++n) {
-    count(returning_.back());
-    returning_.pop_back();
-  }
+  for (; n < at_most && !returning_.empty(); ++n) count(returning_.take_back());
   for (; n < at_most && !backlog_.empty(); ++n) count(dequeue());
   return n;
 }
@@ -122,12 +117,6 @@ std::size_t QueueChannel::discard(std::size_t at_most) {
 bool QueueChannel::dead_letters_allowed() const noexcept {
   const std::string& suffix = config_.dead_letter_suffix;
   return !suffix.empty() && !name_.ends_with(suffix);
-}
-
-std::size_t QueueChannel::delivered_before() const noexcept {
-  const auto before = [](const QueuedMessage& m) { return m.failures > 0; };
-  return static_cast<std::size_t>(std::count_if(backlog_.begin(), backlog_.end(), before) +
-                                  std::count_if(returning_.begin(), returning_.end(), before));
 }
 
 void QueueChannel::pump() {

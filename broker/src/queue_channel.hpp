@@ -8,6 +8,7 @@
 
 #include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
+#include "returned_messages.hpp"
 #include "slab_pins.hpp"
 
 namespace paperboy::broker {
@@ -55,7 +56,10 @@ class QueueChannel {
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
   /// failed too often), and hands them on; ahead of any give-back still under way.
-  void give_back(std::vector<QueuedMessage> messages);
+  void give_back(ReturnedMessages messages);
+  void give_back(std::vector<QueuedMessage> messages) {
+    give_back(ReturnedMessages(std::move(messages)));
+  }
 
   /// Moves waiting messages to consumers that can take them (a slice now, the rest later).
   void pump();
@@ -86,8 +90,6 @@ class QueueChannel {
   std::size_t backlog_size() const noexcept { return backlog_.size() + returning_.size(); }
   /// Bytes of the backlog proper (given-back messages count once at the head).
   std::size_t backlog_bytes() const noexcept { return backlog_bytes_; }
-  /// Waiting messages that a consumer was given before and did not ack (a count, O(backlog)).
-  std::size_t delivered_before() const noexcept;
   std::size_t consumer_count() const noexcept { return consumers_.size(); }
 
  private:
@@ -114,7 +116,7 @@ class QueueChannel {
   std::vector<RoomWaiter*> waiters_;
   /// Given back and not yet at the head, in order; they go to the head from the back, a slice
   /// per turn, and are the logical head of the channel meanwhile.
-  std::deque<QueuedMessage> returning_;
+  ReturnedMessages returning_;
   Discarded discarded_;
   bool continuing_ = false;
   /// Expires with the channel: a posted continuation finding it gone does nothing.

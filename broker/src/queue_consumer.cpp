@@ -22,20 +22,16 @@ void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
   outbox_.push(queue_delivery(queued, outbox_.dialect(), channel, id));
 }
 
-std::vector<QueuedMessage> QueueConsumer::surrender(const QueueChannel& channel) {
+ReturnedMessages QueueConsumer::surrender(const QueueChannel& channel) {
   auto unsent = outbox_.take_unsent(channel);
-  std::vector<QueuedMessage> back;
+  ReturnedMessages back;
   if (manual_ack_) {
-    // What never reached the socket was not really delivered: no failure for those.
+    // What never reached the socket was not really delivered: it goes back as unsent.
     for (const Delivery& d : unsent) ledger_.take(d.delivery_id);
-    back.reserve(unacked_ + unsent.size());
-    ledger_.take_all(*this, [&](std::uint64_t, AckLedger::Unacked&& unacked) {
-      back.push_back({std::move(unacked.message), unacked.failures + 1, nullptr});
-    });
+    back.append(ledger_.take_all(*this));
     unacked_ = 0;
   }
-  back.reserve(back.size() + unsent.size());
-  for (Delivery& d : unsent) back.push_back({std::move(d.buffer), d.failures, nullptr});
+  back.append(std::move(unsent));
   return back;
 }
 

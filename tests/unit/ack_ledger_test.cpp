@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <asio/io_context.hpp>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "paperboy/protocol/msg_layout.hpp"
 #include "publication.hpp"
 #include "queue_consumer.hpp"
+#include "returned_messages.hpp"
 
 using namespace paperboy::broker;
 
@@ -45,11 +47,8 @@ std::string payload_of(const AckLedger::Unacked& unacked) {
 
 std::vector<std::pair<std::uint64_t, AckLedger::Unacked>> take_all(AckLedger& ledger,
                                                                    const QueueConsumer& consumer) {
-  std::vector<std::pair<std::uint64_t, AckLedger::Unacked>> taken;
-  ledger.take_all(consumer, [&](std::uint64_t id, AckLedger::Unacked&& unacked) {
-    taken.emplace_back(id, std::move(unacked));
-  });
-  return taken;
+  auto held = ledger.take_all(consumer);
+  return {std::make_move_iterator(held.begin()), std::make_move_iterator(held.end())};
 }
 
 }  // namespace
@@ -119,4 +118,48 @@ TEST_CASE("AckLedger: leaving costs what the consumer holds, not what the connec
   CHECK(in_order);
   CHECK(returned == 100000);
   CHECK(ledger.size() == 0);
+}
+
+TEST_CASE("AckLedger: handed-over ids are refused, then forgotten as the connection goes on") {
+  Fixture f;
+  for (int i = 0; i < 1000; ++i) f.record("held-" + std::to_string(i), f.first);
+  const auto kept = f.record("kept", f.second);
+  const std::size_t bytes_with_all = f.ledger.bytes();
+  auto held = f.ledger.take_all(f.first);
+  CHECK(held.size() == 1000);
+  CHECK(f.ledger.size() == 1);
+  CHECK(f.ledger.bytes() < bytes_with_all / 100);  // only "kept" is counted now
+  CHECK_FALSE(f.ledger.take(1));                   // a late ACK of a handed-over delivery
+  CHECK_FALSE(f.ledger.take(500));
+  // New deliveries of the same consumer object are outstanding again, with fresh ids.
+  const auto fresh = f.record("fresh", f.first);
+  CHECK(fresh > kept);
+  REQUIRE(f.ledger.take(fresh));
+  REQUIRE(f.ledger.take(kept));
+  CHECK(f.ledger.size() == 0);
+  CHECK(f.ledger.bytes() == 0);
+}
+
+TEST_CASE("ReturnedMessages: batches keep their order, unacked count one more failure") {
+  Fixture f;
+  f.record("unacked-1", f.first);
+  f.record("unacked-2", f.first);
+  ReturnedMessages leaving;
+  leaving.append(f.ledger.take_all(f.first));
+  std::vector<Delivery> unsent(1);
+  unsent[0].buffer = message_frame("unsent");
+  leaving.append(std::move(unsent));
+  std::vector<QueuedMessage> nacked;
+  nacked.push_back({message_frame("nacked"), 3});
+  ReturnedMessages returning(std::move(nacked));
+  returning.prepend(std::move(leaving));  // given back later, so ahead
+  REQUIRE(returning.size() == 4);
+  std::vector<std::pair<std::string, std::uint32_t>> from_back;
+  while (!returning.empty()) {
+    const QueuedMessage m = returning.take_back();
+    from_back.emplace_back(payload_of({m.message, 0, nullptr}), m.failures);
+  }
+  const std::vector<std::pair<std::string, std::uint32_t>> expected{
+      {"nacked", 3}, {"unsent", 0}, {"unacked-2", 1}, {"unacked-1", 1}};
+  CHECK(from_back == expected);
 }
