@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Issue 7 event-loop attacks against a paperboyd binary, with figures for bench/RESULTS.md.
 
-usage: event_loop_attacks.py PAPERBOYD [unsub|leave|sigterm|parked|leave100k|sigterm1m]...
+usage: event_loop_attacks.py PAPERBOYD [unsub|leave|sigterm|parked|leave100k|sigterm1m|deadletters]...
 Each scenario starts its own daemon on a free port and prints one result line.
 """
 import multiprocessing, os, socket, struct, subprocess, sys, threading, time, re, statistics
@@ -14,6 +14,7 @@ def sub(ch, flags=0, prefetch=0, req=0): return frame(b'\x02' + struct.pack('>IB
 def unsub(ch, req=0): return frame(b'\x03' + struct.pack('>I', req) + s16(ch))
 def pub(ch, payload, req=0): return frame(b'\x04' + struct.pack('>I', req) + s16(ch) + s16(b'') + payload)
 def ping(token): return frame(b'\x0a' + struct.pack('>Q', token))
+def nack(delivery): return frame(b'\x07' + struct.pack('>Q', delivery))
 
 
 class Client:
@@ -50,10 +51,14 @@ class Client:
 def start(binary, *flags):
     p = subprocess.Popen([binary, '--port', '0', '--bind', '127.0.0.1', *flags],
                          stderr=subprocess.PIPE, text=True)
+    p.log_lines = [0, 0]  # lines, bytes
+    def drain():
+        for line in p.stderr:
+            p.log_lines[0] += 1; p.log_lines[1] += len(line)
     for line in p.stderr:
         m = re.search(r'server.listening .* port=(\d+)', line)
         if m:
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+            threading.Thread(target=drain, daemon=True).start()
             return p, int(m.group(1))
     raise RuntimeError('daemon did not start')
 
@@ -211,8 +216,35 @@ def sigterm_1m(binary, queues=10, per_queue=100000):
           f'{(time.monotonic() - t) * 1000:.0f} ms (grace 2000 ms)')
 
 
+def dead_letters(binary, messages=20000, size=10240, seconds=10):
+    """A manual-ack consumer NACKs everything for `seconds` while a publisher keeps its queue
+    full of 10 KiB messages: each goes to `.dead` after --max-redeliveries; RSS and log lines."""
+    d, port = start(binary, '--channel-backlog-bytes', '1048576')
+    time.sleep(0.2)
+    r0, lines0 = rss_mib(d.pid), d.log_lines[0]
+    c = Client(port)
+    c.s.sendall(sub(b'/queue/dl', 1, 64))
+    c.ping_pong()
+    p = Client(port)
+    def publish():
+        try: p.s.sendall(pub(b'/queue/dl', b'd' * size) * messages)
+        except OSError: pass
+    threading.Thread(target=publish, daemon=True).start()
+    t_end = time.monotonic() + seconds
+    nacks = 0
+    for body in c.frames():
+        if body[0] == 0x05:
+            c.s.sendall(nack(struct.unpack_from('>Q', body, 1)[0])); nacks += 1
+        if time.monotonic() > t_end: break
+    r1 = rss_mib(d.pid)
+    lines, log_bytes = d.log_lines[0] - lines0, d.log_lines[1]
+    d.kill()
+    print(f'dead letters: {nacks} NACKs in {seconds} s: VmRSS {r0:.0f} -> {r1:.0f} MiB, '
+          f'{lines} log lines ({log_bytes / 1e6:.2f} MB)')
+
+
 if __name__ == '__main__':
     binary = sys.argv[1]
     for name in sys.argv[2:] or ['unsub', 'leave', 'sigterm', 'parked']:
         {'unsub': unsub_flood, 'leave': leave, 'sigterm': sigterm, 'parked': parked,
-         'leave100k': leave_100k, 'sigterm1m': sigterm_1m}[name](binary)
+         'leave100k': leave_100k, 'sigterm1m': sigterm_1m, 'deadletters': dead_letters}[name](binary)
