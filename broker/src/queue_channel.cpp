@@ -1,7 +1,5 @@
 #include "queue_channel.hpp"
 
-#include <asio/post.hpp>
-
 #include <algorithm>
 
 #include "memory_gauge.hpp"
@@ -62,16 +60,17 @@ bool QueueChannel::publish(const SharedBuffer& message) {
 void QueueChannel::give_back(ReturnedMessages messages) {
   // Ahead of whatever is still on its way back: a later give-back goes to the head.
   returning_.prepend(std::move(messages));
-  if (return_slice()) {
-    pump();
-  } else {
-    continue_later();
-  }
+  // A NACK's one message goes back at once; more waits for a turn of bulk work, so a
+  // connection leaving thousands of channels costs one visit to each now.
+  if (returning_.size() > 1) return continue_later();
+  return_slice(1);
+  pump();
 }
 
-bool QueueChannel::return_slice() {
+std::size_t QueueChannel::return_slice(std::size_t at_most) {
   // From the back, each to the head: the first given back ends up first.
-  for (std::size_t n = 0; n < work_slice && !returning_.empty(); ++n) {
+  std::size_t n = 0;
+  for (; n < at_most && !returning_.empty(); ++n) {
     QueuedMessage queued = returning_.take_back();
     const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
                       router_.dead_letter(*this, queued.message, queued.failures);
@@ -82,24 +81,29 @@ bool QueueChannel::return_slice() {
     MemoryGauge::add(sizeof(QueuedMessage));
     backlog_.push_front(std::move(queued));
   }
-  return returning_.empty();
+  return n;
 }
 
 void QueueChannel::continue_later() {
-  if (continuing_) return;
-  continuing_ = true;
-  asio::post(router_.executor(), [self = std::weak_ptr<QueueChannel*>(self_)] {
-    if (const auto channel = self.lock()) (*channel)->continue_work();
+  if (scheduled_) return;
+  scheduled_ = true;
+  router_.bulk_work().add([self = std::weak_ptr<QueueChannel*>(self_)](std::size_t budget) {
+    const auto channel = self.lock();
+    return channel ? (*channel)->continue_work(budget) : BulkWork::Progress{0, true};
   });
 }
 
-void QueueChannel::continue_work() {
-  continuing_ = false;
-  if (!returning_.empty() && !return_slice()) return continue_later();
-  pump();
+BulkWork::Progress QueueChannel::continue_work(std::size_t budget) {
+  std::size_t moved = return_slice(budget);
+  if (!returning_.empty()) return {moved, false};
+  bool cut = false;
+  moved += pump_up_to(budget - moved, cut);
+  if (cut) return {moved, false};
+  scheduled_ = false;
   // A give-back whose messages all went to the dead-letter channel may leave this one unused;
   // dropping it ends this call, so nothing may follow.
   if (consumers_.empty()) router_.release_if_idle(*this);
+  return {moved, true};
 }
 
 std::size_t QueueChannel::discard(std::size_t at_most) {
@@ -120,11 +124,18 @@ bool QueueChannel::dead_letters_allowed() const noexcept {
 }
 
 void QueueChannel::pump() {
+  bool cut = false;
+  pump_up_to(work_slice, cut);
+  if (cut) continue_later();
+}
+
+std::size_t QueueChannel::pump_up_to(std::size_t at_most, bool& cut) {
   // Nothing passes messages still on their way back to the head.
-  if (!returning_.empty()) return;
-  for (std::size_t n = 0; !backlog_.empty(); ++n) {
-    if (n == work_slice) {
-      continue_later();
+  if (!returning_.empty()) return 0;
+  std::size_t n = 0;
+  for (; !backlog_.empty(); ++n) {
+    if (n == at_most) {
+      cut = true;
       break;
     }
     QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
@@ -132,6 +143,7 @@ void QueueChannel::pump() {
     consumer->take(dequeue(), *this);
   }
   if (!full()) wake_waiters();
+  return n;
 }
 
 void QueueChannel::wait_for_room(RoomWaiter& waiter) {

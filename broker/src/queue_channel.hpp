@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bulk_work.hpp"
 #include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
 #include "returned_messages.hpp"
@@ -31,11 +32,11 @@ class RoomWaiter {
 /// the broker stops reading a socket). Messages given back (NACK, a consumer leaving) go to the
 /// head, or to the dead-letter channel once they have failed too often.
 ///
-/// Bulk work is sliced across event-loop turns so other clients keep their latency: a large
-/// give-back (a consumer leaving with 100,000 unacked) moves `work_slice` messages to the head
-/// per turn, and one pump hands out at most `work_slice` messages, each continuing in a posted
-/// handler. While a give-back is under way nothing is handed out or published past it, so
-/// order is as if it had happened at once.
+/// Bulk work is sliced across event-loop turns (BulkWork) so other clients keep their latency:
+/// a give-back of more than one message (a consumer leaving with 100,000 unacked) moves to the
+/// head a slice per turn, and one pump hands out at most `work_slice` messages before it
+/// continues in a later turn. While a give-back is under way nothing is handed out or
+/// published past it, so the order is as if it had happened at once.
 class QueueChannel {
  public:
   QueueChannel(std::string name, const Config& config, Router& router);
@@ -64,8 +65,8 @@ class QueueChannel {
   /// Moves waiting messages to consumers that can take them (a slice now, the rest later).
   void pump();
 
-  /// Most messages one loop turn moves in a give-back or a pump.
-  static constexpr std::size_t work_slice = 2048;
+  /// Most messages one pump hands out before it continues in a later turn.
+  static constexpr std::size_t work_slice = BulkWork::per_turn;
 
   /// What a shutdown discarded from this channel before the report.
   struct Discarded {
@@ -99,11 +100,13 @@ class QueueChannel {
   void enqueue(QueuedMessage message);
   QueuedMessage dequeue();
   void wake_waiters();
-  /// Moves a slice of the given-back messages to the head; true when none are left.
-  bool return_slice();
-  /// Runs continue_work() in a later loop turn (once, however often asked).
+  /// Moves up to `at_most` given-back messages to the head; how many it moved.
+  std::size_t return_slice(std::size_t at_most);
+  /// Hands out up to `at_most` messages; `cut` says it stopped with more to hand out.
+  std::size_t pump_up_to(std::size_t at_most, bool& cut);
+  /// Has continue_work() run in later turns of bulk work until it is done (queued once).
   void continue_later();
-  void continue_work();
+  BulkWork::Progress continue_work(std::size_t budget);
 
   std::string name_;
   const Config& config_;
@@ -118,7 +121,7 @@ class QueueChannel {
   /// per turn, and are the logical head of the channel meanwhile.
   ReturnedMessages returning_;
   Discarded discarded_;
-  bool continuing_ = false;
+  bool scheduled_ = false;  ///< queued in the router's bulk work
   /// Expires with the channel: a posted continuation finding it gone does nothing.
   std::shared_ptr<QueueChannel*> self_ = std::make_shared<QueueChannel*>(this);
 };

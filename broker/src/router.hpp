@@ -1,12 +1,12 @@
 #pragma once
 
-#include <asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "bulk_work.hpp"
 #include "paperboy/broker/config.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "publication.hpp"
@@ -26,10 +26,10 @@ class QueueConsumer;
 class Router {
  public:
   Router(const Config& config, asio::any_io_executor executor)
-      : config_(config), executor_(std::move(executor)) {}
+      : config_(config), bulk_work_(std::move(executor)) {}
 
-  /// Where channels post the rest of their bulk work (one slice per loop turn).
-  const asio::any_io_executor& executor() const noexcept { return executor_; }
+  /// Where channels leave the rest of their bulk work (a slice per loop turn).
+  BulkWork& bulk_work() noexcept { return bulk_work_; }
 
   /// Subscribes to a topic; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
@@ -101,7 +101,7 @@ class Router {
   TopicChannel* find_topic(std::string_view name) noexcept;
 
   const Config& config_;
-  asio::any_io_executor executor_;
+  BulkWork bulk_work_;
   Table<TopicChannel> topics_;
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;
