@@ -25,8 +25,11 @@ namespace {
 // slicing, which the count does not change.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int scale = 4;
+// LeakSanitizer scans the heap as the process exits, after the daemon's own work is done.
+constexpr auto exit_margin = std::chrono::milliseconds(750);
 #else
 constexpr int scale = 1;
+constexpr auto exit_margin = std::chrono::milliseconds(250);
 #endif
 constexpr int unacked_total = 100'000 / scale;
 constexpr int queued_total = 1'000'000 / scale;
@@ -122,7 +125,7 @@ TEST_CASE("bulk work: SIGTERM with a million messages queued exits within the gr
   MESSAGE("exit " << took.count() << " ms after SIGTERM with " << queued_total
                   << " queued (grace 2000 ms)");
   // Unsliced, freeing the backlogs came after the grace: 2.36 s on the release build.
-  CHECK(took < grace + 250ms);
+  CHECK(took < grace + exit_margin);
   CHECK(daemon.log_count("server.discarded_total channels=10 messages=" +
                          std::to_string(queued_total) + " ") == 1);
 }
