@@ -3,7 +3,11 @@
 // One thread, one epoll set, level-triggered. Per readable connection: one read of up to 256 KiB,
 // every complete frame parsed in place, each PUB encoded once as a MSG into a per-batch arena, and
 // every subscriber it goes to remembers only the arena range (adjacent ranges merge, so a topic
-// subscriber's whole batch is usually one span). After the read, each touched subscriber is
+// subscriber's whole batch is usually one span). A queue message has one recipient, so it is
+// encoded straight into that consumer's own batch buffer instead: round robin would leave a
+// consumer every n-th arena range, one iovec per message, and the kernel's per-segment cost of
+// a thousand 150-byte segments per writev is most of the work (a payload copy is far cheaper).
+// After the read, each touched subscriber is
 // flushed with one writev. The last channel a connection published to is cached, so a stream of
 // PUBs to one channel skips the name lookup. Bytes a socket does not take are copied to that
 // connection's pending buffer and written on EPOLLOUT.
@@ -55,10 +59,12 @@ struct Channel {
   std::size_t next = 0;  // round-robin position (queue)
 };
 
-// A range of the batch arena; offsets, not pointers, because the arena grows during a batch.
+// A range of the batch arena, or of the connection's own batch buffer; offsets, not pointers,
+// because both grow during a batch.
 struct Span {
   std::size_t offset;
   std::size_t size;
+  bool own = false;
 };
 
 struct Connection {
@@ -69,6 +75,7 @@ struct Connection {
   bool want_write = false;
   std::string leftover;     // the start of a frame the last read cut off
   std::vector<Span> batch;  // what this read batch sends here
+  std::string own;          // queue messages of this batch, encoded for this connection alone
   std::string pending;      // what the socket did not take
   std::vector<Channel*> channels;
   Channel* last_published = nullptr;
@@ -170,14 +177,15 @@ class Forwarder {
     }
     if (pub.req != 0) reply(c, pb::Ok{pub.req});
     if (!channel || channel->subscribers.empty()) return;
-    // Encoded once; every recipient gets the same arena range.
-    const Span span = encode(pb::Msg{0, 0, pub.channel, pub.reply_to, pub.payload});
     if (channel->queue) {
       const std::size_t n = channel->subscribers.size();
-      send(*channel->subscribers[channel->next++ % n], span);
-    } else {
-      for (Connection* s : channel->subscribers) send(*s, span);
+      Connection& consumer = *channel->subscribers[channel->next++ % n];
+      send(consumer, encode_own(consumer, pb::Msg{0, 0, pub.channel, pub.reply_to, pub.payload}));
+      return;
     }
+    // Encoded once; every recipient gets the same arena range.
+    const Span span = encode(pb::Msg{0, 0, pub.channel, pub.reply_to, pub.payload});
+    for (Connection* s : channel->subscribers) send(*s, span);
   }
 
   void on_sub(Connection& c, const pb::Sub& sub) {
@@ -214,6 +222,14 @@ class Forwarder {
     return {offset, size};
   }
 
+  static Span encode_own(Connection& c, const pb::Message& m) {
+    const std::size_t offset = c.own.size();
+    const std::size_t size = pb::frame_header_size + pb::encoded_body_size(m);
+    c.own.resize(offset + size);
+    pb::write_frame(m, c.own.data() + offset);
+    return {offset, size, true};
+  }
+
   void reply(Connection& c, const pb::Message& m) { send(c, encode(m)); }
 
   void send(Connection& c, Span span) {
@@ -221,7 +237,8 @@ class Forwarder {
       c.touched = true;
       touched_.push_back(&c);
     }
-    if (!c.batch.empty() && c.batch.back().offset + c.batch.back().size == span.offset) {
+    if (!c.batch.empty() && c.batch.back().own == span.own &&
+        c.batch.back().offset + c.batch.back().size == span.offset) {
       c.batch.back().size += span.size;
     } else {
       c.batch.push_back(span);
@@ -234,6 +251,7 @@ class Forwarder {
       c->touched = false;
       if (!c->dead) flush(*c);
       c->batch.clear();
+      c->own.clear();
     }
     touched_.clear();
     arena_.clear();
@@ -246,7 +264,7 @@ class Forwarder {
       while (i < c.batch.size()) {
         iov.clear();
         for (std::size_t j = i; j < c.batch.size() && iov.size() < IOV_MAX; ++j) {
-          iov.push_back({arena_.data() + c.batch[j].offset, c.batch[j].size});
+          iov.push_back({bytes_of(c, c.batch[j]), c.batch[j].size});
         }
         const ssize_t n = ::writev(c.fd, iov.data(), static_cast<int>(iov.size()));
         if (n < 0 && errno != EAGAIN && errno != EINTR) return kill(c);
@@ -263,9 +281,13 @@ class Forwarder {
     }
     for (; i < c.batch.size(); ++i) {
       if (c.pending.size() + c.batch[i].size > max_pending) break;
-      c.pending.append(arena_.data() + c.batch[i].offset, c.batch[i].size);
+      c.pending.append(bytes_of(c, c.batch[i]), c.batch[i].size);
     }
     if (!c.pending.empty()) write_pending(c);
+  }
+
+  char* bytes_of(Connection& c, const Span& span) {
+    return (span.own ? c.own.data() : arena_.data()) + span.offset;
   }
 
   void write_pending(Connection& c) {

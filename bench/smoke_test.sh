@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench_smoke: a functional run of paperboy-bench against the real daemon, so the tool cannot rot.
-# Starts paperboyd on a free port, runs the fanout and queue workloads with small counts, and
+# Starts paperboyd on a free port, runs the fanout and queue workloads (and queue in the PB0
+# dialect) with small counts, and
 # fails unless every message arrived exactly once. No timing is asserted: a benchmark is not a
 # test.
 #   usage: smoke_test.sh PATH/TO/paperboyd PATH/TO/paperboy-bench
@@ -43,21 +44,24 @@ done
 [[ -n $port ]] || fail "paperboyd did not log server.listening"
 
 passed=0
-for workload in fanout queue; do
+for case in pb1:fanout pb1:queue pb0:queue; do
+  broker=${case%%:*}
+  workload=${case#*:}
   pubs=2
   subs=3
-  out=$("$bench" "$workload" --port "$port" --count "$count" --pubs "$pubs" --subs "$subs" \
-          --deadline 60 --broker-pid "$daemon_pid" --json) || fail "$workload: paperboy-bench exited $?: $out"
+  out=$("$bench" "$workload" --broker "$broker" --port "$port" --count "$count" --pubs "$pubs" \
+          --subs "$subs" --deadline 60 --broker-pid "$daemon_pid" --json) ||
+    fail "$case: paperboy-bench exited $?: $out"
   echo "$out"
   expected=$((count * pubs))
   [[ $workload == fanout ]] && expected=$((expected * subs))
-  [[ $(field "$out" published) == $((count * pubs)) ]] || fail "$workload: published != $((count * pubs))"
-  [[ $(field "$out" expected) == "$expected" ]] || fail "$workload: expected != $expected"
-  [[ $(field "$out" delivered) == "$expected" ]] || fail "$workload: delivered != $expected"
-  [[ $(field "$out" lost) == 0 ]] || fail "$workload: lost messages"
-  [[ $(field "$out" duplicates) == 0 ]] || fail "$workload: duplicate messages"
-  [[ $(field "$out" corrupt) == 0 ]] || fail "$workload: corrupt payloads"
-  [[ $(field "$out" disconnected) == 0 ]] || fail "$workload: a subscriber was disconnected"
+  [[ $(field "$out" published) == $((count * pubs)) ]] || fail "$case: published != $((count * pubs))"
+  [[ $(field "$out" expected) == "$expected" ]] || fail "$case: expected != $expected"
+  [[ $(field "$out" delivered) == "$expected" ]] || fail "$case: delivered != $expected"
+  [[ $(field "$out" lost) == 0 ]] || fail "$case: lost messages"
+  [[ $(field "$out" duplicates) == 0 ]] || fail "$case: duplicate messages"
+  [[ $(field "$out" corrupt) == 0 ]] || fail "$case: corrupt payloads"
+  [[ $(field "$out" disconnected) == 0 ]] || fail "$case: a subscriber was disconnected"
   passed=$((passed + 1))
 done
 echo "bench_smoke: $passed passed, 0 failed"

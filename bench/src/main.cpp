@@ -30,9 +30,12 @@ void add_options(CLI::App& app, Options& o) {
                  "slow: fan-out with and without one subscriber that stops reading")
       ->required()
       ->transform(CLI::CheckedTransformer(workloads, CLI::ignore_case));
-  const std::map<std::string, BrokerKind> brokers{
-      {"pb1", BrokerKind::pb1}, {"nats", BrokerKind::nats}, {"redis", BrokerKind::redis}};
-  app.add_option("--broker", o.broker, "Wire protocol: pb1 (paperboyd), nats or redis")
+  const std::map<std::string, BrokerKind> brokers{{"pb1", BrokerKind::pb1},
+                                                  {"pb0", BrokerKind::pb0},
+                                                  {"nats", BrokerKind::nats},
+                                                  {"redis", BrokerKind::redis}};
+  app.add_option("--broker", o.broker,
+                 "Wire protocol: pb1 (paperboyd), pb0 (paperboyd's legacy dialect), nats or redis")
       ->transform(CLI::CheckedTransformer(brokers, CLI::ignore_case))
       ->default_str("pb1");
   app.add_option("--host", o.host, "Broker address")->capture_default_str();

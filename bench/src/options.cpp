@@ -10,7 +10,8 @@ constexpr double deadline_margin = 30;
 
 std::uint16_t default_port(BrokerKind broker) noexcept {
   switch (broker) {
-    case BrokerKind::pb1: return 25000;
+    case BrokerKind::pb1:
+    case BrokerKind::pb0: return 25000;
     case BrokerKind::nats: return 4222;
     case BrokerKind::redis: return 6379;
   }

@@ -33,7 +33,7 @@ Publisher::Publisher(const asio::any_io_executor& executor, RunShared& run, Publ
 
 asio::awaitable<void> Publisher::connect([[maybe_unused]] std::shared_ptr<Publisher> self) {
   const std::string name = "bench-pub-" + std::to_string(plan_.id);
-  const std::string greeting = run_.protocol->greeting(name);
+  const std::string greeting = run_.protocol->publisher_greeting(name);
   std::error_code ec = co_await connection_.connect(run_.endpoint);
   if (!ec && !greeting.empty()) ec = co_await connection_.write(greeting);
   if (ec) {

@@ -23,6 +23,7 @@ namespace {
 using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
 
 constexpr auto tick = std::chrono::milliseconds(5);
+constexpr auto unconfirmed_settle = std::chrono::milliseconds(200);
 constexpr std::uint64_t rss_interval_ns = 50'000'000;
 constexpr double setup_timeout_seconds = 20;
 
@@ -50,6 +51,12 @@ class Controller {
         co_return;
       }
       timer.expires_after(tick);
+      co_await timer.async_wait(use_nothrow);
+    }
+    if (!run_.protocol->confirms_subscription()) {
+      // Nothing says when the broker has read the subscriptions; on loopback it has long before
+      // this (a queue would keep early messages anyway, a topic subscriber would miss them).
+      timer.expires_after(unconfirmed_settle);
       co_await timer.async_wait(use_nothrow);
     }
 

@@ -31,6 +31,7 @@ asio::awaitable<void> Subscriber::run([[maybe_unused]] std::shared_ptr<Subscribe
     alive_.store(false);
     co_return;
   }
+  if (!run_.protocol->confirms_subscription()) on_confirm();
   bool garbage = false;
   while (!ec) {
     ec = co_await connection_.read_some();

@@ -5,6 +5,7 @@ namespace paperboy::bench {
 std::string_view broker_name(BrokerKind kind) noexcept {
   switch (kind) {
     case BrokerKind::pb1: return "pb1";
+    case BrokerKind::pb0: return "pb0";
     case BrokerKind::nats: return "nats";
     case BrokerKind::redis: return "redis";
   }
@@ -14,6 +15,7 @@ std::string_view broker_name(BrokerKind kind) noexcept {
 std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind) {
   switch (kind) {
     case BrokerKind::pb1: return make_pb1_protocol();
+    case BrokerKind::pb0: return make_pb0_protocol();
     case BrokerKind::nats: return make_nats_protocol();
     case BrokerKind::redis: return make_redis_protocol();
   }

@@ -9,7 +9,7 @@
 namespace paperboy::bench {
 
 /// The brokers paperboy-bench speaks to, by wire protocol.
-enum class BrokerKind { pb1, nats, redis };
+enum class BrokerKind { pb1, pb0, nats, redis };
 
 /// Name of a broker kind as the --broker option spells it.
 std::string_view broker_name(BrokerKind kind) noexcept;
@@ -71,6 +71,13 @@ class WireProtocol {
   virtual bool supports_queue() const noexcept = 0;
   /// Bytes a connection sends before anything else (PB1 HELLO, NATS CONNECT); may be empty.
   virtual std::string greeting(std::string_view client_name) const = 0;
+  /// What a publisher sends first; PB0 makes every connection subscribe before it publishes.
+  virtual std::string publisher_greeting(std::string_view client_name) const {
+    return greeting(client_name);
+  }
+  /// False when the server never confirms a subscription (PB0): the subscriber counts itself
+  /// subscribed once its request is written, and the run lets the broker settle before it starts.
+  virtual bool confirms_subscription() const noexcept { return true; }
   /// Bytes that subscribe to a channel and make the server confirm it exactly once.
   virtual std::string subscribe(const ChannelSpec& channel, std::uint32_t id) const = 0;
   /// One publish to `channel` of a payload of `payload_size` bytes (contents filled in later).
@@ -86,6 +93,7 @@ class WireProtocol {
 std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind);
 
 std::unique_ptr<WireProtocol> make_pb1_protocol();
+std::unique_ptr<WireProtocol> make_pb0_protocol();
 std::unique_ptr<WireProtocol> make_nats_protocol();
 std::unique_ptr<WireProtocol> make_redis_protocol();
 

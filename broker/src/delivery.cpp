@@ -34,10 +34,19 @@ void fill_topic_delivery(Delivery& d, const SharedBuffer& message, Dialect diale
   d.prefix_size = 0;
 }
 
-Delivery queue_delivery(const QueuedMessage& queued, Dialect dialect, QueueChannel& origin,
-                        std::uint64_t delivery_id) noexcept {
+void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueChannel& origin) noexcept {
+  d.buffer = frame;
+  d.offset = 0;
+  d.size = u32(frame.size());
+  d.prefix_size = 0;
+  d.origin = &origin;
+  d.failures = 0;
+  d.delivery_id = 0;
+}
+
+void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect,
+                         QueueChannel& origin, std::uint64_t delivery_id) noexcept {
   const std::uint8_t flags = queued.failures > 0 ? protocol::msg_flag_redelivered : 0;
-  Delivery d;
   if (dialect == Dialect::pb0) {
     fill_pb0(d, queued.message);
   } else if (delivery_id == 0 && flags == 0) {
@@ -54,7 +63,6 @@ Delivery queue_delivery(const QueuedMessage& queued, Dialect dialect, QueueChann
   d.origin = &origin;
   d.failures = queued.failures;
   d.delivery_id = delivery_id;
-  return d;
 }
 
 Delivery control_frame(const protocol::Message& frame) {

@@ -53,10 +53,14 @@ struct Delivery {
 /// Makes `d` (a reused send-queue slot) send a topic message as the given dialect does.
 void fill_topic_delivery(Delivery& d, const SharedBuffer& message, Dialect dialect) noexcept;
 
-/// A queue message for one consumer: with a delivery id when it must be acked, flagged
-/// redelivered when an earlier delivery of it failed.
-Delivery queue_delivery(const QueuedMessage& queued, Dialect dialect, QueueChannel& origin,
-                        std::uint64_t delivery_id) noexcept;
+/// Makes `d` (a reused send-queue slot) send a PB1 queue message the first time, with no delivery
+/// id: the frame as it is.
+void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueChannel& origin) noexcept;
+
+/// Makes `d` (a reused send-queue slot) send a queue message to one consumer: with a delivery id
+/// when it must be acked, flagged redelivered when an earlier delivery of it failed.
+void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect,
+                         QueueChannel& origin, std::uint64_t delivery_id) noexcept;
 
 /// A PB1 control frame (OK, ERR, PONG, WELCOME, GAP) in a buffer of its own.
 Delivery control_frame(const protocol::Message& frame);

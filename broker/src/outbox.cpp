@@ -22,6 +22,20 @@ void Outbox::push(Delivery d) {
   wake();
 }
 
+void Outbox::push_queued(const QueuedMessage& queued, QueueChannel& origin,
+                         std::uint64_t delivery_id) {
+  queue_.push_with(
+      [&](Delivery& d) { fill_queue_delivery(d, queued, dialect_, origin, delivery_id); });
+  if (full()) was_full_ = true;
+  wake();
+}
+
+void Outbox::push_first_delivery(const SharedBuffer& frame, QueueChannel& origin) {
+  queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin); });
+  if (full()) was_full_ = true;
+  wake();
+}
+
 void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
   if (!accepting_) return;
   if (full()) {

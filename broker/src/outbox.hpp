@@ -49,6 +49,16 @@ class Outbox {
   /// Queues a frame regardless of the cap (control frames: OK, ERR, PONG, GAP, WELCOME).
   void push(Delivery d);
 
+  /// Queues a queue message for this consumer (the channel checked has_room()), filling the
+  /// send-queue slot in place.
+  void push_queued(const QueuedMessage& queued, QueueChannel& origin, std::uint64_t delivery_id);
+  /// The same for a message delivered for the first time, with no id: its frame as it is.
+  void push_first_delivery(const SharedBuffer& frame, QueueChannel& origin);
+
+  /// Where a queue message for this connection alone is best encoded: next to its other
+  /// deliveries, so a run of them goes out as one writev segment (see SharedBuffer::Arena).
+  SharedBuffer::Arena& arena() noexcept { return arena_; }
+
   /// Fans a topic message out to this subscriber, or applies the slow-consumer policy.
   void offer_topic(const SharedBuffer& message, TopicChannel& channel);
 
@@ -81,7 +91,10 @@ class Outbox {
   // The writer's side.
   bool empty() const noexcept { return queue_.empty(); }
   /// Releases the memory of an empty send queue (housekeeping, for idle connections).
-  void trim() noexcept { queue_.trim(); }
+  void trim() noexcept {
+    queue_.trim();
+    if (queue_.empty()) arena_.release();
+  }
   /// Writes what the socket takes (gathered). Error would_block: wait until it is writable.
   std::error_code flush_to(int fd) noexcept;
   /// True once after a flush that gave back room to a queue that had filled up: the caller
@@ -108,6 +121,7 @@ class Outbox {
   void note_room();
 
   SendQueue queue_;
+  SharedBuffer::Arena arena_;
   asio::steady_timer wake_timer_;
   std::function<void()> on_overflow_;
   DropLog& drop_log_;

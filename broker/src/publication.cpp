@@ -5,9 +5,10 @@
 
 namespace paperboy::broker {
 
-const SharedBuffer& Publication::encode() {
-  frame_ = SharedBuffer::allocate(
-      protocol::msg_layout(fields_.channel, fields_.reply_to, fields_.payload.size()).frame_size());
+const SharedBuffer& Publication::encode(SharedBuffer::Arena* arena) {
+  const std::size_t size =
+      protocol::msg_layout(fields_.channel, fields_.reply_to, fields_.payload.size()).frame_size();
+  frame_ = arena ? arena->allocate(size) : SharedBuffer::allocate(size);
   const auto layout = protocol::write_msg_frame(frame_.writable_data(), fields_);
   // The encoding says where each field went: from now on the fields are views into the frame.
   const std::string_view body = frame_.view().substr(protocol::frame_header_size);

@@ -22,10 +22,14 @@ class Publication {
 
   /// The shared frame, encoded on the first call: the one copy of the payload. After it the
   /// publication no longer points into the caller's bytes, so it may wait (a parked PUB).
-  const SharedBuffer& frame() { return frame_ ? frame_ : encode(); }
+  const SharedBuffer& frame() { return frame_ ? frame_ : encode(nullptr); }
+  /// The same, encoded in `arena` if it is not encoded yet: a queue message with one recipient
+  /// goes where that recipient's other deliveries lie.
+  const SharedBuffer& frame(SharedBuffer::Arena& arena) { return frame_ ? frame_ : encode(&arena); }
 
  private:
-  const SharedBuffer& encode();
+  /// In `arena`, or the thread's when null.
+  const SharedBuffer& encode(SharedBuffer::Arena* arena);
 
   protocol::Msg fields_;
   SharedBuffer frame_;

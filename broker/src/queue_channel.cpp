@@ -44,15 +44,24 @@ bool QueueChannel::unsubscribe(QueueConsumer& consumer) {
   return true;
 }
 
-bool QueueChannel::publish(const SharedBuffer& message) {
+bool QueueChannel::publish(Publication& message) {
   if (backlog_.empty() && returning_.empty()) {
+    // The usual case first: the consumer whose turn it is can take it.
+    if (!consumers_.empty() && consumers_[next_]->can_take()) {
+      QueueConsumer* consumer = consumers_[next_];
+      next_ = next_ + 1 == consumers_.size() ? 0 : next_ + 1;
+      consumer->take(message, *this);
+      return true;
+    }
     if (QueueConsumer* consumer = next_consumer(nullptr)) {
-      consumer->take(QueuedMessage{message}, *this);
+      consumer->take(message, *this);
       return true;
     }
   }
+  // Encoded either way: a refused message waits with its publisher, apart from the read buffer.
+  const SharedBuffer& frame = message.frame();
   if (full()) return false;
-  enqueue(QueuedMessage{message});
+  enqueue(QueuedMessage{frame});
   pump();
   return true;
 }
@@ -164,11 +173,13 @@ bool QueueChannel::full() const noexcept {
 QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
   // Round-robin over those that can take a message; the consumer that just gave this message
   // back gets it again only when nobody else can.
+  // next_ < n whenever there are consumers (unsubscribe keeps it so).
   const std::size_t n = consumers_.size();
+  const auto after = [n](std::size_t k) { return k + 1 == n ? 0 : k + 1; };
   QueueConsumer* fallback = nullptr;
   std::size_t fallback_index = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t k = (next_ + i) % n;
+  std::size_t k = next_;
+  for (std::size_t i = 0; i < n; ++i, k = after(k)) {
     QueueConsumer* consumer = consumers_[k];
     if (!consumer->can_take()) continue;
     if (consumer == avoid) {
@@ -178,10 +189,10 @@ QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
       }
       continue;
     }
-    next_ = (k + 1) % n;
+    next_ = after(k);
     return consumer;
   }
-  if (fallback) next_ = (fallback_index + 1) % n;
+  if (fallback) next_ = after(fallback_index);
   return fallback;
 }
 

@@ -9,6 +9,7 @@
 #include "bulk_work.hpp"
 #include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
+#include "publication.hpp"
 #include "returned_messages.hpp"
 #include "slab_pins.hpp"
 
@@ -52,8 +53,9 @@ class QueueChannel {
   /// it was not a consumer.
   bool unsubscribe(QueueConsumer& consumer);
 
-  /// Takes a message, or returns false when the backlog is full (call wait_for_room).
-  bool publish(const SharedBuffer& message);
+  /// Takes a message, or returns false when the backlog is full (call wait_for_room). Encodes
+  /// it (once) where it goes.
+  bool publish(Publication& message);
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
   /// failed too often), and hands them on; ahead of any give-back still under way.

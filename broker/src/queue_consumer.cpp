@@ -19,7 +19,16 @@ void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
     // before turning the consumer away.
     if (ledger_.bytes() >= max_unacked_bytes_) ledger_.compact();
   }
-  outbox_.push(queue_delivery(queued, outbox_.dialect(), channel, id));
+  outbox_.push_queued(queued, channel, id);
+}
+
+void QueueConsumer::take(Publication& message, QueueChannel& channel) {
+  if (manual_ack_ || outbox_.dialect() != Dialect::pb1)
+    return take(QueuedMessage{message.frame()}, channel);
+  // An auto-ack PB1 delivery sends the frame as it is, and nobody else sends it: encoded in this
+  // consumer's arena, round robin leaves each consumer a contiguous run (one writev segment)
+  // instead of every n-th message of the read batch's slabs.
+  outbox_.push_first_delivery(message.frame(outbox_.arena()), channel);
 }
 
 ReturnedMessages QueueConsumer::surrender(const QueueChannel& channel) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "delivery.hpp"
+#include "publication.hpp"
 #include "returned_messages.hpp"
 
 namespace paperboy::broker {
@@ -31,6 +32,9 @@ class QueueConsumer {
 
   /// Hands it one message (the channel checked can_take()).
   void take(const QueuedMessage& queued, QueueChannel& channel);
+  /// Hands it a message just published (the channel checked can_take()), encoding it if that is
+  /// still to do.
+  void take(Publication& message, QueueChannel& channel);
 
   /// An ACK or NACK settled one of its deliveries.
   void settled() noexcept { --unacked_; }

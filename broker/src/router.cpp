@@ -79,7 +79,7 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
   }
   // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
   // keeps the encoded message while it waits).
-  if (cache.queue) return {cache.queue->publish(message.frame()) ? nullptr : cache.queue, false};
+  if (cache.queue) return {cache.queue->publish(message) ? nullptr : cache.queue, false};
   if (cache.topic) {
     cache.topic->publish(message.frame());
   } else if (channel.starts_with(reply_prefix)) {
@@ -119,7 +119,7 @@ bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
   // (or that would create one queue more than --max-queues) is dropped and counted, as RabbitMQ
   // drops what it cannot dead-letter: keeping it would redeliver it to the consumer that keeps
   // failing it, forever.
-  if (!queue_allowed(dead_name) || !queue(dead_name).publish(letter.frame())) {
+  if (!queue_allowed(dead_name) || !queue(dead_name).publish(letter)) {
     dead_letter_dropped_log_(
         "queue.dead_letter_dropped channel={:?} to={:?} reason={:?} bytes={}", from.name(),
         dead_name, queue_allowed(dead_name) ? "dead-letter channel full" : "queue limit reached",

@@ -1,5 +1,6 @@
 #include "shared_buffer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -7,47 +8,45 @@
 
 namespace paperboy::broker {
 
-// Slabs are small enough that a message kept long (a queue backlog) pins little beside it, and
-// large enough to hold a read batch's worth of small messages in a few of them.
-class SharedBuffer::SlabAllocator {
- public:
-  static constexpr std::size_t max_shared = slab_size / 8;  ///< larger messages get their own
+namespace {
 
-  ~SlabAllocator() { release(current_); }
+// An arena's first slab. Slabs double as they fill, up to slab_size, so a busy arena cuts from
+// 64 KiB slabs while one that serves a message now and then (a queue consumer's) holds 4 KiB.
+constexpr std::size_t first_slab_size = 4 * 1024;
 
-  SharedBuffer allocate(std::size_t size) {
-    if (size > max_shared) return SharedBuffer(new_slab(size, 1), 0, narrow(size));
-    if (!current_ || current_->capacity - current_->used < size) {
-      release(current_);
-      current_ = new_slab(slab_size, 1);  // the allocator's own reference
-    }
-    const std::size_t offset = current_->used;
-    current_->used += size;
-    ++current_->refs;
-    return SharedBuffer(current_, narrow(offset), narrow(size));
+}  // namespace
+
+SharedBuffer SharedBuffer::Arena::allocate_new(std::size_t size) {
+  if (size > max_shared) return SharedBuffer(new_slab(size), 0, static_cast<std::uint32_t>(size));
+  // Nothing cut from the slab is alive any more: start it over, while it is still in cache.
+  if (current_ && current_->refs == 1) current_->used = 0;
+  if (!current_ || current_->capacity - current_->used < size) {
+    std::size_t capacity = current_ ? std::min(slab_size, 2 * current_->capacity) : first_slab_size;
+    // Room for this buffer and more: a slab exactly its size would look like its own allocation.
+    while (capacity < 2 * size) capacity *= 2;
+    release();
+    current_ = new_slab(capacity);  // the arena's own reference
+    current_->used = 0;
   }
+  return cut(size);
+}
 
-  static Slab* new_slab(std::size_t capacity, std::size_t refs) {
-    void* raw = ::operator new(sizeof(Slab) + capacity);
-    MemoryGauge::add(sizeof(Slab) + capacity);
-    return new (raw) Slab{refs, capacity, capacity == slab_size ? 0 : capacity};
-  }
-  static std::uint32_t narrow(std::size_t n) noexcept { return static_cast<std::uint32_t>(n); }
-
- private:
-  Slab* current_ = nullptr;
-};
+SharedBuffer::Slab* SharedBuffer::new_slab(std::size_t capacity) {
+  void* raw = ::operator new(sizeof(Slab) + capacity);
+  MemoryGauge::add(sizeof(Slab) + capacity);
+  return new (raw) Slab{1, capacity, capacity == slab_size ? 0 : capacity};
+}
 
 SharedBuffer SharedBuffer::compacted() const {
   if (!slab_ || slab_->capacity == size_) return *this;
-  SharedBuffer own(SlabAllocator::new_slab(size_, 1), 0, size_);
+  SharedBuffer own(new_slab(size_), 0, size_);
   std::memcpy(own.writable_data(), data(), size_);
   return own;
 }
 
 SharedBuffer SharedBuffer::allocate(std::size_t size) {
-  static thread_local SlabAllocator allocator;
-  return allocator.allocate(size);
+  static thread_local Arena arena;
+  return arena.allocate(size);
 }
 
 void SharedBuffer::release(Slab* slab) noexcept {

@@ -14,12 +14,20 @@ namespace paperboy::broker {
 /// thread would hand whole batches across, never touch the count concurrently.
 class SharedBuffer {
  public:
-  /// Size of the slabs small messages share.
+  /// Size of the largest slabs small messages share (an arena's slabs grow to it as they fill).
   static constexpr std::size_t slab_size = 64 * 1024;
+  /// Larger buffers get an allocation of their own. Slabs are small enough that a message kept
+  /// long (a queue backlog) pins little beside it, and large enough to hold a read batch's worth
+  /// of small messages in a few of them.
+  static constexpr std::size_t max_shared = slab_size / 8;
+
+  /// Cuts buffers from slabs one after another (see Arena below).
+  class Arena;
 
   SharedBuffer() noexcept = default;
 
-  /// Allocates `size` bytes; the caller fills them through writable_data() before sharing.
+  /// Allocates `size` bytes from the thread's arena; the caller fills them through
+  /// writable_data() before sharing.
   static SharedBuffer allocate(std::size_t size);
 
   SharedBuffer(const SharedBuffer& other) noexcept
@@ -64,15 +72,56 @@ class SharedBuffer {
     std::size_t used;
     char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
   };
-  class SlabAllocator;
 
   SharedBuffer(Slab* slab, std::uint32_t offset, std::uint32_t size) noexcept
       : slab_(slab), offset_(offset), size_(size) {}
   static void release(Slab* slab) noexcept;
+  static Slab* new_slab(std::size_t capacity);
 
   Slab* slab_ = nullptr;
   std::uint32_t offset_ = 0;
   std::uint32_t size_ = 0;
+};
+
+/// Cuts buffers from slabs in the order they are asked for, so buffers made one after another lie
+/// back to back; larger ones get an allocation of their own. Its slabs start at 4 KiB and double
+/// as they fill, up to slab_size. One per thread serves
+/// SharedBuffer::allocate (the messages of one read batch). An Outbox owns another for the queue
+/// deliveries it alone sends: round robin hands each consumer every n-th message of a batch, and
+/// those would otherwise lie apart in the shared slabs, one writev segment each.
+class SharedBuffer::Arena {
+ public:
+  Arena() noexcept = default;
+  ~Arena() { release(); }
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  SharedBuffer allocate(std::size_t size) {
+    // Inline for the common case, a small buffer cut from the slab being filled.
+    if (current_ && current_->refs > 1 && size <= max_shared &&
+        size <= current_->capacity - current_->used) {
+      return cut(size);
+    }
+    return allocate_new(size);
+  }
+  /// Lets go of the slab being filled; it is freed once the buffers cut from it are (an idle
+  /// owner keeps no memory).
+  void release() noexcept {
+    SharedBuffer::release(current_);
+    current_ = nullptr;
+  }
+
+ private:
+  SharedBuffer allocate_new(std::size_t size);
+  SharedBuffer cut(std::size_t size) noexcept {
+    const std::size_t offset = current_->used;
+    current_->used += size;
+    ++current_->refs;
+    return SharedBuffer(current_, static_cast<std::uint32_t>(offset),
+                        static_cast<std::uint32_t>(size));
+  }
+
+  Slab* current_ = nullptr;
 };
 
 }  // namespace paperboy::broker

@@ -20,6 +20,7 @@
 #include "deadline.hpp"
 #include "latency_watch.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "process_memory.hpp"
 
 namespace p = paperboy::protocol;
 using namespace paperboy::itest;
@@ -114,7 +115,7 @@ TEST_CASE("stress: every issue 7 attack at once, bounded memory and latency, cle
   Conn probe(port, "probe");
   probe.hello();
   probe.ping_pong();
-  const std::size_t rss_before = vm_rss_bytes(daemon.pid());
+  const std::size_t rss_before = rss_bytes(daemon.pid());
 
   // A slow topic subscriber (never reads) under a firehose.
   auto slow = client(port, "slow-subscriber", SocketOptions{4096});
@@ -180,7 +181,7 @@ TEST_CASE("stress: every issue 7 attack at once, bounded memory and latency, cle
 
     const Deadline attack(attack_time);
     while (!attack.expired()) {
-      peak_rss = std::max(peak_rss, vm_rss_bytes(daemon.pid()));
+      peak_rss = std::max(peak_rss, rss_bytes(daemon.pid()));
       std::this_thread::sleep_for(50ms);
     }
     for (auto& attacker : attackers) {

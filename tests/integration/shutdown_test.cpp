@@ -67,11 +67,13 @@ TEST_CASE("shutdown: SIGTERM with no clients exits 0") {
 
 TEST_CASE("shutdown: messages queued before SIGTERM are delivered before ERR 6 and the close") {
   // 8 MiB for each subscriber, which does not read until after the signal: most of it is still
-  // in the daemon's send queues when SIGTERM arrives and must be flushed, not dropped.
+  // in the daemon's send queues when SIGTERM arrives and must be flushed, not dropped. The grace
+  // is long so a loaded machine reading slowly still gets all of it; the daemon exits as soon as
+  // everyone is flushed and closed.
   constexpr std::size_t n = 2000;
   constexpr std::size_t size = 4096;
   Daemon daemon({"--client-queue-bytes", "67108864", "--channel-backlog", "100000",
-                 "--channel-backlog-bytes", "67108864", "--shutdown-grace", "2"});
+                 "--channel-backlog-bytes", "67108864", "--shutdown-grace", "30"});
   INFO(daemon.log_tail());
   Conn topic_sub(daemon.port(), "topic-subscriber");
   Conn queue_sub(daemon.port(), "queue-consumer");
@@ -103,6 +105,9 @@ TEST_CASE("shutdown: messages queued before SIGTERM are delivered before ERR 6 a
   queue_sub.expect_err_and_close(0, 6);
   publisher.expect_err_and_close(0, 6);
   pb0_sub.expect_closed();  // PB0 has no ERR: just the close
+  // The daemon waits (up to the grace) for each peer to close its side too.
+  for (Conn* c : {&topic_sub, &queue_sub, &publisher}) c->socket().close();
+  pb0_sub.stream().socket().close();
   expect_exit_zero(daemon);
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <exception>
-#include <fstream>
 
 #include "conn.hpp"
 #include "deadline.hpp"
@@ -21,20 +20,6 @@ void raise(std::atomic<double>& worst, double value) {
 }
 
 }  // namespace
-
-std::size_t vm_rss_bytes(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      std::size_t kib = 0;
-      status >> kib;
-      return kib * 1024;
-    }
-    status.ignore(4096, '\n');
-  }
-  return 0;
-}
 
 LatencyWatch::LatencyWatch(std::uint16_t port) : thread_([this, port] { run(port); }) {}
 

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <sys/types.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -10,9 +8,6 @@
 #include <thread>
 
 namespace paperboy::itest {
-
-/// Resident memory of a process in bytes, from /proc/PID/status (0 if it is gone).
-std::size_t vm_rss_bytes(pid_t pid);
 
 /// A well-behaved client measuring its round trips on a thread while an attack runs: a PING on
 /// its own connection, then a fresh connect + HELLO + PING, over and over. The worst of each is
