@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Issue 7 event-loop attacks against a paperboyd binary, with figures for bench/RESULTS.md.
 
-usage: event_loop_attacks.py PAPERBOYD [unsub|leave|sigterm|parked]...
+usage: event_loop_attacks.py PAPERBOYD [unsub|leave|sigterm|parked|leave100k|sigterm1m|deadletters]...
 Each scenario starts its own daemon on a free port and prints one result line.
 """
-import os, socket, struct, subprocess, sys, threading, time, re, statistics
+import multiprocessing, os, socket, struct, subprocess, sys, threading, time, re, statistics
 
 
 def frame(body): return struct.pack('>I', len(body)) + body
@@ -14,6 +14,7 @@ def sub(ch, flags=0, prefetch=0, req=0): return frame(b'\x02' + struct.pack('>IB
 def unsub(ch, req=0): return frame(b'\x03' + struct.pack('>I', req) + s16(ch))
 def pub(ch, payload, req=0): return frame(b'\x04' + struct.pack('>I', req) + s16(ch) + s16(b'') + payload)
 def ping(token): return frame(b'\x0a' + struct.pack('>Q', token))
+def nack(delivery): return frame(b'\x07' + struct.pack('>Q', delivery))
 
 
 class Client:
@@ -26,11 +27,14 @@ class Client:
 
     def frames(self):
         while True:
-            while len(self.buf) >= 4:
-                n = struct.unpack('>I', self.buf[:4])[0]
-                if len(self.buf) < 4 + n: break
-                body, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+            at = 0
+            while len(self.buf) - at >= 4:
+                n = struct.unpack_from('>I', self.buf, at)[0]
+                if len(self.buf) - at < 4 + n: break
+                body = self.buf[at + 4:at + 4 + n]
+                at += 4 + n
                 yield body
+            self.buf = self.buf[at:]
             data = self.s.recv(1 << 20)
             if not data: raise EOFError
             self.buf += data
@@ -47,10 +51,14 @@ class Client:
 def start(binary, *flags):
     p = subprocess.Popen([binary, '--port', '0', '--bind', '127.0.0.1', *flags],
                          stderr=subprocess.PIPE, text=True)
+    p.log_lines = [0, 0]  # lines, bytes
+    def drain():
+        for line in p.stderr:
+            p.log_lines[0] += 1; p.log_lines[1] += len(line)
     for line in p.stderr:
         m = re.search(r'server.listening .* port=(\d+)', line)
         if m:
-            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+            threading.Thread(target=drain, daemon=True).start()
             return p, int(m.group(1))
     raise RuntimeError('daemon did not start')
 
@@ -138,7 +146,105 @@ def parked(binary):
     d.kill()
 
 
+def bystander_trips(port, seconds, during):
+    """Worst PING round trip of a connected client and worst connect+HELLO+PING of new ones while
+    `during` runs (started once the bystander is ready); returns (ping ms, connect ms)."""
+    by = Client(port)
+    worst = [0.0, 0.0]
+    stop = False
+    def watch():
+        while not stop:
+            t = time.monotonic(); by.ping_pong(); worst[0] = max(worst[0], (time.monotonic() - t) * 1000)
+            worst[1] = max(worst[1], rtt_ms(port))
+    w = threading.Thread(target=watch); w.start()
+    during()
+    t_end = time.monotonic() + seconds
+    while time.monotonic() < t_end and w.is_alive(): time.sleep(0.05)
+    stop = True; w.join()
+    return worst
+
+
+def count_msgs(c, n):
+    got = 0
+    for body in c.frames():
+        if body[0] == 0x05:
+            got += 1
+            if got == n: return got
+
+
+def leave_100k(binary, queues=2, total=100000):
+    """One manual-ack consumer holds `total` unacked over `queues` queues, then closes; another
+    consumer gets them all back while a bystander measures its round trips."""
+    d, port = start(binary)
+    per_queue = total // queues
+    c = Client(port)
+    c.s.sendall(b''.join(sub(b'/queue/hoard-%d' % q, 1, per_queue) for q in range(queues)))
+    c.ping_pong()
+    p = Client(port)
+    batch = b''.join(pub(b'/queue/hoard-%d' % q, b'x') for q in range(queues))
+    p.s.sendall(batch * per_queue)
+    p.ping_pong()
+    count_msgs(c, total)
+    r = Client(port)
+    r.s.sendall(b''.join(sub(b'/queue/hoard-%d' % q) for q in range(queues)))
+    r.ping_pong()
+    # The receiver runs in a process of its own: a thread would share the bystander's GIL.
+    got, sent = multiprocessing.Pipe(False)
+    def receive():
+        t = time.monotonic(); n = count_msgs(r, total); sent.send((n, time.monotonic() - t))
+    rp = multiprocessing.Process(target=receive)
+    def leave():
+        c.s.close(); rp.start()
+    ping, connect = bystander_trips(port, 3, leave)
+    n, took = got.recv() if got.poll(30) else (0, 30.0)
+    rp.join(1)
+    d.kill()
+    print(f'leave with {total} unacked ({queues} subs): bystander worst ping {ping:.1f} ms, '
+          f'worst connect+ping {connect:.1f} ms; other consumer got {n} in {took:.1f} s')
+
+
+def sigterm_1m(binary, queues=10, per_queue=100000):
+    """A million one-byte messages wait in queue backlogs; SIGTERM, time to exit."""
+    d, port = start(binary)
+    p = Client(port)
+    for q in range(queues):
+        p.s.sendall(pub(b'/queue/deep-%d' % q, b'x') * per_queue)
+    p.ping_pong()
+    rss = rss_mib(d.pid)
+    t = time.monotonic(); d.terminate(); rc = d.wait(60)
+    print(f'sigterm with {queues}x{per_queue} queued (VmRSS {rss:.0f} MiB): exit {rc} after '
+          f'{(time.monotonic() - t) * 1000:.0f} ms (grace 2000 ms)')
+
+
+def dead_letters(binary, messages=20000, size=10240, seconds=10):
+    """A manual-ack consumer NACKs everything for `seconds` while a publisher keeps its queue
+    full of 10 KiB messages: each goes to `.dead` after --max-redeliveries; RSS and log lines."""
+    d, port = start(binary, '--channel-backlog-bytes', '1048576')
+    time.sleep(0.2)
+    r0, lines0 = rss_mib(d.pid), d.log_lines[0]
+    c = Client(port)
+    c.s.sendall(sub(b'/queue/dl', 1, 64))
+    c.ping_pong()
+    p = Client(port)
+    def publish():
+        try: p.s.sendall(pub(b'/queue/dl', b'd' * size) * messages)
+        except OSError: pass
+    threading.Thread(target=publish, daemon=True).start()
+    t_end = time.monotonic() + seconds
+    nacks = 0
+    for body in c.frames():
+        if body[0] == 0x05:
+            c.s.sendall(nack(struct.unpack_from('>Q', body, 1)[0])); nacks += 1
+        if time.monotonic() > t_end: break
+    r1 = rss_mib(d.pid)
+    lines, log_bytes = d.log_lines[0] - lines0, d.log_lines[1]
+    d.kill()
+    print(f'dead letters: {nacks} NACKs in {seconds} s: VmRSS {r0:.0f} -> {r1:.0f} MiB, '
+          f'{lines} log lines ({log_bytes / 1e6:.2f} MB)')
+
+
 if __name__ == '__main__':
     binary = sys.argv[1]
     for name in sys.argv[2:] or ['unsub', 'leave', 'sigterm', 'parked']:
-        {'unsub': unsub_flood, 'leave': leave, 'sigterm': sigterm, 'parked': parked}[name](binary)
+        {'unsub': unsub_flood, 'leave': leave, 'sigterm': sigterm, 'parked': parked,
+         'leave100k': leave_100k, 'sigterm1m': sigterm_1m, 'deadletters': dead_letters}[name](binary)

@@ -4,7 +4,6 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "shared_buffer.hpp"
@@ -24,6 +23,8 @@ class AckLedger {
     std::uint32_t failures;
     QueueConsumer* consumer;
   };
+  /// One consumer's deliveries by id, so in delivery order.
+  using Held = std::map<std::uint64_t, Unacked>;
 
   AckLedger() = default;
   ~AckLedger();
@@ -36,10 +37,13 @@ class AckLedger {
   /// Removes and returns the delivery, or nothing when the id is not outstanding here.
   std::optional<Unacked> take(std::uint64_t id);
 
-  /// Removes every delivery of `consumer`, returned in delivery order.
-  std::vector<std::pair<std::uint64_t, Unacked>> take_all(const QueueConsumer& consumer);
+  /// Hands over every delivery of `consumer` whole, without visiting them: a leaving consumer
+  /// may hold 100,000, and its channel takes them back a slice per loop turn. Their ids stop
+  /// being outstanding at once (a late ACK is refused); the id index forgets them a few at a
+  /// time as the connection goes on.
+  Held take_all(const QueueConsumer& consumer);
 
-  std::size_t size() const noexcept { return owners_.size(); }
+  std::size_t size() const noexcept { return outstanding_; }
 
   /// What the outstanding deliveries cost, the measure of --max-unacked-bytes: each entry's own
   /// size, and a whole slab for a message that still shares one (it keeps all of it alive).
@@ -50,18 +54,32 @@ class AckLedger {
   void compact();
 
  private:
+  /// A consumer's deliveries and what they cost, so handing them over is O(1).
+  struct Account {
+    Held held;
+    std::size_t bytes = 0;
+    std::size_t pinning = 0;  ///< entries whose message still shares a slab
+  };
   static std::size_t cost(const SharedBuffer& message) noexcept;
-  void add(const Unacked& unacked) noexcept;
-  void remove(const Unacked& unacked) noexcept;
+  void add(Account& account, const Unacked& unacked) noexcept;
+  void remove(Account& account, const Unacked& unacked) noexcept;
+  /// The entry behind an id, or null when it was handed over (or settled).
+  Unacked* find(std::uint64_t id, const QueueConsumer* owner);
+  /// Drops a few handed-over ids from the index: amortised O(1) per record or take.
+  void forget_handed_over();
 
-  /// Ordered by id, so take_all returns delivery order without a sort.
-  using Held = std::map<std::uint64_t, Unacked>;
-
+  /// Every outstanding id, and ids handed over with their consumer not yet forgotten.
   std::unordered_map<std::uint64_t, const QueueConsumer*> owners_;
-  std::unordered_map<const QueueConsumer*, Held> by_consumer_;
+  std::unordered_map<const QueueConsumer*, Account> by_consumer_;
   std::uint64_t next_id_ = 1;
+  std::size_t outstanding_ = 0;
+  std::size_t handed_over_ = 0;  ///< ids in owners_ that are no longer outstanding
+  std::size_t sweep_bucket_ = 0;
   std::size_t bytes_ = 0;
   std::size_t pinning_ = 0;  ///< entries whose message still shares a slab
+  /// Ids recorded with a message that shared a slab, since the last compact(): it visits only
+  /// these (some may be settled by then), not the whole ledger each time.
+  std::vector<std::uint64_t> to_compact_;
 };
 
 }  // namespace paperboy::broker

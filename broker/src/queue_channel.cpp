@@ -45,7 +45,7 @@ bool QueueChannel::unsubscribe(QueueConsumer& consumer) {
 }
 
 bool QueueChannel::publish(Publication& message) {
-  if (backlog_.empty()) {
+  if (backlog_.empty() && returning_.empty()) {
     // The usual case first: the consumer whose turn it is can take it.
     if (!consumers_.empty() && consumers_[next_]->can_take()) {
       QueueConsumer* consumer = consumers_[next_];
@@ -66,21 +66,65 @@ bool QueueChannel::publish(Publication& message) {
   return true;
 }
 
-void QueueChannel::give_back(std::vector<QueuedMessage> messages) {
-  std::vector<QueuedMessage> requeued;
-  for (auto& queued : messages) {
+void QueueChannel::give_back(ReturnedMessages messages) {
+  // Ahead of whatever is still on its way back: a later give-back goes to the head.
+  returning_.prepend(std::move(messages));
+  // A NACK's one message goes back at once; more waits for a turn of bulk work, so a
+  // connection leaving thousands of channels costs one visit to each now.
+  if (returning_.size() > 1) return continue_later();
+  return_slice(1);
+  pump();
+}
+
+std::size_t QueueChannel::return_slice(std::size_t at_most) {
+  // From the back, each to the head: the first given back ends up first.
+  std::size_t n = 0;
+  for (; n < at_most && !returning_.empty(); ++n) {
+    QueuedMessage queued = returning_.take_back();
     const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
                       router_.dead_letter(*this, queued.message, queued.failures);
-    if (!dead) requeued.push_back(std::move(queued));
-  }
-  for (auto it = requeued.rbegin(); it != requeued.rend(); ++it) {
-    backlog_bytes_ += it->message.size();
-    it->message = it->message.compacted();
-    it->starts_run = false;
+    if (dead) continue;
+    backlog_bytes_ += queued.message.size();
+    queued.message = queued.message.compacted();
+    queued.starts_run = false;
     MemoryGauge::add(sizeof(QueuedMessage));
-    backlog_.push_front(std::move(*it));
+    backlog_.push_front(std::move(queued));
   }
-  pump();
+  return n;
+}
+
+void QueueChannel::continue_later() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  router_.bulk_work().add([self = std::weak_ptr<QueueChannel*>(self_)](std::size_t budget) {
+    const auto channel = self.lock();
+    return channel ? (*channel)->continue_work(budget) : BulkWork::Progress{0, true};
+  });
+}
+
+BulkWork::Progress QueueChannel::continue_work(std::size_t budget) {
+  std::size_t moved = return_slice(budget);
+  if (!returning_.empty()) return {moved, false};
+  bool cut = false;
+  moved += pump_up_to(budget - moved, cut);
+  if (cut) return {moved, false};
+  scheduled_ = false;
+  // A give-back whose messages all went to the dead-letter channel may leave this one unused;
+  // dropping it ends this call, so nothing may follow.
+  if (consumers_.empty()) router_.release_if_idle(*this);
+  return {moved, true};
+}
+
+std::size_t QueueChannel::discard(std::size_t at_most) {
+  std::size_t n = 0;
+  auto count = [this](const QueuedMessage& queued) {
+    ++discarded_.messages;
+    discarded_.bytes += queued.message.size();
+    if (queued.failures > 0) ++discarded_.delivered_before;
+  };
+  for (; n < at_most && !returning_.empty(); ++n) count(returning_.take_back());
+  for (; n < at_most && !backlog_.empty(); ++n) count(dequeue());
+  return n;
 }
 
 bool QueueChannel::dead_letters_allowed() const noexcept {
@@ -88,18 +132,27 @@ bool QueueChannel::dead_letters_allowed() const noexcept {
   return !suffix.empty() && !name_.ends_with(suffix);
 }
 
-std::size_t QueueChannel::delivered_before() const noexcept {
-  return static_cast<std::size_t>(std::count_if(
-      backlog_.begin(), backlog_.end(), [](const QueuedMessage& m) { return m.failures > 0; }));
+void QueueChannel::pump() {
+  bool cut = false;
+  pump_up_to(work_slice, cut);
+  if (cut) continue_later();
 }
 
-void QueueChannel::pump() {
-  while (!backlog_.empty()) {
+std::size_t QueueChannel::pump_up_to(std::size_t at_most, bool& cut) {
+  // Nothing passes messages still on their way back to the head.
+  if (!returning_.empty()) return 0;
+  std::size_t n = 0;
+  for (; !backlog_.empty(); ++n) {
+    if (n == at_most) {
+      cut = true;
+      break;
+    }
     QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
     if (!consumer) break;
     consumer->take(dequeue(), *this);
   }
   if (!full()) wake_waiters();
+  return n;
 }
 
 void QueueChannel::wait_for_room(RoomWaiter& waiter) {

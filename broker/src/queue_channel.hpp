@@ -2,12 +2,15 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "bulk_work.hpp"
 #include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
 #include "publication.hpp"
+#include "returned_messages.hpp"
 #include "slab_pins.hpp"
 
 namespace paperboy::broker {
@@ -29,6 +32,12 @@ class RoomWaiter {
 /// backlog. A full backlog refuses the publish and the publisher waits for room (the one place
 /// the broker stops reading a socket). Messages given back (NACK, a consumer leaving) go to the
 /// head, or to the dead-letter channel once they have failed too often.
+///
+/// Bulk work is sliced across event-loop turns (BulkWork) so other clients keep their latency:
+/// a give-back of more than one message (a consumer leaving with 100,000 unacked) moves to the
+/// head a slice per turn, and one pump hands out at most `work_slice` messages before it
+/// continues in a later turn. While a give-back is under way nothing is handed out or
+/// published past it, so the order is as if it had happened at once.
 class QueueChannel {
  public:
   QueueChannel(std::string name, const Config& config, Router& router);
@@ -49,21 +58,41 @@ class QueueChannel {
   bool publish(Publication& message);
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
-  /// failed too often), and hands them on.
-  void give_back(std::vector<QueuedMessage> messages);
+  /// failed too often), and hands them on; ahead of any give-back still under way.
+  void give_back(ReturnedMessages messages);
+  void give_back(std::vector<QueuedMessage> messages) {
+    give_back(ReturnedMessages(std::move(messages)));
+  }
 
-  /// Moves waiting messages to consumers that can take them.
+  /// Moves waiting messages to consumers that can take them (a slice now, the rest later).
   void pump();
+
+  /// Most messages one pump hands out before it continues in a later turn.
+  static constexpr std::size_t work_slice = BulkWork::per_turn;
+
+  /// What a shutdown discarded from this channel before the report.
+  struct Discarded {
+    std::size_t messages = 0;
+    std::size_t delivered_before = 0;
+    std::size_t bytes = 0;
+  };
+  /// Drops up to `at_most` waiting messages (the broker is shutting down: nobody can take them
+  /// any more) and counts them; returns how many it dropped.
+  std::size_t discard(std::size_t at_most);
+  const Discarded& discarded() const noexcept { return discarded_; }
 
   void wait_for_room(RoomWaiter& waiter);
   void cancel_wait(RoomWaiter& waiter) noexcept;
 
-  /// No consumers, no backlog, nobody waiting: the router may drop it.
-  bool idle() const noexcept { return consumers_.empty() && backlog_.empty() && waiters_.empty(); }
-  std::size_t backlog_size() const noexcept { return backlog_.size(); }
+  /// No consumers, no backlog, nobody waiting, nothing to report: the router may drop it.
+  bool idle() const noexcept {
+    return consumers_.empty() && backlog_.empty() && returning_.empty() && waiters_.empty() &&
+           discarded_.messages == 0;
+  }
+  /// Waiting messages, given-back ones still on their way to the head included.
+  std::size_t backlog_size() const noexcept { return backlog_.size() + returning_.size(); }
+  /// Bytes of the backlog proper (given-back messages count once at the head).
   std::size_t backlog_bytes() const noexcept { return backlog_bytes_; }
-  /// Waiting messages that a consumer was given before and did not ack (a count, O(backlog)).
-  std::size_t delivered_before() const noexcept;
   std::size_t consumer_count() const noexcept { return consumers_.size(); }
 
  private:
@@ -73,6 +102,13 @@ class QueueChannel {
   void enqueue(QueuedMessage message);
   QueuedMessage dequeue();
   void wake_waiters();
+  /// Moves up to `at_most` given-back messages to the head; how many it moved.
+  std::size_t return_slice(std::size_t at_most);
+  /// Hands out up to `at_most` messages; `cut` says it stopped with more to hand out.
+  std::size_t pump_up_to(std::size_t at_most, bool& cut);
+  /// Has continue_work() run in later turns of bulk work until it is done (queued once).
+  void continue_later();
+  BulkWork::Progress continue_work(std::size_t budget);
 
   std::string name_;
   const Config& config_;
@@ -83,6 +119,13 @@ class QueueChannel {
   std::vector<QueueConsumer*> consumers_;
   std::size_t next_ = 0;
   std::vector<RoomWaiter*> waiters_;
+  /// Given back and not yet at the head, in order; they go to the head from the back, a slice
+  /// per turn, and are the logical head of the channel meanwhile.
+  ReturnedMessages returning_;
+  Discarded discarded_;
+  bool scheduled_ = false;  ///< queued in the router's bulk work
+  /// Expires with the channel: a posted continuation finding it gone does nothing.
+  std::shared_ptr<QueueChannel*> self_ = std::make_shared<QueueChannel*>(this);
 };
 
 }  // namespace paperboy::broker

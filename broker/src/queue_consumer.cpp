@@ -31,18 +31,16 @@ void QueueConsumer::take(Publication& message, QueueChannel& channel) {
   outbox_.push_first_delivery(message.frame(outbox_.arena()), channel);
 }
 
-std::vector<QueuedMessage> QueueConsumer::surrender(const QueueChannel& channel) {
+ReturnedMessages QueueConsumer::surrender(const QueueChannel& channel) {
   auto unsent = outbox_.take_unsent(channel);
-  std::vector<QueuedMessage> back;
+  ReturnedMessages back;
   if (manual_ack_) {
-    // What never reached the socket was not really delivered: no failure for those.
+    // What never reached the socket was not really delivered: it goes back as unsent.
     for (const Delivery& d : unsent) ledger_.take(d.delivery_id);
-    for (auto& [id, unacked] : ledger_.take_all(*this)) {
-      back.push_back({std::move(unacked.message), unacked.failures + 1, nullptr});
-    }
+    back.append(ledger_.take_all(*this));
     unacked_ = 0;
   }
-  for (Delivery& d : unsent) back.push_back({std::move(d.buffer), d.failures, nullptr});
+  back.append(std::move(unsent));
   return back;
 }
 

@@ -6,6 +6,7 @@
 
 #include "delivery.hpp"
 #include "publication.hpp"
+#include "returned_messages.hpp"
 
 namespace paperboy::broker {
 
@@ -39,8 +40,9 @@ class QueueConsumer {
   void settled() noexcept { --unacked_; }
 
   /// Leaving: everything it holds, in the order it should go back to the head of the channel:
-  /// deliveries written and unacked (each counts a failure), then those never written.
-  std::vector<QueuedMessage> surrender(const QueueChannel& channel);
+  /// deliveries written and unacked (each counts a failure), then those never written. Handed
+  /// over whole, not message by message.
+  ReturnedMessages surrender(const QueueChannel& channel);
 
   /// The channel it consumes from (set when it subscribes).
   QueueChannel& channel() const noexcept { return *channel_; }

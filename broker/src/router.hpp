@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "bulk_work.hpp"
 #include "paperboy/broker/config.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "publication.hpp"
@@ -24,7 +25,11 @@ class QueueConsumer;
 /// blocked publisher.
 class Router {
  public:
-  explicit Router(const Config& config) : config_(config) {}
+  Router(const Config& config, asio::any_io_executor executor)
+      : config_(config), bulk_work_(std::move(executor)) {}
+
+  /// Where channels leave the rest of their bulk work (a slice per loop turn).
+  BulkWork& bulk_work() noexcept { return bulk_work_; }
 
   /// Subscribes to a topic; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
@@ -70,6 +75,11 @@ class Router {
   void for_each_queue(F&& f) const {
     for (const auto& [name, channel] : queues_) f(*channel);
   }
+  /// Calls f(QueueChannel&) for every queue channel; f must not create or drop channels.
+  template <class F>
+  void for_each_queue(F&& f) {
+    for (auto& [name, channel] : queues_) f(*channel);
+  }
 
   std::size_t topic_count() const noexcept { return topics_.size(); }
   std::size_t queue_count() const noexcept { return queues_.size(); }
@@ -91,6 +101,7 @@ class Router {
   TopicChannel* find_topic(std::string_view name) noexcept;
 
   const Config& config_;
+  BulkWork bulk_work_;
   Table<TopicChannel> topics_;
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;

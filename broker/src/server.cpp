@@ -1,11 +1,16 @@
 #include "paperboy/broker/server.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "drop_log.hpp"
@@ -28,37 +33,39 @@ constexpr std::size_t max_refusing = 64;
 // Channels listed one by one in the shutdown report; the rest are only in its total.
 constexpr std::size_t listed_discards = 20;
 
+// Messages one loop turn discards at shutdown: freeing a million queued messages takes long
+// enough to stall the closing connections' last flushes and to overrun the grace if left for
+// the end.
+constexpr std::size_t discard_slice = 16 * 1024;
+
 // Once every connection is closed, what is left in the queue channels is discarded (queues are
 // in memory). Say so: a line for each of the fullest channels, then the total.
-void log_discarded(const Router& router) {
-  struct Left {
-    const QueueChannel* channel;
-    std::size_t unacked;
-  };
-  std::vector<Left> left;
-  std::size_t messages = 0;
-  std::size_t unacked = 0;
-  std::size_t bytes = 0;
-  router.for_each_queue([&](const QueueChannel& channel) {
-    if (channel.backlog_size() == 0) return;
-    left.push_back({&channel, channel.delivered_before()});
-    messages += channel.backlog_size();
-    bytes += channel.backlog_bytes();
-    unacked += left.back().unacked;
+void log_discarded(Router& router) {
+  std::vector<const QueueChannel*> left;
+  QueueChannel::Discarded total;
+  router.for_each_queue([&](QueueChannel& channel) {
+    // Given back after the sliced discard finished: few by now.
+    channel.discard(SIZE_MAX);
+    const auto& discarded = channel.discarded();
+    if (discarded.messages == 0) return;
+    left.push_back(&channel);
+    total.messages += discarded.messages;
+    total.delivered_before += discarded.delivered_before;
+    total.bytes += discarded.bytes;
   });
   if (left.empty()) return;
   const auto listed = std::min(left.size(), listed_discards);
   std::partial_sort(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(listed), left.end(),
-                    [](const Left& a, const Left& b) {
-                      return a.channel->backlog_size() > b.channel->backlog_size();
+                    [](const QueueChannel* a, const QueueChannel* b) {
+                      return a->discarded().messages > b->discarded().messages;
                     });
   for (std::size_t i = 0; i < listed; ++i) {
-    spdlog::warn("server.discarded channel={:?} messages={} unacked={} bytes={}",
-                 left[i].channel->name(), left[i].channel->backlog_size(), left[i].unacked,
-                 left[i].channel->backlog_bytes());
+    const auto& discarded = left[i]->discarded();
+    spdlog::warn("server.discarded channel={:?} messages={} unacked={} bytes={}", left[i]->name(),
+                 discarded.messages, discarded.delivered_before, discarded.bytes);
   }
   spdlog::warn("server.discarded_total channels={} messages={} unacked={} bytes={} listed={}",
-               left.size(), messages, unacked, bytes, listed);
+               left.size(), total.messages, total.delivered_before, total.bytes, listed);
 }
 
 std::string default_server_id() {
@@ -74,7 +81,7 @@ Server::Server(asio::io_context& io, Config config)
       config_(std::move(config)),
       acceptor_(io),
       housekeeping_timer_(io),
-      router_(std::make_unique<Router>(config_)),
+      router_(std::make_unique<Router>(config_, io.get_executor())),
       drop_log_(std::make_unique<DropLog>()),
       memory_budget_(std::make_unique<MemoryBudget>(config_.max_memory)) {
   if (config_.server_id.empty()) config_.server_id = default_server_id();
@@ -182,6 +189,21 @@ void Server::shut_down() {
   auto sessions = sessions_;
   for (auto& [id, session] : sessions) session->shut_down();
   housekeeping_timer_.cancel();
+  // No connection takes queue messages any more: what waits in a backlog is going to be
+  // discarded, so free it now, a slice per turn, while the connections flush.
+  asio::co_spawn(io_, discard_loop(), asio::detached);
+}
+
+asio::awaitable<void> Server::discard_loop() {
+  for (;;) {
+    std::size_t budget = discard_slice;
+    router_->for_each_queue([&](QueueChannel& channel) { budget -= channel.discard(budget); });
+    if (budget == discard_slice) break;
+    co_await asio::post(io_, asio::use_awaitable);
+  }
+  // Hand the freed pages back now, within the grace: left to the process exit, unmapping a
+  // heap that held a million messages takes the kernel a good part of a second.
+  ::malloc_trim(0);
 }
 
 asio::awaitable<void> Server::housekeeping_loop() {

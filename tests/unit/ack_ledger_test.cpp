@@ -2,8 +2,11 @@
 #include <doctest/doctest.h>
 
 #include <asio/io_context.hpp>
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ack_ledger.hpp"
 #include "delivery.hpp"
@@ -12,6 +15,7 @@
 #include "paperboy/protocol/msg_layout.hpp"
 #include "publication.hpp"
 #include "queue_consumer.hpp"
+#include "returned_messages.hpp"
 
 using namespace paperboy::broker;
 
@@ -41,6 +45,12 @@ std::string payload_of(const AckLedger::Unacked& unacked) {
   return std::string(layout.payload_in(frame.substr(paperboy::protocol::frame_header_size)));
 }
 
+std::vector<std::pair<std::uint64_t, AckLedger::Unacked>> take_all(AckLedger& ledger,
+                                                                   const QueueConsumer& consumer) {
+  auto held = ledger.take_all(consumer);
+  return {std::make_move_iterator(held.begin()), std::make_move_iterator(held.end())};
+}
+
 }  // namespace
 
 TEST_CASE("AckLedger: ids start at 1, only grow, and take settles each exactly once") {
@@ -64,7 +74,7 @@ TEST_CASE("AckLedger: take_all returns one consumer's deliveries in delivery ord
   Fixture f;
   for (int i = 0; i < 10; ++i) f.record("first-" + std::to_string(i), i % 2 ? f.first : f.second);
   f.ledger.take(4);  // first-3, settled before the consumer leaves
-  const auto taken = f.ledger.take_all(f.first);
+  const auto taken = take_all(f.ledger, f.first);
   REQUIRE(taken.size() == 4);
   CHECK(taken[0].first == 2);
   CHECK(payload_of(taken[0].second) == "first-1");
@@ -75,8 +85,8 @@ TEST_CASE("AckLedger: take_all returns one consumer's deliveries in delivery ord
   CHECK(f.ledger.size() == 5);
   CHECK_FALSE(f.ledger.take(2));  // handed back with its consumer: a late ACK is refused
   REQUIRE(f.ledger.take(1));
-  CHECK(f.ledger.take_all(f.first).empty());
-  CHECK(f.ledger.take_all(f.second).size() == 4);
+  CHECK(take_all(f.ledger, f.first).empty());
+  CHECK(take_all(f.ledger, f.second).size() == 4);
   CHECK(f.ledger.size() == 0);
 }
 
@@ -100,7 +110,7 @@ TEST_CASE("AckLedger: leaving costs what the consumer holds, not what the connec
   std::size_t returned = 0;
   bool in_order = true;
   for (auto& consumer : consumers) {
-    const auto taken = ledger.take_all(*consumer);
+    const auto taken = take_all(ledger, *consumer);
     CHECK(taken.size() == 50);
     for (std::size_t i = 1; i < taken.size(); ++i) in_order &= taken[i - 1].first < taken[i].first;
     returned += taken.size();
@@ -108,4 +118,48 @@ TEST_CASE("AckLedger: leaving costs what the consumer holds, not what the connec
   CHECK(in_order);
   CHECK(returned == 100000);
   CHECK(ledger.size() == 0);
+}
+
+TEST_CASE("AckLedger: handed-over ids are refused, then forgotten as the connection goes on") {
+  Fixture f;
+  for (int i = 0; i < 1000; ++i) f.record("held-" + std::to_string(i), f.first);
+  const auto kept = f.record("kept", f.second);
+  const std::size_t bytes_with_all = f.ledger.bytes();
+  auto held = f.ledger.take_all(f.first);
+  CHECK(held.size() == 1000);
+  CHECK(f.ledger.size() == 1);
+  CHECK(f.ledger.bytes() < bytes_with_all / 100);  // only "kept" is counted now
+  CHECK_FALSE(f.ledger.take(1));                   // a late ACK of a handed-over delivery
+  CHECK_FALSE(f.ledger.take(500));
+  // New deliveries of the same consumer object are outstanding again, with fresh ids.
+  const auto fresh = f.record("fresh", f.first);
+  CHECK(fresh > kept);
+  REQUIRE(f.ledger.take(fresh));
+  REQUIRE(f.ledger.take(kept));
+  CHECK(f.ledger.size() == 0);
+  CHECK(f.ledger.bytes() == 0);
+}
+
+TEST_CASE("ReturnedMessages: batches keep their order, unacked count one more failure") {
+  Fixture f;
+  f.record("unacked-1", f.first);
+  f.record("unacked-2", f.first);
+  ReturnedMessages leaving;
+  leaving.append(f.ledger.take_all(f.first));
+  std::vector<Delivery> unsent(1);
+  unsent[0].buffer = message_frame("unsent");
+  leaving.append(std::move(unsent));
+  std::vector<QueuedMessage> nacked;
+  nacked.push_back({message_frame("nacked"), 3});
+  ReturnedMessages returning(std::move(nacked));
+  returning.prepend(std::move(leaving));  // given back later, so ahead
+  REQUIRE(returning.size() == 4);
+  std::vector<std::pair<std::string, std::uint32_t>> from_back;
+  while (!returning.empty()) {
+    const QueuedMessage m = returning.take_back();
+    from_back.emplace_back(payload_of({m.message, 0, nullptr}), m.failures);
+  }
+  const std::vector<std::pair<std::string, std::uint32_t>> expected{
+      {"nacked", 3}, {"unsent", 0}, {"unacked-2", 1}, {"unacked-1", 1}};
+  CHECK(from_back == expected);
 }

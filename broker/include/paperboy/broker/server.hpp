@@ -60,6 +60,8 @@ class Server {
   void listen();
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> housekeeping_loop();
+  /// Frees the queue backlogs during the shutdown grace, a slice per loop turn.
+  asio::awaitable<void> discard_loop();
   void admit(asio::ip::tcp::socket socket);
   void report_drops(std::chrono::steady_clock::time_point now);
 
