@@ -81,7 +81,7 @@ struct NackScene {
 }  // namespace
 
 TEST_CASE(
-    "dead letter bounds: a consumer NACKing everything fills .dead up to --channel-backlog; the "
+    "dead letter bounds: a consumer NACKing everything fills .dead up to --channel-backlog, the "
     "rest is dropped, counted, and logged a line a second") {
   constexpr std::size_t cap = 10;
   constexpr std::size_t n = 3000;

@@ -107,7 +107,7 @@ TEST_CASE("fairness: an UNSUB flood from a client holding 10,000 subscriptions s
 }
 
 TEST_CASE(
-    "fairness: a consumer with 20,000 unacked across 1,000 queues leaves; all redelivered "
+    "fairness: a consumer with 20,000 unacked across 1,000 queues leaves, all redelivered "
     "once, nobody stalled") {
   constexpr int queues = 1'000;
   constexpr int per_queue = 20;

@@ -98,7 +98,7 @@ TEST_CASE("startup: a port in use is an error naming the address and port, exit 
   check_serves(holder.port());
 }
 
-TEST_CASE("startup: SIGHUP is logged and ignored; the daemon keeps serving") {
+TEST_CASE("startup: SIGHUP is logged and ignored, the daemon keeps serving") {
   Daemon daemon;
   INFO(daemon.log_tail());
   Conn client(daemon.port(), "before-hup");
@@ -112,7 +112,7 @@ TEST_CASE("startup: SIGHUP is logged and ignored; the daemon keeps serving") {
 }
 
 TEST_CASE(
-    "startup: --max-connections above the open-file limit is lowered; the client past it gets "
+    "startup: --max-connections above the open-file limit is lowered, the client past it gets "
     "ERR 7 instead of a hang") {
   // The shell sets soft and hard limit to 256: nothing to raise, so the daemon must fit.
   constexpr std::size_t nofile = 256;

@@ -77,7 +77,7 @@ TEST_CASE("Arena: buffers cut one after another lie back to back, whatever other
   CHECK(firsts.back().slab() != seconds.back().slab());
 }
 
-TEST_CASE("Arena: a slab nothing holds any more is started over; released, it is freed") {
+TEST_CASE("Arena: a slab nothing holds any more is started over, released, it is freed") {
   const std::size_t before = MemoryGauge::held();
   {
     SharedBuffer::Arena arena;
@@ -108,7 +108,7 @@ TEST_CASE("compacted() gives a shared-slab message an allocation of its own") {
   CHECK(own.slab() != shared.slab());
 }
 
-TEST_CASE("SlabPins: a run from one slab pins it once; past the budget messages are copied") {
+TEST_CASE("SlabPins: a run from one slab pins it once, past the budget messages are copied") {
   fill_current_slab();
   SlabPins pins(2 * SharedBuffer::slab_size);
   std::vector<SharedBuffer> held;

@@ -56,7 +56,7 @@ TEST_CASE("request table: a reply is matched by correlation and taken once, in a
 }
 
 TEST_CASE(
-    "request table: only the first reply counts; unknown, cancelled and garbled ones vanish") {
+    "request table: only the first reply counts, unknown, cancelled and garbled ones vanish") {
   RequestTable table;
   const auto a = table.add(1);
   const auto cancelled = table.add(2);
