@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing (apt), then checks everything CI checks: formatting, the decoder
-# fuzzer (a short run), and the whole test suite (unit + integration against the real daemon)
-# in a debug build and again under ASan+UBSan, and the installed package (scripts/check-install.sh).
+# Installs what is missing (apt), then checks everything CI checks: formatting, the decoder and
+# session fuzzers (short runs), and the whole test suite (unit + integration against the real
+# daemon) in a debug build and again under ASan+UBSan, and the installed package
+# (scripts/check-install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -11,11 +12,13 @@ step() { printf '\n== %s\n' "$*"; }
 step "format (clang-format --dry-run --Werror)"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
-step "fuzz: build and run the decoder fuzzer for ${PAPERBOY_FUZZ_SECONDS:=30}s"
-bash scripts/build.sh fuzz paperboy_fuzz_decoder
-mkdir -p build/fuzz/corpus
+step "fuzz: build and run the decoder fuzzer for ${PAPERBOY_FUZZ_SECONDS:=30}s, the session fuzzer for ${PAPERBOY_SESSION_FUZZ_SECONDS:=20}s"
+bash scripts/build.sh fuzz paperboy_fuzz_decoder paperboy_fuzz_session
+mkdir -p build/fuzz/corpus build/fuzz/session_corpus
 build/fuzz/tests/fuzz/paperboy_fuzz_decoder -max_total_time="$PAPERBOY_FUZZ_SECONDS" \
   -print_final_stats=0 build/fuzz/corpus tests/fuzz/corpus 2>&1 | tail -n 3
+build/fuzz/tests/fuzz/paperboy_fuzz_session -max_total_time="$PAPERBOY_SESSION_FUZZ_SECONDS" \
+  -print_final_stats=0 build/fuzz/session_corpus tests/fuzz/session_corpus 2>&1 | tail -n 3
 
 for preset in debug asan; do
   step "$preset: build and run every test"
