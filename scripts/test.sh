@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (apt), then checks everything CI checks: formatting, the decoder and
 # session fuzzers (short runs), and the whole test suite (unit + integration against the real
-# daemon) in a debug build and again under ASan+UBSan, and the installed package
-# (scripts/check-install.sh).
+# daemon) in a debug build and again under ASan+UBSan, a plain Release build with clang, and the
+# installed package (scripts/check-install.sh, a plain Release build with GCC).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -25,6 +25,12 @@ for preset in debug asan; do
   bash scripts/build.sh "$preset"
   ctest --preset "$preset" -j "$(nproc)"
 done
+
+step "clang: a plain Release build with clang 14 (-Werror) and its unit tests"
+cmake -S . -B build/clang-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
+  -DPAPERBOY_WERROR=ON >/dev/null
+cmake --build build/clang-release -j "$(nproc)"
+ctest --test-dir build/clang-release -L unit -j "$(nproc)" --output-on-failure
 
 step "install: Release build with GCC, install, a consumer project against the prefix"
 bash scripts/check-install.sh

@@ -77,6 +77,7 @@ TEST_CASE("SendQueue: footprint_after_push foresees the ring doubling") {
 }
 
 TEST_CASE("SendQueue: trim gives the ring back only when the queue is empty") {
+  (void)numbered(0);  // the message allocator's own slab, which stays, is there before we count
   const std::size_t before = MemoryGauge::held();
   {
     SendQueue queue(1 << 20);
