@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing (apt), then checks everything CI checks: formatting, the decoder and
 # session fuzzers (short runs), and the whole test suite (unit + integration against the real
-# daemon) in a debug build and again under ASan+UBSan, a plain Release build with clang, and the
-# installed package (scripts/check-install.sh, a plain Release build with GCC).
+# daemon) in a debug build and again under ASan+UBSan, the integration suite under TSan
+# (scripts/test-tsan.sh), a plain Release build with clang, and the installed package
+# (scripts/check-install.sh, a plain Release build with GCC).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -25,6 +26,9 @@ for preset in debug asan; do
   bash scripts/build.sh "$preset"
   ctest --preset "$preset" -j "$(nproc)"
 done
+
+step "tsan: the integration suite under ThreadSanitizer"
+bash scripts/test-tsan.sh
 
 step "clang: a plain Release build with clang 14 (-Werror) and its unit tests"
 cmake -S . -B build/clang-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
