@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "deadline.hpp"
 #include "frame_stream.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "process_memory.hpp"
 
 namespace p = paperboy::protocol;
 using namespace paperboy::itest;
@@ -38,14 +38,14 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-/// Resident memory of a process in KiB, from /proc/PID/status.
-std::size_t rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
-  }
-  return 0;
+/// The typical round trip with no attack going on, on this machine at this moment. The bounds
+/// below are the issue's figures plus twice this, so a loaded CI machine (where connecting alone
+/// can take tens of milliseconds) does not fail them while a stall still does: the stalls they
+/// guard against cost hundreds of milliseconds to seconds.
+double quiet_round_trip_ms(std::uint16_t port) {
+  std::vector<double> trips;
+  for (int i = 0; i < 10; ++i) trips.push_back(round_trip_ms(port));
+  return median(trips);
 }
 
 /// Sends the same bytes over and over from a thread until destroyed (a client flooding the
@@ -68,31 +68,41 @@ class Flood {
 
 }  // namespace
 
-TEST_CASE("fairness: an UNSUB flood from a client holding 10,000 subscriptions stalls nobody") {
-  Daemon daemon;
-  Conn attacker(daemon.port(), "attacker");
+/// Another client's median round trip while `held` subscriptions' owner floods UNSUBs for a
+/// name it does not hold.
+double round_trip_during_unsub_flood(std::uint16_t port, int held) {
+  Conn attacker(port, "attacker");
   attacker.hello();
   std::string subs;
-  for (int i = 0; i < 10'000; ++i) {
+  for (int i = 0; i < held; ++i) {
     subs += p::encode_frame(p::Sub{0, 0, 0, "/topic/held-" + std::to_string(i)});
   }
   attacker.send_raw(subs);
-  attacker.ping_pong();  // all 10,000 are in place
+  attacker.ping_pong();  // all are in place
   std::string unsubs;
   while (unsubs.size() < 256 * 1024) unsubs += p::encode_frame(p::Unsub{0, "/topic/not-held"});
-
   std::vector<double> trips;
   {
     Flood flood(attacker, unsubs);
-    for (int i = 0; i < 30; ++i) trips.push_back(round_trip_ms(daemon.port()));
+    for (int i = 0; i < 30; ++i) trips.push_back(round_trip_ms(port));
   }
-  const double typical = median(trips);
-  MESSAGE("round trip during the flood: median "
-          << typical << " ms, max " << *std::max_element(trips.begin(), trips.end()) << " ms");
-  // Issue 7: under 100 ms. Before the hash map every UNSUB scanned the 10,000 names and the
-  // median was 700+ ms on the release build.
-  CHECK(typical < 100.0);
   attacker.ping_pong();  // the attacker is served too, and in order
+  return median(trips);
+}
+
+TEST_CASE("fairness: an UNSUB flood from a client holding 10,000 subscriptions stalls nobody") {
+  Daemon daemon;
+  // The same flood from a client holding one subscription is the yardstick: what an UNSUB
+  // costs here must not grow with what the client holds. Before the hash map every UNSUB scanned
+  // the 10,000 names and the median was 700+ ms on the release build.
+  const double holding_one = round_trip_during_unsub_flood(daemon.port(), 1);
+  const double holding_many = round_trip_during_unsub_flood(daemon.port(), 10'000);
+  MESSAGE("median round trip during the flood: " << holding_many << " ms from a client holding "
+                                                 << "10,000, " << holding_one
+                                                 << " ms from one holding 1");
+  // Issue 7: under 100 ms (release, quiet machine); plus twice the yardstick so a debug or
+  // sanitizer build on a loaded machine passes while a scan per UNSUB still fails.
+  CHECK(holding_many < 100.0 + 2 * holding_one);
   expect_clean_exit(daemon);
 }
 
@@ -132,6 +142,7 @@ TEST_CASE(
   taker.send_raw(subs);
   taker.ping_pong();  // subscribed, and nothing to take yet: the leaver holds it all
 
+  const double quiet = quiet_round_trip_ms(daemon.port());
   leaver.socket().close();
   std::vector<double> trips;
   for (int i = 0; i < 10; ++i) trips.push_back(round_trip_ms(daemon.port()));
@@ -149,15 +160,15 @@ TEST_CASE(
   taker.ping_pong();  // and nothing more
   const double worst = *std::max_element(trips.begin(), trips.end());
   MESSAGE("round trip while the leaver's deliveries went back: median "
-          << median(trips) << " ms, max " << worst << " ms");
-  CHECK(worst < 200.0);
+          << median(trips) << " ms, max " << worst << " ms; without it " << quiet << " ms");
+  CHECK(worst < 200.0 + 2 * quiet);
   expect_clean_exit(daemon);
 }
 
 TEST_CASE("fairness: 100 publishers that close while blocked on a full queue are reaped") {
   Daemon daemon({"--channel-backlog", "1", "--max-read-ahead", "262144", "--shutdown-grace", "1"});
   const std::size_t fds_before = daemon.open_fds();
-  const std::size_t rss_before = rss_kib(daemon.pid());
+  const std::size_t rss_before = rss_bytes(daemon.pid()) / 1024;
   const std::string payload(16 * 1024, 'p');
   std::string pubs;
   while (pubs.size() < 512 * 1024) pubs += p::encode_frame(p::Pub{0, "/queue/full", {}, payload});
@@ -168,13 +179,13 @@ TEST_CASE("fairness: 100 publishers that close while blocked on a full queue are
     publishers.back()->send_raw(pubs);
   }
   CHECK(wait_until([&] { return daemon.open_fds() >= fds_before + 100; }, 10s));
-  const std::size_t rss_blocked = rss_kib(daemon.pid());
+  const std::size_t rss_blocked = rss_bytes(daemon.pid()) / 1024;
   publishers.clear();  // each closes with nothing unread: a FIN, not a reset
 
   // The sweep sees each peer finished; its PUBs get the 1 s grace to move, then it is reaped.
   const bool reaped = wait_until([&] { return daemon.open_fds() <= fds_before; }, 15s);
   CHECK_MESSAGE(reaped, "fds before " << fds_before << ", now " << daemon.open_fds());
-  const std::size_t rss_after = rss_kib(daemon.pid());
+  const std::size_t rss_after = rss_bytes(daemon.pid()) / 1024;
   MESSAGE("VmRSS KiB: before " << rss_before << ", blocked " << rss_blocked << ", reaped "
                                << rss_after);
   CHECK(daemon.log_count("reason=\"peer finished while blocked\"") == 100);
