@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing (apt), then checks everything CI checks: formatting, the decoder
-# fuzzer (a short run), and the whole test suite (unit + integration against the real daemon)
-# in a debug build and again under ASan+UBSan, and the installed package (scripts/check-install.sh).
+# Installs what is missing (apt), then checks everything CI checks: formatting, the decoder and
+# session fuzzers (short runs), and the whole test suite (unit + integration against the real
+# daemon) in a debug build and again under ASan+UBSan, the integration suite under TSan
+# (scripts/test-tsan.sh), a plain Release build with clang, and the installed package
+# (scripts/check-install.sh, a plain Release build with GCC).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -11,17 +13,28 @@ step() { printf '\n== %s\n' "$*"; }
 step "format (clang-format --dry-run --Werror)"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
-step "fuzz: build and run the decoder fuzzer for ${PAPERBOY_FUZZ_SECONDS:=30}s"
-bash scripts/build.sh fuzz paperboy_fuzz_decoder
-mkdir -p build/fuzz/corpus
+step "fuzz: build and run the decoder fuzzer for ${PAPERBOY_FUZZ_SECONDS:=30}s, the session fuzzer for ${PAPERBOY_SESSION_FUZZ_SECONDS:=20}s"
+bash scripts/build.sh fuzz paperboy_fuzz_decoder paperboy_fuzz_session
+mkdir -p build/fuzz/corpus build/fuzz/session_corpus
 build/fuzz/tests/fuzz/paperboy_fuzz_decoder -max_total_time="$PAPERBOY_FUZZ_SECONDS" \
   -print_final_stats=0 build/fuzz/corpus tests/fuzz/corpus 2>&1 | tail -n 3
+build/fuzz/tests/fuzz/paperboy_fuzz_session -max_total_time="$PAPERBOY_SESSION_FUZZ_SECONDS" \
+  -print_final_stats=0 build/fuzz/session_corpus tests/fuzz/session_corpus 2>&1 | tail -n 3
 
 for preset in debug asan; do
   step "$preset: build and run every test"
   bash scripts/build.sh "$preset"
   ctest --preset "$preset" -j "$(nproc)"
 done
+
+step "tsan: the integration suite under ThreadSanitizer"
+bash scripts/test-tsan.sh
+
+step "clang: a plain Release build with clang 14 (-Werror) and its unit tests"
+cmake -S . -B build/clang-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
+  -DPAPERBOY_WERROR=ON >/dev/null
+cmake --build build/clang-release -j "$(nproc)"
+ctest --test-dir build/clang-release -L unit -j "$(nproc)" --output-on-failure
 
 step "install: Release build with GCC, install, a consumer project against the prefix"
 bash scripts/check-install.sh

@@ -87,7 +87,7 @@ TEST_CASE(
   constexpr std::size_t n = 3000;
   NackScene scene({"--channel-backlog", std::to_string(cap)});
   auto& [daemon, worker, publisher] = scene;
-  INFO(daemon.log_tail());
+  INFO(scene.daemon.log_tail());  // clang 14 cannot capture a structured binding
   worker.subscribe_manual("/queue/poison", 100);
   const auto start = Clock::now();
   publish_and_nack(publisher, worker, "/queue/poison", n, job_size, 100);
@@ -108,7 +108,7 @@ TEST_CASE("dead letter bounds: .dead holds at most --channel-backlog-bytes (and 
   constexpr std::size_t n = 500;  // 5 MB of letters for a 64 KiB dead-letter channel
   NackScene scene({"--channel-backlog-bytes", std::to_string(cap_bytes)});
   auto& [daemon, worker, publisher] = scene;
-  INFO(daemon.log_tail());
+  INFO(scene.daemon.log_tail());  // clang 14 cannot capture a structured binding
   worker.subscribe_manual("/queue/heavy", 4);
   publish_and_nack(publisher, worker, "/queue/heavy", n, size, 4);
 
@@ -124,7 +124,7 @@ TEST_CASE("dead letter bounds: dead-letter channels count against --max-queues")
   constexpr std::size_t sources = 8;  // room for 2 dead-letter channels
   NackScene scene({"--max-queues", std::to_string(max_queues)});
   auto& [daemon, worker, publisher] = scene;
-  INFO(daemon.log_tail());
+  INFO(scene.daemon.log_tail());  // clang 14 cannot capture a structured binding
   auto source = [](std::size_t i) { return "/queue/src" + std::to_string(i); };
   for (std::size_t i = 0; i < sources; ++i) worker.subscribe_manual(source(i), 1);
   for (std::size_t i = 0; i < sources; ++i) {
