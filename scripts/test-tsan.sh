@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The integration suite against ThreadSanitizer builds of paperboyd, the CLI and the test
-# clients (the tsan preset). Its test preset leaves out the memory tests, whose VmRSS bounds
+# clients (the tsan preset). Its test preset leaves out the memory and stress tests, whose VmRSS bounds
 # TSan's shadow memory (several times what the daemon holds) breaks; they run in the debug and
 # ASan passes. Part of scripts/test.sh; runs alone too.
 set -euo pipefail
