@@ -31,7 +31,7 @@ struct Fixture : ChannelFixture {
   void publish(int first, int last) {
     for (int i = first; i <= last; ++i) publish(name(i));
   }
-  static std::string name(int i) { return "m" + std::to_string(i); }
+  static std::string name(int i) { return std::string("m").append(std::to_string(i)); }
 
   std::vector<std::unique_ptr<QueuePeer>> peers;
 };

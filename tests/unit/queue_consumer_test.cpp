@@ -29,7 +29,7 @@ TEST_CASE("QueueConsumer: auto ack takes while its send queue has room, and agai
   Fixture f(config);
   QueuePeer c(f.io, f.config, false, 0);
   REQUIRE(f.channel.subscribe(c.consumer));
-  for (int i = 0; i < 10; ++i) f.publish("m" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) f.publish(std::string("m").append(std::to_string(i)));
   // It took what fits under its cap; the rest waits in the channel, not in its send queue.
   CHECK_FALSE(c.consumer.can_take());
   CHECK(f.channel.backlog_size() == 6);
@@ -47,7 +47,7 @@ TEST_CASE("QueueConsumer: manual ack takes up to its prefetch; settling gives th
   Fixture f;
   QueuePeer c(f.io, f.config, true, 3);
   REQUIRE(f.channel.subscribe(c.consumer));
-  for (int i = 0; i < 5; ++i) f.publish("m" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) f.publish(std::string("m").append(std::to_string(i)));
   CHECK(c.consumer.unacked() == 3);
   CHECK(c.ledger.size() == 3);
   CHECK_FALSE(c.consumer.can_take());
