@@ -38,7 +38,7 @@ std::optional<PublishGate::Settled> PublishGate::offer(Publication& message, std
   const auto outcome = router_.publish(message, route_cache_);
   if (outcome.full) {
     outcome.full->wait_for_room(*this);
-    waiting_on_ = outcome.full;
+    waiting_on_ = outcome.full->id();
     return std::nullopt;
   }
   return Settled{req, outcome.refused};
@@ -59,16 +59,16 @@ void PublishGate::on_memory_relieved() {
 }
 
 void PublishGate::on_channel_room() {
-  waiting_on_ = nullptr;
+  waiting_on_ = {};
   on_ready_();
 }
 
 std::size_t PublishGate::abandon() {
-  if (waiting_on_) {
-    waiting_on_->cancel_wait(*this);
-    router_.release_if_idle(*waiting_on_);
-    waiting_on_ = nullptr;
+  if (QueueChannel* channel = router_.find(waiting_on_)) {
+    channel->cancel_wait(*this);
+    router_.release_if_idle(*channel);
   }
+  waiting_on_ = {};
   waiting_for_memory_ = false;
   const std::size_t dropped = parked_.size();
   parked_.clear();
