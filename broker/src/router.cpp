@@ -57,8 +57,11 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
   QueueChannel* queue = nullptr;
   TopicChannel* topic = nullptr;
   if (channel == cache.channel) {
-    queue = find(cache.queue);
-    topic = find(cache.topic);
+    if (cache.queue) {
+      queue = find(cache.queue);
+    } else {
+      topic = find(cache.topic);
+    }
   }
   if (!queue && !topic) {
     if (!route(channel, cache)) return {nullptr, true};
