@@ -16,10 +16,17 @@ std::optional<PublishGate::Settled> PublishGate::publish(Publication&& message, 
   if (parked_.empty() && !paused_for_memory()) {
     if (auto settled = offer(message, req)) return settled;
   }
-  // The message may point into the read buffer until encoded; a parked PUB keeps its own copy.
-  parked_bytes_ += message.frame().size();
+  // The message may point into the read buffer until encoded; a parked PUB keeps its own copy,
+  // out of any shared slab, so the read-ahead bound counts what parking really costs.
+  message.detach();
+  parked_bytes_ += cost(message);
   parked_.push_back({std::move(message), req});
   return std::nullopt;
+}
+
+std::size_t PublishGate::cost(Publication& parked) {
+  // The frame's own allocation and the list node around the entry (two links).
+  return parked.frame().footprint() + sizeof(ParkedPub) + 2 * sizeof(void*);
 }
 
 std::optional<PublishGate::Settled> PublishGate::retry_next() {
@@ -29,7 +36,7 @@ std::optional<PublishGate::Settled> PublishGate::retry_next() {
   ParkedPub& front = parked_.front();
   const auto settled = offer(front.message, front.req);
   if (!settled) return std::nullopt;
-  parked_bytes_ -= front.message.frame().size();
+  parked_bytes_ -= cost(front.message);
   parked_.pop_front();
   return settled;
 }

@@ -68,6 +68,8 @@ class PublishGate final : private RoomWaiter {
   };
 
   std::optional<Settled> offer(Publication& message, std::uint32_t req);
+  /// What one parked PUB costs, the measure of --max-read-ahead.
+  static std::size_t cost(Publication& parked);
   bool paused_for_memory();
   void on_channel_room() override;
 
