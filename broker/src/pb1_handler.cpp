@@ -38,6 +38,8 @@ void Session::on_pb1_frame(std::string_view body) {
     case protocol::Op::ok:
     case protocol::Op::err:
     case protocol::Op::gap:
+    case protocol::Op::blocked:
+    case protocol::Op::unblocked:
       return fail(Errc::protocol, fmt::format("op 0x{:02x} is sent by the server only",
                                               static_cast<unsigned>(protocol::op_of(*decoded))));
   }

@@ -443,7 +443,9 @@ void Client::on_frame(std::string_view body) {
     case Op::unsub:
     case Op::pub:
     case Op::ack:
-    case Op::nack: break;
+    case Op::nack:
+    case Op::blocked:  // version 2 only: this client speaks version 1
+    case Op::unblocked: break;
   }
   lose_connection();
   throw protocol_error("unexpected " + std::string(protocol::op_name(protocol::op_of(message))) +

@@ -32,6 +32,7 @@ std::string_view errc_name(std::uint16_t code) noexcept {
     case Errc::slow_consumer: return "slow_consumer";
     case Errc::unsupported_version: return "unsupported_version";
     case Errc::auth_failed: return "auth_failed";
+    case Errc::no_subscribers: return "no_subscribers";
   }
   return "unknown";
 }

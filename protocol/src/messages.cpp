@@ -2,9 +2,11 @@
 
 #include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include "big_endian.hpp"
 #include "paperboy/protocol/frame.hpp"
+#include "paperboy/protocol/headers.hpp"
 
 namespace paperboy::protocol {
 namespace {
@@ -31,6 +33,7 @@ class BodyReader {
   }
   bool ok() const noexcept { return ok_; }
   bool done() const noexcept { return ok_ && rest_.empty(); }
+  void fail() noexcept { ok_ = false; }
 
  private:
   bool take(std::size_t n) noexcept {
@@ -70,17 +73,54 @@ class BodyWriter {
   char* out_;
 };
 
+bool speaks_v2(std::uint8_t version) noexcept {
+  return version >= pb1_version_2;
+}
+
+// A version 2 header block; a malformed one poisons the reader like a truncated field.
+std::string_view read_headers(BodyReader& r) noexcept {
+  const auto block = r.u16_string();
+  if (r.ok() && !valid_header_block(block)) r.fail();
+  return block;
+}
+
 // One overload set per message: its fields, in wire order, for decoding, sizing and writing.
-Pub read_pub(BodyReader& r) noexcept {
+Pub read_pub(BodyReader& r, std::uint8_t version) noexcept {
   Pub m;
   m.req = r.integer<std::uint32_t>();
+  if (speaks_v2(version)) {
+    m.flags = r.integer<std::uint8_t>();
+    m.ttl_ms = r.integer<std::uint32_t>();
+  }
   m.channel = r.u16_string();
   m.reply_to = r.u16_string();
+  if (speaks_v2(version)) m.headers = read_headers(r);
   m.payload = r.rest();
   return m;
 }
 
-Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
+Msg read_msg(BodyReader& r, std::uint8_t version) noexcept {
+  Msg m;
+  m.delivery = r.integer<std::uint64_t>();
+  m.flags = r.integer<std::uint8_t>();
+  if (speaks_v2(version)) m.published_at = r.integer<std::uint64_t>();
+  m.channel = r.u16_string();
+  m.reply_to = r.u16_string();
+  if (speaks_v2(version)) m.headers = read_headers(r);
+  m.payload = r.rest();
+  return m;
+}
+
+// The op byte of a body, if `version` has that op.
+std::optional<Op> op_in(std::string_view body, std::uint8_t version) noexcept {
+  if (body.empty()) return std::nullopt;
+  const auto op = static_cast<unsigned char>(body.front());
+  const auto last = speaks_v2(version) ? Op::unblocked : Op::gap;
+  if (op > static_cast<unsigned char>(last)) return std::nullopt;
+  return static_cast<Op>(op);
+}
+
+Result<Message> decode_fields(BodyReader& r, Op op, std::uint8_t version) noexcept {
   // Fixed-size messages must end exactly where their last field does; messages whose last field
   // is "rest of frame" cannot have trailing bytes.
   const auto finish = [&r](Message m) -> Result<Message> {
@@ -95,8 +135,11 @@ Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
       Hello m;
       m.version = r.integer<std::uint8_t>();
       // Another version may lay out the rest differently: hand it back for the caller to
-      // refuse with unsupported_version rather than calling it malformed.
-      if (r.ok() && m.version != pb1_version) return Message{m};
+      // refuse with unsupported_version rather than calling it malformed. Versions 1 and 2
+      // share this layout.
+      if (r.ok() && (m.version < pb1_version || m.version > pb1_latest_version)) {
+        return Message{m};
+      }
       m.client_name = r.u16_string();
       m.token = r.u16_string();
       return finish(m);
@@ -106,6 +149,7 @@ Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
       m.version = r.integer<std::uint8_t>();
       m.max_payload = r.integer<std::uint32_t>();
       m.server_id = r.u16_string();
+      if (speaks_v2(m.version)) m.server_version = r.u16_string();
       return finish(m);
     }
     case Op::sub: {
@@ -122,19 +166,8 @@ Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
       m.channel = r.u16_string();
       return finish(m);
     }
-    case Op::pub: {
-      Pub m = read_pub(r);
-      return finish(m);
-    }
-    case Op::msg: {
-      Msg m;
-      m.delivery = r.integer<std::uint64_t>();
-      m.flags = r.integer<std::uint8_t>();
-      m.channel = r.u16_string();
-      m.reply_to = r.u16_string();
-      m.payload = r.rest();
-      return finish(m);
-    }
+    case Op::pub: return finish(read_pub(r, version));
+    case Op::msg: return finish(read_msg(r, version));
     case Op::ack: return finish(Ack{r.integer<std::uint64_t>()});
     case Op::nack: return finish(Nack{r.integer<std::uint64_t>()});
     case Op::ok: return finish(Ok{r.integer<std::uint32_t>()});
@@ -153,6 +186,8 @@ Result<Message> decode_fields(BodyReader& r, Op op) noexcept {
       m.channel = r.u16_string();
       return finish(m);
     }
+    case Op::blocked: return finish(Blocked{r.u16_string()});
+    case Op::unblocked: return finish(Unblocked{r.u16_string()});
   }
   return Errc::protocol;
 }
@@ -165,7 +200,7 @@ std::size_t fields_size(const Hello& m) noexcept {
   return 3 + str16(m.client_name) + str16(m.token);
 }
 std::size_t fields_size(const Welcome& m) noexcept {
-  return 1 + 4 + str16(m.server_id);
+  return 1 + 4 + str16(m.server_id) + (speaks_v2(m.version) ? str16(m.server_version) : 0);
 }
 std::size_t fields_size(const Sub& m) noexcept {
   return 4 + 1 + 2 + str16(m.channel);
@@ -173,11 +208,16 @@ std::size_t fields_size(const Sub& m) noexcept {
 std::size_t fields_size(const Unsub& m) noexcept {
   return 4 + str16(m.channel);
 }
-std::size_t fields_size(const Pub& m) noexcept {
-  return 4 + str16(m.channel) + str16(m.reply_to) + m.payload.size();
+std::size_t fields_size(const Pub& m, std::uint8_t version) noexcept {
+  const std::size_t v2_fields = speaks_v2(version) ? 1 + 4 + str16(m.headers) : 0;
+  return 4 + v2_fields + str16(m.channel) + str16(m.reply_to) + m.payload.size();
 }
-std::size_t fields_size(const Msg& m) noexcept {
-  return msg_layout(m.channel, m.reply_to, m.payload.size()).body_size() - 1;
+std::size_t fields_size(const Msg& m, std::uint8_t version) noexcept {
+  const std::size_t body_size =
+      speaks_v2(version)
+          ? msg_v2_layout(m.channel, m.reply_to, m.headers, m.payload.size()).body_size()
+          : msg_layout(m.channel, m.reply_to, m.payload.size()).body_size();
+  return body_size - 1;
 }
 std::size_t fields_size(const Ack&) noexcept {
   return 8;
@@ -200,6 +240,12 @@ std::size_t fields_size(const Pong&) noexcept {
 std::size_t fields_size(const Gap& m) noexcept {
   return 8 + str16(m.channel);
 }
+std::size_t fields_size(const Blocked& m) noexcept {
+  return str16(m.channel);
+}
+std::size_t fields_size(const Unblocked& m) noexcept {
+  return str16(m.channel);
+}
 
 void write_fields(BodyWriter& w, const Hello& m) noexcept {
   w.integer<std::uint8_t>('P');
@@ -212,6 +258,7 @@ void write_fields(BodyWriter& w, const Welcome& m) noexcept {
   w.integer(m.version);
   w.integer(m.max_payload);
   w.u16_string(m.server_id);
+  if (speaks_v2(m.version)) w.u16_string(m.server_version);
 }
 void write_fields(BodyWriter& w, const Sub& m) noexcept {
   w.integer(m.req);
@@ -223,17 +270,24 @@ void write_fields(BodyWriter& w, const Unsub& m) noexcept {
   w.integer(m.req);
   w.u16_string(m.channel);
 }
-void write_fields(BodyWriter& w, const Pub& m) noexcept {
+void write_fields(BodyWriter& w, const Pub& m, std::uint8_t version) noexcept {
   w.integer(m.req);
+  if (speaks_v2(version)) {
+    w.integer(m.flags);
+    w.integer(m.ttl_ms);
+  }
   w.u16_string(m.channel);
   w.u16_string(m.reply_to);
+  if (speaks_v2(version)) w.u16_string(m.headers);
   w.bytes(m.payload);
 }
-void write_fields(BodyWriter& w, const Msg& m) noexcept {
+void write_fields(BodyWriter& w, const Msg& m, std::uint8_t version) noexcept {
   w.integer(m.delivery);
   w.integer(m.flags);
+  if (speaks_v2(version)) w.integer(m.published_at);
   w.u16_string(m.channel);
   w.u16_string(m.reply_to);
+  if (speaks_v2(version)) w.u16_string(m.headers);
   w.bytes(m.payload);
 }
 void write_fields(BodyWriter& w, const Ack& m) noexcept {
@@ -260,6 +314,49 @@ void write_fields(BodyWriter& w, const Gap& m) noexcept {
   w.integer(m.dropped);
   w.u16_string(m.channel);
 }
+void write_fields(BodyWriter& w, const Blocked& m) noexcept {
+  w.u16_string(m.channel);
+}
+void write_fields(BodyWriter& w, const Unblocked& m) noexcept {
+  w.u16_string(m.channel);
+}
+
+// Only PUB and MSG have a layout per version; every other op is the same in both.
+template <class T>
+constexpr bool versioned_layout = std::is_same_v<T, Pub> || std::is_same_v<T, Msg>;
+
+std::size_t size_in(const Message& m, std::uint8_t version) noexcept {
+  return std::visit(
+      [version](const auto& fields) {
+        if constexpr (versioned_layout<std::decay_t<decltype(fields)>>) {
+          return fields_size(fields, version);
+        } else {
+          return fields_size(fields);
+        }
+      },
+      m);
+}
+
+void write_in(BodyWriter& w, const Message& m, std::uint8_t version) noexcept {
+  std::visit(
+      [&w, version](const auto& fields) {
+        if constexpr (versioned_layout<std::decay_t<decltype(fields)>>) {
+          write_fields(w, fields, version);
+        } else {
+          write_fields(w, fields);
+        }
+      },
+      m);
+}
+
+// Writes the frame of a MSG whose body has `body_size` bytes.
+char* write_msg(char* out, const Msg& msg, std::size_t body_size, std::uint8_t version) noexcept {
+  write_frame_header(out, static_cast<std::uint32_t>(body_size));
+  BodyWriter w(out + frame_header_size);
+  w.integer(static_cast<std::uint8_t>(Op::msg));
+  write_fields(w, msg, version);
+  return w.end();
+}
 
 }  // namespace
 
@@ -278,58 +375,63 @@ std::string_view op_name(Op op) noexcept {
     case Op::ping: return "PING";
     case Op::pong: return "PONG";
     case Op::gap: return "GAP";
+    case Op::blocked: return "BLOCKED";
+    case Op::unblocked: return "UNBLOCKED";
   }
   return "unknown op";
 }
 
-Result<Message> decode(std::string_view body) noexcept {
-  if (body.empty()) return Errc::protocol;
-  const auto op = static_cast<unsigned char>(body.front());
-  if (op > static_cast<unsigned char>(Op::gap)) return Errc::protocol;
+Result<Message> decode(std::string_view body, std::uint8_t version) noexcept {
+  const auto op = op_in(body, version);
+  if (!op) return Errc::protocol;
   BodyReader reader(body.substr(1));
-  return decode_fields(reader, static_cast<Op>(op));
+  return decode_fields(reader, *op, version);
 }
 
-std::optional<Pub> decode_pub(std::string_view body) noexcept {
+std::optional<Pub> decode_pub(std::string_view body, std::uint8_t version) noexcept {
   if (body.empty() || static_cast<Op>(body.front()) != Op::pub) return std::nullopt;
   BodyReader reader(body.substr(1));
-  const Pub pub = read_pub(reader);
+  const Pub pub = read_pub(reader, version);
   if (!reader.ok()) return std::nullopt;
   return pub;
 }
 
-std::size_t encoded_body_size(const Message& m) noexcept {
-  return 1 + std::visit([](const auto& fields) { return fields_size(fields); }, m);
+std::size_t encoded_body_size(const Message& m, std::uint8_t version) noexcept {
+  return 1 + size_in(m, version);
 }
 
-char* write_frame(const Message& m, char* out) noexcept {
-  const auto body = encoded_body_size(m);
+char* write_frame(const Message& m, char* out, std::uint8_t version) noexcept {
+  const auto body = encoded_body_size(m, version);
   write_frame_header(out, static_cast<std::uint32_t>(body));
   BodyWriter w(out + frame_header_size);
   w.integer(static_cast<std::uint8_t>(op_of(m)));
-  std::visit([&w](const auto& fields) { write_fields(w, fields); }, m);
+  write_in(w, m, version);
   return w.end();
 }
 
 MsgLayout write_msg_frame(char* out, const Msg& msg) noexcept {
   const MsgLayout layout = msg_layout(msg.channel, msg.reply_to, msg.payload.size());
-  write_frame_header(out, static_cast<std::uint32_t>(layout.body_size()));
-  BodyWriter w(out + frame_header_size);
-  w.integer(static_cast<std::uint8_t>(Op::msg));
-  write_fields(w, msg);
+  write_msg(out, msg, layout.body_size(), pb1_version);
   return layout;
 }
 
-std::string encode_frame(const Message& m) {
+MsgV2Layout write_msg_v2_frame(char* out, const Msg& msg) noexcept {
+  const MsgV2Layout layout =
+      msg_v2_layout(msg.channel, msg.reply_to, msg.headers, msg.payload.size());
+  write_msg(out, msg, layout.body_size(), pb1_version_2);
+  return layout;
+}
+
+std::string encode_frame(const Message& m, std::uint8_t version) {
   std::string out;
-  append_frame(out, m);
+  append_frame(out, m, version);
   return out;
 }
 
-void append_frame(std::string& out, const Message& m) {
+void append_frame(std::string& out, const Message& m, std::uint8_t version) {
   const auto at = out.size();
-  out.resize(at + frame_header_size + encoded_body_size(m));
-  write_frame(m, out.data() + at);
+  out.resize(at + frame_header_size + encoded_body_size(m, version));
+  write_frame(m, out.data() + at, version);
 }
 
 void append_raw_frame(std::string& out, std::string_view bytes) {

@@ -24,6 +24,21 @@ MsgLayout written_msg_layout(std::string_view frame) noexcept {
   return layout;
 }
 
+MsgV2Layout written_msg_v2_layout(std::string_view frame) noexcept {
+  const char* body = frame.data() + frame_header_size;
+  MsgV2Layout layout;
+  layout.channel_size = detail::load_be<std::uint16_t>(body + MsgV2Layout::names_offset);
+  layout.reply_to_size = detail::load_be<std::uint16_t>(body + layout.reply_to_offset() - 2);
+  layout.headers_size = detail::load_be<std::uint16_t>(body + layout.headers_offset() - 2);
+  layout.payload_size =
+      static_cast<std::uint32_t>(frame.size() - frame_header_size - layout.payload_offset());
+  return layout;
+}
+
+std::uint64_t msg_published_at(std::string_view body) noexcept {
+  return detail::load_be<std::uint64_t>(body.data() + MsgV2Layout::published_at_offset);
+}
+
 std::uint64_t msg_delivery(std::string_view body) noexcept {
   return detail::load_be<std::uint64_t>(body.data() + MsgLayout::delivery_offset);
 }

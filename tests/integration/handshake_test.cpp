@@ -119,10 +119,10 @@ TEST_CASE("handshake: an unsupported version gets ERR 9 and close") {
     c.send_hello("future", version);
     c.expect_err_and_close(0, 9);
   }
-  // Another version may lay out the rest of HELLO differently: 'P' 'B' 2 alone is enough to
-  // tell it is a version we do not speak.
-  Conn bare(daemon.port(), "bare-version-2");
-  bare.send_frame(std::string("\x00PB\x02", 4));
+  // Another version may lay out the rest of HELLO differently: 'P' 'B' 3 alone is enough to
+  // tell it is a version we do not speak (the codec reads versions 1 and 2 in full).
+  Conn bare(daemon.port(), "bare-version-3");
+  bare.send_frame(std::string("\x00PB\x03", 4));
   bare.expect_err_and_close(0, 9);
   check_serves(daemon.port());
   expect_clean_exit(daemon);

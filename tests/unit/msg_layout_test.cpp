@@ -158,17 +158,18 @@ TEST_CASE("the MSG layout is the one PROTOCOL.md shows") {
 
 TEST_CASE("op_name names every op as the protocol's table does, and no other value") {
   const std::vector<std::pair<Op, std::string_view>> table = {
-      {Op::hello, "HELLO"}, {Op::welcome, "WELCOME"}, {Op::sub, "SUB"},   {Op::unsub, "UNSUB"},
-      {Op::pub, "PUB"},     {Op::msg, "MSG"},         {Op::ack, "ACK"},   {Op::nack, "NACK"},
-      {Op::ok, "OK"},       {Op::err, "ERR"},         {Op::ping, "PING"}, {Op::pong, "PONG"},
-      {Op::gap, "GAP"}};
+      {Op::hello, "HELLO"}, {Op::welcome, "WELCOME"}, {Op::sub, "SUB"},
+      {Op::unsub, "UNSUB"}, {Op::pub, "PUB"},         {Op::msg, "MSG"},
+      {Op::ack, "ACK"},     {Op::nack, "NACK"},       {Op::ok, "OK"},
+      {Op::err, "ERR"},     {Op::ping, "PING"},       {Op::pong, "PONG"},
+      {Op::gap, "GAP"},     {Op::blocked, "BLOCKED"}, {Op::unblocked, "UNBLOCKED"}};
   std::set<std::string_view> names;
   for (const auto& [op, name] : table) {
     CHECK(op_name(op) == name);
     names.insert(op_name(op));
   }
   CHECK(names.size() == table.size());
-  CHECK(op_name(static_cast<Op>(0x0D)) == "unknown op");
+  CHECK(op_name(static_cast<Op>(0x0F)) == "unknown op");
   CHECK(op_name(static_cast<Op>(0xFF)) == "unknown op");
 }
 

@@ -58,7 +58,7 @@ inline auto fields(const Hello& m) {
   return std::tie(m.version, m.client_name, m.token);
 }
 inline auto fields(const Welcome& m) {
-  return std::tie(m.version, m.max_payload, m.server_id);
+  return std::tie(m.version, m.max_payload, m.server_id, m.server_version);
 }
 inline auto fields(const Sub& m) {
   return std::tie(m.req, m.flags, m.prefetch, m.channel);
@@ -67,10 +67,10 @@ inline auto fields(const Unsub& m) {
   return std::tie(m.req, m.channel);
 }
 inline auto fields(const Pub& m) {
-  return std::tie(m.req, m.channel, m.reply_to, m.payload);
+  return std::tie(m.req, m.channel, m.reply_to, m.payload, m.flags, m.ttl_ms, m.headers);
 }
 inline auto fields(const Msg& m) {
-  return std::tie(m.delivery, m.flags, m.channel, m.reply_to, m.payload);
+  return std::tie(m.delivery, m.flags, m.channel, m.reply_to, m.payload, m.published_at, m.headers);
 }
 inline auto fields(const Ack& m) {
   return std::tie(m.delivery);
@@ -93,6 +93,15 @@ inline auto fields(const Pong& m) {
 inline auto fields(const Gap& m) {
   return std::tie(m.dropped, m.channel);
 }
+inline auto fields(const Blocked& m) {
+  return std::tie(m.channel);
+}
+inline auto fields(const Unblocked& m) {
+  return std::tie(m.channel);
+}
+
+/// Ops of version 1 (HELLO to GAP): the samples below have one or more of each.
+inline constexpr std::size_t v1_op_count = static_cast<std::size_t>(Op::gap) + 1;
 
 /// True when both messages have the same op and equal fields.
 inline bool same_fields(const Message& a, const Message& b) {
@@ -106,13 +115,13 @@ inline bool same_fields(const Message& a, const Message& b) {
 }
 
 /// The whole frame body of a message (its encoding without the length prefix).
-inline std::string body_of(const Message& m) {
-  return encode_frame(m).substr(frame_header_size);
+inline std::string body_of(const Message& m, std::uint8_t version = pb1_version) {
+  return encode_frame(m, version).substr(frame_header_size);
 }
 
 /// A readable rendering of a message for failure messages: the op and the hex of its body.
-inline std::string describe(const Message& m) {
-  return "op " + std::to_string(static_cast<int>(op_of(m))) + " body " + hex(body_of(m));
+inline std::string describe(const Message& m, std::uint8_t version = pb1_version) {
+  return "op " + std::to_string(static_cast<int>(op_of(m))) + " body " + hex(body_of(m, version));
 }
 
 inline constexpr auto max_u32 = std::numeric_limits<std::uint32_t>::max();
