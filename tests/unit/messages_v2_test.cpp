@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <fstream>
 #include <ostream>  // doctest prints std::error_code through it
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -97,6 +99,44 @@ std::vector<Message> compact_v2_samples() {
   samples.emplace_back(Blocked{"/queue/jobs"});
   samples.emplace_back(Unblocked{"/queue/jobs"});
   return samples;
+}
+
+// The frames of the ``` blocks in PROTOCOL.md's "Version 2" section: each line's leading
+// two-digit hex tokens, up to its description.
+std::vector<std::string> frames_documented_in_protocol_md() {
+  std::ifstream file(PAPERBOY_PROTOCOL_MD);
+  REQUIRE(file.is_open());
+  std::vector<std::string> frames;
+  bool in_section = false;
+  bool in_block = false;
+  std::string line;
+  while (std::getline(file, line)) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## Version 2";
+    if (!in_section) continue;
+    if (line.rfind("```", 0) == 0) {
+      in_block = !in_block;
+      if (in_block) frames.emplace_back();
+      continue;
+    }
+    if (!in_block) continue;
+    std::istringstream tokens(line);
+    std::string token;
+    while (tokens >> token && token.size() == 2 &&
+           token.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      frames.back() += token;
+    }
+  }
+  return frames;
+}
+
+TEST_CASE("v2: PROTOCOL.md shows exactly the bytes the encoder writes") {
+  const auto documented = frames_documented_in_protocol_md();
+  const auto& expected = documented_v2_frames();
+  REQUIRE(documented.size() == expected.size());
+  for (std::size_t i = 0; i < documented.size(); ++i) {
+    CAPTURE(i);
+    CHECK(documented[i] == hex(encode_frame(expected[i].first, v2)));
+  }
 }
 
 TEST_CASE("v2: every new or changed frame encodes to the documented bytes and decodes back") {
