@@ -31,6 +31,11 @@ class Router {
   /// Where channels leave the rest of their bulk work (a slice per loop turn).
   BulkWork& bulk_work() noexcept { return bulk_work_; }
 
+  /// The broker is shutting down and no connection takes queue messages any more: what is given
+  /// back from now on is discarded (counted) rather than put back at a channel's head.
+  void start_discarding() noexcept { discarding_ = true; }
+  bool discarding() const noexcept { return discarding_; }
+
   /// Subscribes to a topic; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
   /// Subscribes to a queue, creating it if it is new and --max-queues allows; false if not.
@@ -110,6 +115,7 @@ class Router {
   /// Bumped whenever a channel is created or dropped: a RouteCache from another generation
   /// may point at a channel that is gone, or miss one that is new.
   std::uint64_t generation_ = 1;
+  bool discarding_ = false;
 };
 
 }  // namespace paperboy::broker

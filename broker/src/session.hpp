@@ -132,7 +132,11 @@ class Session final : public std::enable_shared_from_this<Session> {
   bool subscribed(std::string_view channel) const;
   bool unsubscribe(std::string_view channel);
   void leave(const Subscriptions::value_type& subscription);
+  /// Leaves every channel: a slice now, the rest a slice per turn of the router's bulk work.
   void leave_channels();
+  /// Leaves up to `at_most` more channels; how many it left.
+  std::size_t leave_some(std::size_t at_most);
+  bool leaving() const noexcept { return left_channels_ && not_left_ != subscriptions_.end(); }
 
   void publish(Publication&& message, std::uint32_t req);
   /// Answers a PUB the router has dealt with: OK, or its refusal.
@@ -160,6 +164,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   const bool refuse_;
   int loops_running_ = 2;
   bool left_channels_ = false;  ///< once: on closing (unless the broker is stopping), or stop
+  /// The subscriptions still to leave once left_channels_ is set; none are added or removed after.
+  Subscriptions::iterator not_left_;
   std::string client_name_;
   /// PB0 comes in frame(channel) frame(data) pairs: the channel of a pair whose data is due.
   std::string pb0_channel_;
