@@ -53,6 +53,19 @@ std::string publications(int queues, int per_queue) {
   return pubs;
 }
 
+/// SIGTERM, then how long the daemon took to exit; it must exit, with status 0.
+Duration terminate_timed(Daemon& daemon, Duration grace, const std::string& holding) {
+  const auto start = Clock::now();
+  daemon.signal(SIGTERM);
+  const auto status = daemon.wait_exit(grace + 10s);
+  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - start);
+  REQUIRE_MESSAGE(status, "paperboyd still runs " << took.count() << " ms after SIGTERM");
+  CHECK_MESSAGE(status->clean(), status->describe() << "\n" << daemon.log_tail());
+  MESSAGE("exit " << took.count() << " ms after SIGTERM with " << holding << " (grace "
+                  << grace.count() << " ms)");
+  return took;
+}
+
 }  // namespace
 
 // No semicolon in a test name: CMake would split the name ctest runs it by.
@@ -120,14 +133,7 @@ TEST_CASE("bulk work: SIGTERM with a million messages queued exits within the gr
 
   // The publisher stays connected and never closes: the daemon waits the whole grace for it,
   // so whatever it does after the grace shows in the exit time.
-  const auto start = Clock::now();
-  daemon.signal(SIGTERM);
-  const auto status = daemon.wait_exit(grace + 10s);
-  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - start);
-  REQUIRE_MESSAGE(status, "paperboyd still runs " << took.count() << " ms after SIGTERM");
-  CHECK_MESSAGE(status->clean(), status->describe() << "\n" << daemon.log_tail());
-  MESSAGE("exit " << took.count() << " ms after SIGTERM with " << queued_total
-                  << " queued (grace 2000 ms)");
+  const auto took = terminate_timed(daemon, grace, std::to_string(queued_total) + " queued");
   // Unsliced, freeing the backlogs came after the grace: 2.36 s on the release build.
   CHECK(took < grace + exit_margin);
   CHECK(daemon.log_count("server.discarded_total channels=10 messages=" +
@@ -158,14 +164,7 @@ TEST_CASE(
 
   // Both stay connected and never close: the daemon cuts them when the grace runs out, and then
   // has 5,000 channels to leave and 100,000 deliveries to count and free before it may exit.
-  const auto start = Clock::now();
-  daemon.signal(SIGTERM);
-  const auto status = daemon.wait_exit(grace + 10s);
-  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - start);
-  REQUIRE_MESSAGE(status, "paperboyd still runs " << took.count() << " ms after SIGTERM");
-  CHECK_MESSAGE(status->clean(), status->describe() << "\n" << daemon.log_tail());
-  MESSAGE("exit " << took.count() << " ms after SIGTERM with " << held
-                  << " unacked (grace 2000 ms)");
+  const auto took = terminate_timed(daemon, grace, std::to_string(held) + " unacked");
   // Cut at the end of the full grace, the tear-down came after it: 2.13 s on the release build
   // of an idle machine, 2.58 s on a loaded one.
   CHECK(took < grace + past_grace_allowed);
