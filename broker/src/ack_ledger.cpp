@@ -46,9 +46,9 @@ AckLedger::~AckLedger() {
   MemoryGauge::remove(outstanding_ * entry_overhead);
 }
 
-AckLedger::Unacked* AckLedger::find(std::uint64_t id, const QueueConsumer* owner) {
-  // The owner may be gone, or a new consumer may live at its address: only its own map can
-  // say whether the id is still outstanding (ids are never reused).
+AckLedger::Unacked* AckLedger::find(std::uint64_t id, ConsumerId owner) {
+  // The owner may have handed its deliveries over: only its own map can say whether the id is
+  // still outstanding.
   const auto account = by_consumer_.find(owner);
   if (account == by_consumer_.end()) return nullptr;
   const auto it = account->second.held.find(id);
@@ -84,16 +84,15 @@ void AckLedger::compact() {
   to_compact_.clear();
 }
 
-std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures,
-                                QueueConsumer& consumer) {
+std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer) {
   forget_handed_over();
   const std::uint64_t id = next_id_++;
-  owners_.emplace(id, &consumer);
+  owners_.emplace(id, consumer);
   ++outstanding_;
   // Ids grow, so every new entry goes at the end of its consumer's map.
-  Account& account = by_consumer_[&consumer];
+  Account& account = by_consumer_[consumer];
   const auto it = account.held.emplace_hint(account.held.end(), id,
-                                            Unacked{std::move(message), failures, &consumer});
+                                            Unacked{std::move(message), failures, consumer});
   add(account, it->second);
   if (it->second.message.in_shared_slab()) {
     // Settled ids are pruned once they outnumber the live ones: amortised O(1), and a ledger
@@ -128,8 +127,8 @@ std::optional<AckLedger::Unacked> AckLedger::take(std::uint64_t id) {
   return unacked;
 }
 
-AckLedger::Held AckLedger::take_all(const QueueConsumer& consumer) {
-  const auto account = by_consumer_.find(&consumer);
+AckLedger::Held AckLedger::take_all(ConsumerId consumer) {
+  const auto account = by_consumer_.find(consumer);
   if (account == by_consumer_.end()) return {};
   const Account& taken = account->second;
   const std::size_t n = taken.held.size();

@@ -6,11 +6,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "registry.hpp"
 #include "shared_buffer.hpp"
 
 namespace paperboy::broker {
-
-class QueueConsumer;
 
 /// One connection's manual-ack deliveries still waiting for ACK or NACK, by delivery id. Ids
 /// start at 1 and only grow, so a late ACK of a given-back delivery can never hit a new one.
@@ -21,7 +20,7 @@ class AckLedger {
   struct Unacked {
     SharedBuffer message;
     std::uint32_t failures;
-    QueueConsumer* consumer;
+    ConsumerId consumer;
   };
   /// One consumer's deliveries by id, so in delivery order.
   using Held = std::map<std::uint64_t, Unacked>;
@@ -32,7 +31,7 @@ class AckLedger {
   AckLedger& operator=(const AckLedger&) = delete;
 
   /// Records a delivery and returns its fresh id.
-  std::uint64_t record(SharedBuffer message, std::uint32_t failures, QueueConsumer& consumer);
+  std::uint64_t record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer);
 
   /// Removes and returns the delivery, or nothing when the id is not outstanding here.
   std::optional<Unacked> take(std::uint64_t id);
@@ -41,7 +40,7 @@ class AckLedger {
   /// may hold 100,000, and its channel takes them back a slice per loop turn. Their ids stop
   /// being outstanding at once (a late ACK is refused); the id index forgets them a few at a
   /// time as the connection goes on.
-  Held take_all(const QueueConsumer& consumer);
+  Held take_all(ConsumerId consumer);
 
   std::size_t size() const noexcept { return outstanding_; }
 
@@ -64,13 +63,13 @@ class AckLedger {
   void add(Account& account, const Unacked& unacked) noexcept;
   void remove(Account& account, const Unacked& unacked) noexcept;
   /// The entry behind an id, or null when it was handed over (or settled).
-  Unacked* find(std::uint64_t id, const QueueConsumer* owner);
+  Unacked* find(std::uint64_t id, ConsumerId owner);
   /// Drops a few handed-over ids from the index: amortised O(1) per record or take.
   void forget_handed_over();
 
   /// Every outstanding id, and ids handed over with their consumer not yet forgotten.
-  std::unordered_map<std::uint64_t, const QueueConsumer*> owners_;
-  std::unordered_map<const QueueConsumer*, Account> by_consumer_;
+  std::unordered_map<std::uint64_t, ConsumerId> owners_;
+  std::unordered_map<ConsumerId, Account, IdHash> by_consumer_;
   std::uint64_t next_id_ = 1;
   std::size_t outstanding_ = 0;
   std::size_t handed_over_ = 0;  ///< ids in owners_ that are no longer outstanding

@@ -24,7 +24,7 @@ void fill_pb0(Delivery& d, const SharedBuffer& message) noexcept {
 }  // namespace
 
 void fill_topic_delivery(Delivery& d, const SharedBuffer& message, Dialect dialect) noexcept {
-  d.origin = nullptr;
+  d.origin = {};
   d.failures = 0;
   d.delivery_id = 0;
   if (dialect == Dialect::pb0) return fill_pb0(d, message);
@@ -34,18 +34,18 @@ void fill_topic_delivery(Delivery& d, const SharedBuffer& message, Dialect diale
   d.prefix_size = 0;
 }
 
-void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueChannel& origin) noexcept {
+void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueId origin) noexcept {
   d.buffer = frame;
   d.offset = 0;
   d.size = u32(frame.size());
   d.prefix_size = 0;
-  d.origin = &origin;
+  d.origin = origin;
   d.failures = 0;
   d.delivery_id = 0;
 }
 
-void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect,
-                         QueueChannel& origin, std::uint64_t delivery_id) noexcept {
+void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect, QueueId origin,
+                         std::uint64_t delivery_id) noexcept {
   const std::uint8_t flags = queued.failures > 0 ? protocol::msg_flag_redelivered : 0;
   if (dialect == Dialect::pb0) {
     fill_pb0(d, queued.message);
@@ -60,7 +60,7 @@ void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect diale
     protocol::write_msg_delivery_header(d.prefix.data(), queued.message.size(), delivery_id, flags);
     d.prefix_size = header;
   }
-  d.origin = &origin;
+  d.origin = origin;
   d.failures = queued.failures;
   d.delivery_id = delivery_id;
 }

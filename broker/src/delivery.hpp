@@ -6,11 +6,10 @@
 
 #include "paperboy/protocol/messages.hpp"
 #include "paperboy/protocol/msg_layout.hpp"
+#include "registry.hpp"
 #include "shared_buffer.hpp"
 
 namespace paperboy::broker {
-
-class QueueChannel;
 
 /// The two wire dialects a session may speak.
 enum class Dialect : std::uint8_t { pb0, pb1 };
@@ -28,9 +27,9 @@ enum class Dialect : std::uint8_t { pb0, pb1 };
 /// A queue message waiting in a channel, with what its past deliveries taught us.
 struct QueuedMessage {
   SharedBuffer message;
-  std::uint32_t failures = 0;   ///< deliveries given back by NACK or a consumer leaving
-  const void* avoid = nullptr;  ///< the consumer that just gave it back, if any
-  bool starts_run = false;      ///< first of the backlog's entries from its slab (SlabPins)
+  std::uint32_t failures = 0;  ///< deliveries given back by NACK or a consumer leaving
+  ConsumerId avoid = {};       ///< the consumer that just gave it back, if any
+  bool starts_run = false;     ///< first of the backlog's entries from its slab (SlabPins)
 };
 
 /// One entry of a send queue: a few bytes of its own, then a span of a shared buffer (gathered
@@ -43,7 +42,7 @@ struct Delivery {
   std::array<char, protocol::msg_delivery_header_size> prefix{};
   std::uint8_t prefix_size = 0;
   bool starts_run = false;  ///< first of the send queue's entries from its slab (SlabPins)
-  QueueChannel* origin = nullptr;
+  QueueId origin;           ///< the queue channel it came from; empty for anything else
   std::uint32_t failures = 0;
   std::uint64_t delivery_id = 0;
 
@@ -55,12 +54,12 @@ void fill_topic_delivery(Delivery& d, const SharedBuffer& message, Dialect diale
 
 /// Makes `d` (a reused send-queue slot) send a PB1 queue message the first time, with no delivery
 /// id: the frame as it is.
-void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueChannel& origin) noexcept;
+void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueId origin) noexcept;
 
 /// Makes `d` (a reused send-queue slot) send a queue message to one consumer: with a delivery id
 /// when it must be acked, flagged redelivered when an earlier delivery of it failed.
-void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect,
-                         QueueChannel& origin, std::uint64_t delivery_id) noexcept;
+void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect, QueueId origin,
+                         std::uint64_t delivery_id) noexcept;
 
 /// A PB1 control frame (OK, ERR, PONG, WELCOME, GAP) in a buffer of its own.
 Delivery control_frame(const protocol::Message& frame);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "queue_channel.hpp"
 #include "topic_channel.hpp"
 #include "transport.hpp"
 #include "use_nothrow.hpp"
@@ -22,15 +21,14 @@ void Outbox::push(Delivery d) {
   wake();
 }
 
-void Outbox::push_queued(const QueuedMessage& queued, QueueChannel& origin,
-                         std::uint64_t delivery_id) {
+void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint64_t delivery_id) {
   queue_.push_with(
       [&](Delivery& d) { fill_queue_delivery(d, queued, dialect_, origin, delivery_id); });
   if (full()) was_full_ = true;
   wake();
 }
 
-void Outbox::push_first_delivery(const SharedBuffer& frame, QueueChannel& origin) {
+void Outbox::push_first_delivery(const SharedBuffer& frame, QueueId origin) {
   queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin); });
   if (full()) was_full_ = true;
   wake();
@@ -58,39 +56,38 @@ void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
 
 void Outbox::owe_gap(const TopicChannel& channel) {
   for (auto& gap : gaps_) {
-    if (gap.channel == &channel) {
+    if (gap.channel == channel.id()) {
       ++gap.dropped;
       return;
     }
   }
-  gaps_.push_back({&channel, 1});
+  gaps_.push_back({channel.id(), channel.name(), 1});
 }
 
 void Outbox::report_gaps() {
   // A GAP goes out as soon as there is room again, so the subscriber learns of its loss before
   // any later message on that channel, and even if no later message ever comes.
   for (const auto& gap : gaps_) {
-    push(control_frame(protocol::Gap{gap.dropped, gap.channel->name()}));
+    push(control_frame(protocol::Gap{gap.dropped, gap.name}));
   }
   gaps_.clear();
 }
 
-void Outbox::forget(const TopicChannel& channel) noexcept {
-  std::erase_if(gaps_, [&](const PendingGap& gap) { return gap.channel == &channel; });
+void Outbox::forget(TopicId channel) noexcept {
+  std::erase_if(gaps_, [&](const PendingGap& gap) { return gap.channel == channel; });
 }
 
-std::vector<Delivery> Outbox::take_unsent(const QueueChannel& channel) {
+std::vector<Delivery> Outbox::take_unsent(QueueId channel) {
   std::vector<Delivery> unsent;
-  // A half-written delivery must still be finished on the wire; it now belongs to nobody, so a
-  // later channel at the same address can never claim it back.
-  if (front_written_ > 0 && queue_.front().origin == &channel) {
-    queue_.front().origin = nullptr;
-    // An auto-ack delivery is not in any ledger: should the connection die before it is
-    // finished, it must still find its way back, by name.
-    if (queue_.front().delivery_id == 0) orphan_queue_ = channel.name();
+  // A half-written delivery must still be finished on the wire, and belongs to no consumer any
+  // more (a new one of this channel must not take it back again). An auto-ack one is in no
+  // ledger: should the connection die before it is finished, abandon_partial_write hands it back.
+  if (front_written_ > 0 && queue_.front().origin == channel) {
+    if (queue_.front().delivery_id == 0) stranded_origin_ = channel;
+    queue_.front().origin = {};
   }
   if (set_aside_done_) {
-    const auto it = set_aside_.find(&channel);
+    const auto it = set_aside_.find(channel);
     if (it != set_aside_.end()) {
       unsent = std::move(it->second);
       set_aside_.erase(it);
@@ -98,7 +95,7 @@ std::vector<Delivery> Outbox::take_unsent(const QueueChannel& channel) {
     return unsent;
   }
   queue_.extract(
-      first_unsent(), [&](const Delivery& d) { return d.origin == &channel; },
+      first_unsent(), [&](const Delivery& d) { return d.origin == channel; },
       [&](Delivery&& d) { unsent.push_back(std::move(d)); });
   note_room();
   return unsent;
@@ -108,7 +105,7 @@ void Outbox::set_aside_unsent() {
   if (set_aside_done_) return;
   set_aside_done_ = true;
   queue_.extract(
-      first_unsent(), [](const Delivery& d) { return d.origin != nullptr; },
+      first_unsent(), [](const Delivery& d) { return bool(d.origin); },
       [&](Delivery&& d) { set_aside_[d.origin].push_back(std::move(d)); });
   note_room();
 }
@@ -136,7 +133,7 @@ std::error_code Outbox::flush_to(Transport& transport) noexcept {
       ++done;
     }
     queue_.pop(done);
-    if (done > 0) orphan_queue_.clear();
+    if (done > 0) stranded_origin_ = {};
     front_written_ = left;
   }
   note_room();
@@ -151,16 +148,16 @@ void Outbox::note_room() {
   wake();
 }
 
-std::optional<Outbox::Orphan> Outbox::abandon_partial_write() {
-  std::optional<Orphan> orphan;
-  if (front_written_ > 0 && !orphan_queue_.empty()) {
+std::optional<Outbox::Stranded> Outbox::abandon_partial_write() {
+  std::optional<Stranded> stranded;
+  if (front_written_ > 0 && stranded_origin_) {
     Delivery& front = queue_.front();
-    orphan = Orphan{std::move(orphan_queue_), QueuedMessage{front.buffer, front.failures}};
+    stranded = Stranded{stranded_origin_, QueuedMessage{front.buffer, front.failures}};
     queue_.pop(1);
   }
-  orphan_queue_.clear();
+  stranded_origin_ = {};
   front_written_ = 0;
-  return orphan;
+  return stranded;
 }
 
 bool Outbox::take_room_regained() noexcept {

@@ -14,12 +14,12 @@
 
 #include "drop_log.hpp"
 #include "paperboy/broker/config.hpp"
+#include "registry.hpp"
 #include "send_queue.hpp"
 
 namespace paperboy::broker {
 
 class TopicChannel;
-class QueueChannel;
 class Transport;
 
 /// The outbound half of one connection, as the channels see it: its send queue with the byte
@@ -52,9 +52,9 @@ class Outbox {
 
   /// Queues a queue message for this consumer (the channel checked has_room()), filling the
   /// send-queue slot in place.
-  void push_queued(const QueuedMessage& queued, QueueChannel& origin, std::uint64_t delivery_id);
+  void push_queued(const QueuedMessage& queued, QueueId origin, std::uint64_t delivery_id);
   /// The same for a message delivered for the first time, with no id: its frame as it is.
-  void push_first_delivery(const SharedBuffer& frame, QueueChannel& origin);
+  void push_first_delivery(const SharedBuffer& frame, QueueId origin);
 
   /// Where a queue message for this connection alone is best encoded: next to its other
   /// deliveries, so a run of them goes out as one writev segment (see SharedBuffer::Arena).
@@ -67,24 +67,24 @@ class Outbox {
   void stop_accepting() noexcept { accepting_ = false; }
 
   /// Forgets what it owes `channel` (unsubscribed): pending GAPs.
-  void forget(const TopicChannel& channel) noexcept;
+  void forget(TopicId channel) noexcept;
 
   /// Removes the queue deliveries from `channel` that are not being written, in order.
-  std::vector<Delivery> take_unsent(const QueueChannel& channel);
+  std::vector<Delivery> take_unsent(QueueId channel);
 
   /// The connection is leaving every channel (it stopped accepting): sorts its unsent queue
   /// deliveries by channel in one pass, so each take_unsent after it costs what that channel had
   /// queued instead of a scan of the whole send queue per subscription.
   void set_aside_unsent();
 
-  /// A half-written queue delivery whose consumer had already left its channel.
-  struct Orphan {
-    std::string channel;
+  /// A half-written auto-ack queue delivery whose consumer had already left its channel.
+  struct Stranded {
+    QueueId origin;
     QueuedMessage message;
   };
-  /// The connection is gone: the half-written front entry counts as unsent. If it belongs to a
-  /// channel this connection already left, it is handed out here to be given back by name.
-  std::optional<Orphan> abandon_partial_write();
+  /// The connection is gone: the half-written front entry counts as unsent. If its consumer had
+  /// already left its channel (nobody else will give it back), it is handed out here.
+  std::optional<Stranded> abandon_partial_write();
 
   /// Drops every entry not being written (the peer will never read them).
   void discard_unsent();
@@ -110,7 +110,8 @@ class Outbox {
 
  private:
   struct PendingGap {
-    const TopicChannel* channel;
+    TopicId channel;
+    std::string name;  ///< the GAP names the channel
     std::uint64_t dropped;
   };
   void owe_gap(const TopicChannel& channel);
@@ -127,12 +128,12 @@ class Outbox {
   std::function<void()> on_overflow_;
   DropLog& drop_log_;
   std::vector<PendingGap> gaps_;
-  std::unordered_map<const QueueChannel*, std::vector<Delivery>> set_aside_;
+  std::unordered_map<QueueId, std::vector<Delivery>, IdHash> set_aside_;
   bool set_aside_done_ = false;
   std::size_t cap_;
-  std::size_t front_written_ = 0;
-  std::string orphan_queue_;  ///< channel of the half-written front entry, once it was left  ///<
-                              ///< bytes of the front entry already sent
+  std::size_t front_written_ = 0;  ///< bytes of the front entry already sent
+  /// The channel of the half-written front, an auto-ack delivery whose consumer has left it.
+  QueueId stranded_origin_;
   std::uint64_t dropped_total_ = 0;
   SlowConsumerPolicy policy_;
   Dialect dialect_ = Dialect::pb1;

@@ -103,32 +103,35 @@ void Session::on_pub(const protocol::Pub& pub) {
 }
 
 void Session::on_ack(const protocol::Ack& ack) {
-  const auto unacked = settle(ack.delivery, "ACK");
-  if (unacked) unacked->consumer->channel().pump();  // its credit is back
+  if (QueueConsumer* consumer = settle(ack.delivery, "ACK").consumer) {
+    consumer->channel().pump();  // its credit is back
+  }
 }
 
 void Session::on_nack(const protocol::Nack& nack) {
-  auto unacked = settle(nack.delivery, "NACK");
-  if (!unacked) return;
+  auto [unacked, consumer] = settle(nack.delivery, "NACK");
+  if (!consumer) return;
   // Back to the head, for someone else if anyone else has credit; a failed delivery counts.
   std::vector<QueuedMessage> back;
   back.push_back({std::move(unacked->message), unacked->failures + 1, unacked->consumer});
-  unacked->consumer->channel().give_back(std::move(back));
+  consumer->channel().give_back(std::move(back));
 }
 
-std::optional<AckLedger::Unacked> Session::settle(std::uint64_t delivery, std::string_view op) {
+Session::Settled Session::settle(std::uint64_t delivery, std::string_view op) {
   const bool was_at_bound = at_unacked_bound();
   auto unacked = ledger_.take(delivery);
   if (!unacked) {
     reply_err(0, Errc::unknown_delivery,
               fmt::format("{} of delivery {}: not an outstanding delivery of this connection", op,
                           delivery));
-    return std::nullopt;
+    return {};
   }
-  unacked->consumer->settled();
+  // An outstanding delivery's consumer is still subscribed: leaving takes its deliveries along.
+  QueueConsumer* consumer = router_.find(unacked->consumer);
+  if (consumer) consumer->settled();
   // Every manual-ack subscription of this connection waited on the bound, not just this one.
   if (was_at_bound && !at_unacked_bound()) on_room();
-  return unacked;
+  return {std::move(unacked), consumer};
 }
 
 bool Session::at_unacked_bound() const noexcept {

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "paperboy/protocol/messages.hpp"
+#include "paperboy/protocol/msg_layout.hpp"
 #include "shared_buffer.hpp"
 
 namespace paperboy::broker {
@@ -27,9 +28,16 @@ class Publication {
   /// goes where that recipient's other deliveries lie.
   const SharedBuffer& frame(SharedBuffer::Arena& arena) { return frame_ ? frame_ : encode(&arena); }
 
+  /// For a message that will wait (a parked PUB): encodes it if that is still to do, and moves
+  /// its frame out of a shared slab into an allocation of its own, so waiting costs its own bytes
+  /// and never keeps a whole slab alive.
+  void detach();
+
  private:
   /// In `arena`, or the thread's when null.
   const SharedBuffer& encode(SharedBuffer::Arena* arena);
+  /// From now on the fields are views into the frame, where `layout` says they went.
+  void point_into_frame(const protocol::MsgLayout& layout) noexcept;
 
   protocol::Msg fields_;
   SharedBuffer frame_;

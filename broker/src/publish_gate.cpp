@@ -16,10 +16,17 @@ std::optional<PublishGate::Settled> PublishGate::publish(Publication&& message, 
   if (parked_.empty() && !paused_for_memory()) {
     if (auto settled = offer(message, req)) return settled;
   }
-  // The message may point into the read buffer until encoded; a parked PUB keeps its own copy.
-  parked_bytes_ += message.frame().size();
+  // The message may point into the read buffer until encoded; a parked PUB keeps its own copy,
+  // out of any shared slab, so the read-ahead bound counts what parking really costs.
+  message.detach();
+  parked_bytes_ += cost(message);
   parked_.push_back({std::move(message), req});
   return std::nullopt;
+}
+
+std::size_t PublishGate::cost(Publication& parked) {
+  // The frame's own allocation and the list node around the entry (two links).
+  return parked.frame().footprint() + sizeof(ParkedPub) + 2 * sizeof(void*);
 }
 
 std::optional<PublishGate::Settled> PublishGate::retry_next() {
@@ -29,7 +36,7 @@ std::optional<PublishGate::Settled> PublishGate::retry_next() {
   ParkedPub& front = parked_.front();
   const auto settled = offer(front.message, front.req);
   if (!settled) return std::nullopt;
-  parked_bytes_ -= front.message.frame().size();
+  parked_bytes_ -= cost(front.message);
   parked_.pop_front();
   return settled;
 }
@@ -38,7 +45,7 @@ std::optional<PublishGate::Settled> PublishGate::offer(Publication& message, std
   const auto outcome = router_.publish(message, route_cache_);
   if (outcome.full) {
     outcome.full->wait_for_room(*this);
-    waiting_on_ = outcome.full;
+    waiting_on_ = outcome.full->id();
     return std::nullopt;
   }
   return Settled{req, outcome.refused};
@@ -59,16 +66,16 @@ void PublishGate::on_memory_relieved() {
 }
 
 void PublishGate::on_channel_room() {
-  waiting_on_ = nullptr;
+  waiting_on_ = {};
   on_ready_();
 }
 
 std::size_t PublishGate::abandon() {
-  if (waiting_on_) {
-    waiting_on_->cancel_wait(*this);
-    router_.release_if_idle(*waiting_on_);
-    waiting_on_ = nullptr;
+  if (QueueChannel* channel = router_.find(waiting_on_)) {
+    channel->cancel_wait(*this);
+    router_.release_if_idle(*channel);
   }
+  waiting_on_ = {};
   waiting_for_memory_ = false;
   const std::size_t dropped = parked_.size();
   parked_.clear();

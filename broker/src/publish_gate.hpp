@@ -55,7 +55,7 @@ class PublishGate final : private RoomWaiter {
 
   /// The last PUB was routed to `channel` (a name already checked then, so valid now).
   bool routed_last(std::string_view channel) const noexcept {
-    return route_cache_.generation != 0 && channel == route_cache_.channel;
+    return !route_cache_.channel.empty() && channel == route_cache_.channel;
   }
 
   /// The connection is closing: stops waiting and drops the parked PUBs; returns how many.
@@ -68,6 +68,8 @@ class PublishGate final : private RoomWaiter {
   };
 
   std::optional<Settled> offer(Publication& message, std::uint32_t req);
+  /// What one parked PUB costs, the measure of --max-read-ahead.
+  static std::size_t cost(Publication& parked);
   bool paused_for_memory();
   void on_channel_room() override;
 
@@ -78,8 +80,8 @@ class PublishGate final : private RoomWaiter {
   Router::RouteCache route_cache_;
   std::list<ParkedPub> parked_;  ///< rare; a list costs an idle connection nothing
   std::size_t parked_bytes_ = 0;
-  QueueChannel* waiting_on_ = nullptr;  ///< the full queue channel the front PUB waits for
-  bool waiting_for_memory_ = false;     ///< the front PUB waits for the memory alarm to clear
+  QueueId waiting_on_;               ///< the full queue channel the front PUB waits for
+  bool waiting_for_memory_ = false;  ///< the front PUB waits for the memory alarm to clear
 };
 
 }  // namespace paperboy::broker

@@ -17,7 +17,11 @@ constexpr std::size_t backlog_pin_budget = 1024 * 1024;
 }  // namespace
 
 QueueChannel::QueueChannel(std::string name, const Config& config, Router& router)
-    : name_(std::move(name)), config_(config), router_(router), backlog_pins_(backlog_pin_budget) {}
+    : name_(std::move(name)),
+      config_(config),
+      router_(router),
+      enrollment_(router.registry().queues, *this),
+      backlog_pins_(backlog_pin_budget) {}
 
 QueueChannel::~QueueChannel() {
   MemoryGauge::remove(backlog_.size() * sizeof(QueuedMessage));
@@ -28,7 +32,7 @@ bool QueueChannel::subscribe(QueueConsumer& consumer) {
     return false;
   }
   consumers_.push_back(&consumer);
-  consumer.bind(*this);
+  consumer.bind(*this, router_.registry().consumers.insert(consumer));
   pump();
   return true;
 }
@@ -41,6 +45,7 @@ bool QueueChannel::unsubscribe(QueueConsumer& consumer) {
   if (index < next_) --next_;
   if (next_ >= consumers_.size()) next_ = 0;
   give_back(consumer.surrender(*this));
+  router_.registry().consumers.erase(consumer.id());
   return true;
 }
 
@@ -53,7 +58,7 @@ bool QueueChannel::publish(Publication& message) {
       consumer->take(message, *this);
       return true;
     }
-    if (QueueConsumer* consumer = next_consumer(nullptr)) {
+    if (QueueConsumer* consumer = next_consumer({})) {
       consumer->take(message, *this);
       return true;
     }
@@ -97,9 +102,10 @@ std::size_t QueueChannel::return_slice(std::size_t at_most) {
 void QueueChannel::continue_later() {
   if (scheduled_) return;
   scheduled_ = true;
-  router_.bulk_work().add([self = std::weak_ptr<QueueChannel*>(self_)](std::size_t budget) {
-    const auto channel = self.lock();
-    return channel ? (*channel)->continue_work(budget) : BulkWork::Progress{0, true};
+  // By id: a continuation that finds its channel gone does nothing.
+  router_.bulk_work().add([&router = router_, id = id()](std::size_t budget) {
+    QueueChannel* channel = router.find(id);
+    return channel ? channel->continue_work(budget) : BulkWork::Progress{0, true};
   });
 }
 
@@ -176,7 +182,7 @@ bool QueueChannel::full() const noexcept {
          backlog_bytes_ >= config_.channel_backlog_bytes;
 }
 
-QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
+QueueConsumer* QueueChannel::next_consumer(ConsumerId avoid) noexcept {
   // Round-robin over those that can take a message; the consumer that just gave this message
   // back gets it again only when nobody else can.
   // next_ < n whenever there are consumers (unsubscribe keeps it so).
@@ -188,7 +194,7 @@ QueueConsumer* QueueChannel::next_consumer(const void* avoid) noexcept {
   for (std::size_t i = 0; i < n; ++i, k = after(k)) {
     QueueConsumer* consumer = consumers_[k];
     if (!consumer->can_take()) continue;
-    if (consumer == avoid) {
+    if (consumer->id() == avoid) {
       if (!fallback) {
         fallback = consumer;
         fallback_index = k;

@@ -2,7 +2,6 @@
 
 #include <cstddef>
 #include <deque>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +9,7 @@
 #include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
 #include "publication.hpp"
+#include "registry.hpp"
 #include "returned_messages.hpp"
 #include "slab_pins.hpp"
 
@@ -46,11 +46,13 @@ class QueueChannel {
   QueueChannel& operator=(const QueueChannel&) = delete;
 
   const std::string& name() const noexcept { return name_; }
+  QueueId id() const noexcept { return enrollment_.id(); }
 
-  /// Adds a consumer and hands it what is waiting; false if it already was one.
+  /// Adds a consumer (findable by its id from now on) and hands it what is waiting; false if it
+  /// already was one.
   bool subscribe(QueueConsumer& consumer);
-  /// Removes a consumer; what it held goes back to the head of the backlog, in order. False if
-  /// it was not a consumer.
+  /// Removes a consumer; what it held goes back to the head of the backlog, in order, and its id
+  /// finds nothing any more. False if it was not a consumer.
   bool unsubscribe(QueueConsumer& consumer);
 
   /// Takes a message, or returns false when the backlog is full (call wait_for_room). Encodes
@@ -98,7 +100,7 @@ class QueueChannel {
  private:
   bool full() const noexcept;
   bool dead_letters_allowed() const noexcept;
-  QueueConsumer* next_consumer(const void* avoid) noexcept;
+  QueueConsumer* next_consumer(ConsumerId avoid) noexcept;
   void enqueue(QueuedMessage message);
   QueuedMessage dequeue();
   void wake_waiters();
@@ -113,6 +115,7 @@ class QueueChannel {
   std::string name_;
   const Config& config_;
   Router& router_;
+  Enrollment<QueueChannel> enrollment_;
   std::deque<QueuedMessage> backlog_;
   std::size_t backlog_bytes_ = 0;
   SlabPins backlog_pins_;
@@ -124,8 +127,6 @@ class QueueChannel {
   ReturnedMessages returning_;
   Discarded discarded_;
   bool scheduled_ = false;  ///< queued in the router's bulk work
-  /// Expires with the channel: a posted continuation finding it gone does nothing.
-  std::shared_ptr<QueueChannel*> self_ = std::make_shared<QueueChannel*>(this);
 };
 
 }  // namespace paperboy::broker

@@ -2,6 +2,7 @@
 
 #include "ack_ledger.hpp"
 #include "outbox.hpp"
+#include "queue_channel.hpp"
 
 namespace paperboy::broker {
 
@@ -13,13 +14,13 @@ bool QueueConsumer::can_take() const noexcept {
 void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
   std::uint64_t id = 0;
   if (manual_ack_) {
-    id = ledger_.record(queued.message, queued.failures, *this);
+    id = ledger_.record(queued.message, queued.failures, id_);
     ++unacked_;
     // At the bound, what the ledger holds may still be counted as whole slabs: copy it out
     // before turning the consumer away.
     if (ledger_.bytes() >= max_unacked_bytes_) ledger_.compact();
   }
-  outbox_.push_queued(queued, channel, id);
+  outbox_.push_queued(queued, channel.id(), id);
 }
 
 void QueueConsumer::take(Publication& message, QueueChannel& channel) {
@@ -28,16 +29,16 @@ void QueueConsumer::take(Publication& message, QueueChannel& channel) {
   // An auto-ack PB1 delivery sends the frame as it is, and nobody else sends it: encoded in this
   // consumer's arena, round robin leaves each consumer a contiguous run (one writev segment)
   // instead of every n-th message of the read batch's slabs.
-  outbox_.push_first_delivery(message.frame(outbox_.arena()), channel);
+  outbox_.push_first_delivery(message.frame(outbox_.arena()), channel.id());
 }
 
 ReturnedMessages QueueConsumer::surrender(const QueueChannel& channel) {
-  auto unsent = outbox_.take_unsent(channel);
+  auto unsent = outbox_.take_unsent(channel.id());
   ReturnedMessages back;
   if (manual_ack_) {
     // What never reached the socket was not really delivered: it goes back as unsent.
     for (const Delivery& d : unsent) ledger_.take(d.delivery_id);
-    back.append(ledger_.take_all(*this));
+    back.append(ledger_.take_all(id_));
     unacked_ = 0;
   }
   back.append(std::move(unsent));

@@ -6,6 +6,7 @@
 
 #include "delivery.hpp"
 #include "publication.hpp"
+#include "registry.hpp"
 #include "returned_messages.hpp"
 
 namespace paperboy::broker {
@@ -44,9 +45,15 @@ class QueueConsumer {
   /// over whole, not message by message.
   ReturnedMessages surrender(const QueueChannel& channel);
 
-  /// The channel it consumes from (set when it subscribes).
+  /// The channel it consumes from, set when it subscribes: it outlives its consumers (a channel
+  /// with a consumer is never dropped), so a plain reference is safe.
   QueueChannel& channel() const noexcept { return *channel_; }
-  void bind(QueueChannel& channel) noexcept { channel_ = &channel; }
+  /// Its id while subscribed: what its deliveries and unacked entries name it by.
+  ConsumerId id() const noexcept { return id_; }
+  void bind(QueueChannel& channel, ConsumerId id) noexcept {
+    channel_ = &channel;
+    id_ = id;
+  }
 
   bool manual_ack() const noexcept { return manual_ack_; }
   std::uint32_t unacked() const noexcept { return unacked_; }
@@ -55,6 +62,7 @@ class QueueConsumer {
   Outbox& outbox_;
   AckLedger& ledger_;
   QueueChannel* channel_ = nullptr;
+  ConsumerId id_;
   std::size_t max_unacked_bytes_;
   std::uint32_t prefetch_;
   std::uint32_t unacked_ = 0;

@@ -18,10 +18,7 @@ constexpr std::string_view reply_prefix = "/topic/_reply/";
 
 bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
   auto [it, created] = topics_.try_emplace(std::string(topic));
-  if (created) {
-    it->second = std::make_unique<TopicChannel>(it->first);
-    ++generation_;
-  }
+  if (created) it->second = std::make_unique<TopicChannel>(it->first, registry_.topics);
   return it->second->subscribe(subscriber);
 }
 
@@ -38,11 +35,8 @@ bool Router::unsubscribe(Outbox& subscriber, std::string_view topic) {
   const auto it = topics_.find(topic);
   if (it == topics_.end()) return false;
   const bool was = it->second->unsubscribe(subscriber);
-  subscriber.forget(*it->second);
-  if (it->second->empty()) {
-    topics_.erase(it);
-    ++generation_;
-  }
+  subscriber.forget(it->second->id());
+  if (it->second->empty()) topics_.erase(it);
   return was;
 }
 
@@ -57,35 +51,50 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
 
 Router::Published Router::publish(Publication& message, RouteCache& cache) {
   const std::string_view channel = message.channel();
-  // A stream of PUBs to one channel skips the name lookup: the cache holds the last route and
-  // the generation of the channel tables it was found in.
-  if (cache.generation != generation_ || cache.channel != channel) {
-    cache.channel.assign(channel);
-    cache.generation = generation_;
-    cache.topic = nullptr;
-    cache.queue = nullptr;
-    if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
-      // A queue keeps messages for consumers that have not come yet, so publishing creates it,
-      // up to a bound: every channel may hold a whole backlog.
-      if (!queue_allowed(channel)) {
-        cache.generation = 0;
-        return {nullptr, true};
-      }
-      cache.queue = &queue(channel);
-      cache.generation = generation_;
+  // A stream of PUBs to one channel skips the name lookup: the cache holds the ids of the last
+  // route, and an id whose channel is gone finds nothing. A topic nobody subscribed to is looked
+  // up again each time: it may have a subscriber by now.
+  QueueChannel* queue = nullptr;
+  TopicChannel* topic = nullptr;
+  if (channel == cache.channel) {
+    if (cache.queue) {
+      queue = find(cache.queue);
     } else {
-      cache.topic = find_topic(channel);
+      topic = find(cache.topic);
     }
+  }
+  if (!queue && !topic) {
+    if (!route(channel, cache)) return {nullptr, true};
+    queue = find(cache.queue);
+    topic = find(cache.topic);
   }
   // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
   // keeps the encoded message while it waits).
-  if (cache.queue) return {cache.queue->publish(message) ? nullptr : cache.queue, false};
-  if (cache.topic) {
-    cache.topic->publish(message.frame());
+  if (queue) return {queue->publish(message) ? nullptr : queue, false};
+  if (topic) {
+    topic->publish(message.frame());
   } else if (channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
   return {};
+}
+
+bool Router::route(std::string_view channel, RouteCache& cache) {
+  cache.channel.assign(channel);
+  cache.queue = {};
+  cache.topic = {};
+  if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
+    // A queue keeps messages for consumers that have not come yet, so publishing creates it,
+    // up to a bound: every channel may hold a whole backlog.
+    if (!queue_allowed(channel)) {
+      cache.channel.clear();
+      return false;
+    }
+    cache.queue = queue(channel).id();
+  } else if (const TopicChannel* topic = find_topic(channel)) {
+    cache.topic = topic->id();
+  }
+  return true;
 }
 
 TopicChannel* Router::find_topic(std::string_view name) noexcept {
@@ -97,10 +106,16 @@ TopicChannel* Router::find_topic(std::string_view name) noexcept {
   return it == topics_.end() ? nullptr : it->second.get();
 }
 
-void Router::give_back(std::string_view queue_name, QueuedMessage message) {
+void Router::give_back(QueueId from, QueuedMessage message) {
+  QueueChannel* channel = find(from);
+  if (!channel) {
+    const std::string_view frame = message.message.view();
+    const std::string_view body = frame.substr(protocol::frame_header_size);
+    channel = &queue(protocol::written_msg_layout(frame).channel_in(body));
+  }
   std::vector<QueuedMessage> back;
   back.push_back(std::move(message));
-  queue(queue_name).give_back(std::move(back));
+  channel->give_back(std::move(back));
 }
 
 bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
@@ -136,16 +151,15 @@ QueueChannel& Router::queue(std::string_view name) {
   if (it == queues_.end()) {
     it = queues_.emplace(std::string(name), nullptr).first;
     it->second = std::make_unique<QueueChannel>(it->first, config_, *this);
-    ++generation_;
   }
   return *it->second;
 }
 
 void Router::release_if_idle(QueueChannel& channel) {
-  // Erase by iterator: the key lives inside the channel being destroyed.
   if (!channel.idle()) return;
-  queues_.erase(queues_.find(channel.name()));
-  ++generation_;
+  // Erase by iterator: the key lives inside the channel being destroyed.
+  const auto it = queues_.find(channel.name());
+  if (it != queues_.end() && it->second.get() == &channel) queues_.erase(it);
 }
 
 }  // namespace paperboy::broker

@@ -12,6 +12,7 @@
 #include "publication.hpp"
 #include "queue_channel.hpp"
 #include "rate_limited_log.hpp"
+#include "registry.hpp"
 #include "shared_buffer.hpp"
 #include "topic_channel.hpp"
 
@@ -30,6 +31,13 @@ class Router {
 
   /// Where channels leave the rest of their bulk work (a slice per loop turn).
   BulkWork& bulk_work() noexcept { return bulk_work_; }
+
+  /// Where channels and consumers get their ids.
+  Registry& registry() noexcept { return registry_; }
+  /// What an id names, or null once it is gone.
+  QueueChannel* find(QueueId id) const noexcept { return registry_.queues.find(id); }
+  TopicChannel* find(TopicId id) const noexcept { return registry_.topics.find(id); }
+  QueueConsumer* find(ConsumerId id) const noexcept { return registry_.consumers.find(id); }
 
   /// The broker is shutting down and no connection takes queue messages any more: what is given
   /// back from now on is discarded (counted) rather than put back at a channel's head.
@@ -52,20 +60,21 @@ class Router {
     QueueChannel* full = nullptr;  ///< a full queue refused it for now: wait for its room
     bool refused = false;          ///< a new queue channel would pass --max-queues
   };
-  /// One publisher's last route, so a stream of PUBs to one channel skips the lookup.
+  /// One publisher's last route, so a stream of PUBs to one channel skips the name lookup.
   struct RouteCache {
-    std::string channel;
-    std::uint64_t generation = 0;  ///< 0: empty
-    TopicChannel* topic = nullptr;
-    QueueChannel* queue = nullptr;
+    std::string channel;  ///< empty: nothing routed yet
+    TopicId topic;
+    QueueId queue;
   };
 
   /// Routes a message, then encodes it if a channel takes it: taken (or, on a topic with no
   /// subscribers, dropped without being encoded), waiting for room, or refused.
   Published publish(Publication& message, RouteCache& cache);
 
-  /// Puts a queue message back at the head of the named queue channel.
-  void give_back(std::string_view queue_name, QueuedMessage message);
+  /// Puts a queue message back at the head of the queue channel it came from. Should that channel
+  /// be gone (its last consumer left while the message was half written to it), it goes to a new
+  /// channel of the name its frame carries.
+  void give_back(QueueId from, QueuedMessage message);
 
   /// Moves a message that failed too often from `from` to its dead-letter channel, or drops it
   /// (counted) when that channel is full or may not be created. False when `from` can have no
@@ -104,17 +113,18 @@ class Router {
 
   QueueChannel& queue(std::string_view name);
   TopicChannel* find_topic(std::string_view name) noexcept;
+  /// Looks the channel up by name and caches the result; false when a new queue would pass
+  /// --max-queues.
+  bool route(std::string_view channel, RouteCache& cache);
 
   const Config& config_;
   BulkWork bulk_work_;
+  Registry registry_;  ///< outlives the channels, which leave it as they die
   Table<TopicChannel> topics_;
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;
   RateLimitedLog dead_letter_dropped_log_;
   RateLimitedLog dead_letter_skipped_log_;
-  /// Bumped whenever a channel is created or dropped: a RouteCache from another generation
-  /// may point at a channel that is gone, or miss one that is new.
-  std::uint64_t generation_ = 1;
   bool discarding_ = false;
 };
 

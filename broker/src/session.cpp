@@ -417,8 +417,8 @@ void Session::shut_down() {
 void Session::stop(std::string_view reason) {
   if (!enter(State::stopped)) return;
   // The peer will never see the rest of a half-written frame: its queue message goes back too.
-  if (auto orphan = outbox_.abandon_partial_write()) {
-    router_.give_back(orphan->channel, std::move(orphan->message));
+  if (auto stranded = outbox_.abandon_partial_write()) {
+    router_.give_back(stranded->origin, std::move(stranded->message));
   }
   leave_channels();
   spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,

@@ -111,7 +111,13 @@ class Session final : public std::enable_shared_from_this<Session> {
   void on_pub(const protocol::Pub& pub);
   void on_ack(const protocol::Ack& ack);
   void on_nack(const protocol::Nack& nack);
-  std::optional<AckLedger::Unacked> settle(std::uint64_t delivery, std::string_view op);
+  /// An ACK or NACK's delivery, taken from the ledger, and the consumer it was for (both empty
+  /// when the id is not outstanding).
+  struct Settled {
+    std::optional<AckLedger::Unacked> unacked;
+    QueueConsumer* consumer = nullptr;
+  };
+  Settled settle(std::uint64_t delivery, std::string_view op);
   void on_ping(const protocol::Ping& ping);
   /// OK(req) for a request that asked for one (req 0 asks for none); inline: once per PUB.
   void reply_ok(std::uint32_t req) {

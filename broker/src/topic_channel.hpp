@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "registry.hpp"
 #include "shared_buffer.hpp"
 
 namespace paperboy::broker {
@@ -14,9 +15,11 @@ class Outbox;
 /// A /topic channel: every message goes to every current subscriber; none means it is dropped.
 class TopicChannel {
  public:
-  explicit TopicChannel(std::string name) : name_(std::move(name)) {}
+  TopicChannel(std::string name, IdTable<TopicChannel>& ids)
+      : name_(std::move(name)), enrollment_(ids, *this) {}
 
   const std::string& name() const noexcept { return name_; }
+  TopicId id() const noexcept { return enrollment_.id(); }
   bool empty() const noexcept { return subscribers_.empty(); }
   std::size_t subscriber_count() const noexcept { return subscribers_.size(); }
 
@@ -34,6 +37,7 @@ class TopicChannel {
 
  private:
   std::string name_;
+  Enrollment<TopicChannel> enrollment_;
   std::vector<Outbox*> subscribers_;  ///< fan-out walks a vector; order is not promised
   /// Where each subscriber sits in subscribers_: joining and leaving a busy topic is O(1), not a
   /// scan of everyone else on it.

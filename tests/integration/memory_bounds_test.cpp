@@ -218,3 +218,39 @@ TEST_CASE("memory: past --max-memory publishers are paused with one log line, th
   }));
   expect_clean_exit(daemon);
 }
+
+TEST_CASE("memory: one-byte PUBs parked behind a full queue do not pin a slab each") {
+  // The read-ahead bound counts what parked PUBs cost. Each parked one-byte PUB arrives in a read
+  // of its own between another client's 8 KB messages, so in a shared slab it would keep 64 KiB
+  // alive (2,000 of them: +125 MiB) while the bound counted a few dozen bytes each.
+  Daemon daemon({"--channel-backlog", "1", "--max-read-ahead", cap_flag});
+  INFO(daemon.log_tail());
+  Conn blocked(daemon.port(), "blocked");
+  Conn other(daemon.port(), "other");
+  Conn reader(daemon.port(), "reader");
+  blocked.hello();
+  other.hello();
+  reader.hello();
+  reader.subscribe("/topic/traffic");
+  blocked.publish("/queue/full", "first");  // the backlog of one is full from now on
+  blocked.ping_pong();
+  const std::string traffic(7900, 't');
+  std::string slab_of_traffic;
+  for (int i = 0; i < 8; ++i)
+    p::append_frame(slab_of_traffic, p::Pub{0, "/topic/traffic", {}, traffic});
+  const std::size_t before = rss_bytes(daemon.pid());
+  for (int round = 0; round < 2000; ++round) {
+    blocked.pub("/queue/full", "x");
+    blocked.ping_pong();  // read, and parked
+    other.send_raw(slab_of_traffic);
+    for (int i = 0; i < 8; ++i) reader.expect_msg("/topic/traffic", traffic);
+  }
+  check_growth(daemon, before, 2 * cap);
+  // Every parked PUB is still there, in order, once a consumer makes room.
+  Conn consumer(daemon.port(), "consumer");
+  consumer.hello();
+  consumer.subscribe("/queue/full");
+  consumer.expect_msg("/queue/full", "first");
+  for (int i = 0; i < 2000; ++i) consumer.expect_msg("/queue/full", "x");
+  check_serves(daemon.port());
+}

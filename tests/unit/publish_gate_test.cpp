@@ -138,16 +138,16 @@ TEST_CASE(
 
 TEST_CASE("PublishGate: parked bytes past the read-ahead say stop reading") {
   Config config = backlog_of(1);
-  const std::string payload(100, 'x');
-  config.max_read_ahead = 150;  // one parked frame of a 100-byte payload fits, two do not
+  const std::string payload(600, 'x');
+  config.max_read_ahead = 1000;  // one parked PUB of a 600-byte payload fits, two do not
   Publisher p(config);
   REQUIRE(p.publish("/queue/jobs", 1, payload));
   CHECK_FALSE(p.publish("/queue/jobs", 2, payload));
-  CHECK(p.gate.parked_bytes() > 100);
-  CHECK(p.gate.parked_bytes() <= 150);
+  CHECK(p.gate.parked_bytes() > 600);  // its frame, its allocation and its list entry
+  CHECK(p.gate.parked_bytes() <= 1000);
   CHECK_FALSE(p.gate.over_read_ahead());
   CHECK_FALSE(p.publish("/queue/jobs", 3, payload));
-  CHECK(p.gate.parked_bytes() > 150);
+  CHECK(p.gate.parked_bytes() > 1000);
   CHECK(p.gate.over_read_ahead());
 
   // Closing drops what is parked and stops waiting: room later retries nothing.
@@ -181,4 +181,17 @@ TEST_CASE("PublishGate: the memory alarm parks PUBs until it clears") {
   CHECK(p.ready_calls == 1);
   CHECK(p.retry_all() == std::vector<std::uint32_t>{1, 2});
   CHECK(p.backlog("/queue/jobs") == 1);
+}
+
+TEST_CASE("Publication: a parked PUB's frame leaves its shared slab, its fields intact") {
+  // Parked one-byte PUBs cut from slabs full of other messages would each keep 64 KiB alive
+  // while the read-ahead counted a few dozen bytes.
+  Publication message("/queue/jobs", "/topic/_reply/1", "p");
+  REQUIRE(message.frame().in_shared_slab());
+  const std::string before(message.frame().view());
+  message.detach();
+  CHECK_FALSE(message.frame().in_shared_slab());
+  CHECK(message.frame().view() == before);
+  CHECK(message.channel() == "/queue/jobs");
+  CHECK(message.frame().footprint() < 1024);
 }

@@ -213,3 +213,43 @@ TEST_CASE("QueueChannel: a message given back too often goes to the dead-letter 
   CHECK(payloads(dead.receive()) == Strings{"poison"});
   REQUIRE(f.router.unsubscribe(dead.consumer, "/queue/q.dead"));
 }
+
+TEST_CASE("QueueChannel: a half-written delivery whose consumer left goes back if the peer dies") {
+  // Larger than the socket pair's buffers: the first write leaves it half written.
+  const std::string big(900 << 10, 'b');
+  asio::io_context io;
+  Config config;
+  config.channel_backlog_bytes = 64 << 20;
+  Router router(config, io.get_executor());
+  Router::RouteCache cache;
+  Publication message("/queue/r", {}, big);
+  QueuePeer leaves(io, config, false, 0);
+  QueuePeer other(io, config, false, 0);
+  REQUIRE(router.subscribe(leaves.consumer, "/queue/r"));
+
+  SUBCASE("its channel is still there: back to it, by id") {
+    REQUIRE(router.subscribe(other.consumer, "/queue/r"));
+    REQUIRE_FALSE(router.publish(message, cache).full);  // leaves' turn
+    leaves.write_without_reading();
+    REQUIRE(router.unsubscribe(leaves.consumer, "/queue/r"));
+    CHECK(other.receive().empty());  // still being written to the leaver
+    auto stranded = leaves.outbox.abandon_partial_write();
+    REQUIRE(stranded);
+    router.give_back(stranded->origin, std::move(stranded->message));
+    CHECK(payloads(other.receive_at_least(1)) == Strings{big});
+    REQUIRE(router.unsubscribe(other.consumer, "/queue/r"));
+  }
+  SUBCASE("its channel was dropped meanwhile: to a new one of its name") {
+    REQUIRE_FALSE(router.publish(message, cache).full);
+    leaves.write_without_reading();
+    REQUIRE(router.unsubscribe(leaves.consumer, "/queue/r"));
+    CHECK(router.queue_count() == 0);  // no consumer, no backlog: dropped
+    auto stranded = leaves.outbox.abandon_partial_write();
+    REQUIRE(stranded);
+    router.give_back(stranded->origin, std::move(stranded->message));
+    CHECK(router.queue_count() == 1);
+    REQUIRE(router.subscribe(other.consumer, "/queue/r"));
+    CHECK(payloads(other.receive_at_least(1)) == Strings{big});
+    REQUIRE(router.unsubscribe(other.consumer, "/queue/r"));
+  }
+}

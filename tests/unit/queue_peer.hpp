@@ -93,6 +93,22 @@ class QueuePeer {
     return got;
   }
 
+  /// receive() until `count` messages came (a large one takes several writes and reads).
+  std::vector<Received> receive_at_least(std::size_t count) {
+    std::vector<Received> got;
+    for (int round = 0; round < 10000 && got.size() < count; ++round) {
+      for (auto& r : receive()) got.push_back(std::move(r));
+    }
+    return got;
+  }
+
+  /// Writes what the consumer's outbox holds, as far as the socket takes it; the peer reads
+  /// nothing, so a large delivery is left half written.
+  void write_without_reading() {
+    const auto ec = outbox.flush_to(*transport_);
+    REQUIRE_MESSAGE((!ec || ec == std::errc::resource_unavailable_try_again), ec.message());
+  }
+
   /// What an ACK does at the session: settles the delivery and lets the channel hand out more.
   void ack(std::uint64_t delivery) {
     REQUIRE(ledger.take(delivery));
