@@ -11,16 +11,8 @@ daemon=$1
 bench=$2
 count=2000
 work=$(mktemp -d)
-daemon_pid=
-
-cleanup() {
-  if [[ -n $daemon_pid ]]; then
-    kill "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=../scripts/lib/daemon.sh
+source "$(dirname "$0")/../scripts/lib/daemon.sh"
 
 fail() {
   echo "bench_smoke: FAIL: $*" >&2
@@ -32,16 +24,8 @@ fail() {
 # A JSON field of paperboy-bench's one-line report (numbers and booleans only).
 field() { grep -o "\"$2\":[^,}]*" <<<"$1" | head -n 1 | cut -d: -f2; }
 
-"$daemon" --port 0 2>"$work/daemon.log" &
-daemon_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(grep -o 'server.listening.*port=[0-9]*' "$work/daemon.log" | grep -o '[0-9]*$' || true)
-  [[ -n $port ]] && break
-  kill -0 "$daemon_pid" 2>/dev/null || fail "paperboyd exited at start-up"
-  sleep 0.1
-done
-[[ -n $port ]] || fail "paperboyd did not log server.listening"
+start_daemon "$daemon" || fail "paperboyd did not start"
+port=$daemon_port
 
 passed=0
 for case in pb1:fanout pb1:queue pb0:queue; do

@@ -11,15 +11,8 @@ work=$(mktemp -d)
 # The prefix is fixed when configuring: the unit's ExecStart and paperboy.pc name it.
 prefix=$PWD/$build/prefix
 rm -rf "$prefix"
-daemon_pid=
-cleanup() {
-  if [[ -n $daemon_pid ]]; then
-    kill "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib/daemon.sh
+source scripts/lib/daemon.sh
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
   -DPAPERBOY_WERROR=ON -DCMAKE_INSTALL_PREFIX="$prefix" >/dev/null
@@ -36,22 +29,14 @@ grep -qx "ExecStart=$prefix/bin/paperboyd .*" "$prefix/lib/systemd/system/paperb
 cmake -S tests/consumer -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/consumer"
 
-"$prefix/bin/paperboyd" --port 0 --log-level info 2>"$work/daemon.log" &
-daemon_pid=$!
-port=
-for _ in $(seq 200); do
-  port=$(sed -n 's/.*server\.listening.*port=\([0-9]*\).*/\1/p' "$work/daemon.log")
-  [[ -n $port ]] && break
-  sleep 0.05
-done
-[[ -n $port ]] || { echo "check-install: paperboyd did not listen:" >&2; cat "$work/daemon.log" >&2; exit 1; }
+start_daemon "$prefix/bin/paperboyd"
 
-"$work/consumer/paperboy_consumer" "$port"
+"$work/consumer/paperboy_consumer" "$daemon_port"
 
 # pkg-config: the same consumer, compiled and linked by hand, must make the same round trip.
 pc_dir=$(dirname "$(find "$prefix" -name paperboy.pc -print -quit)")
 flags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs paperboy)
 # shellcheck disable=SC2086  # the flags are words
 g++ -std=c++20 -o "$work/pc_consumer" tests/consumer/main.cpp $flags
-"$work/pc_consumer" "$port"
+"$work/pc_consumer" "$daemon_port"
 echo "check-install: ok (prefix, find_package, pkg-config, installed daemon)"

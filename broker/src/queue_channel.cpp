@@ -49,15 +49,19 @@ bool QueueChannel::unsubscribe(QueueConsumer& consumer) {
   return true;
 }
 
+// Defined before its callers so that they inline it: it runs once per message.
+inline QueueConsumer* QueueChannel::next_consumer(ConsumerId avoid) noexcept {
+  // The usual case first: the consumer whose turn it is can take it.
+  if (consumers_.empty()) return nullptr;
+  if (QueueConsumer* turn = consumers_[next_]; turn->can_take() && turn->id() != avoid) {
+    next_ = next_ + 1 == consumers_.size() ? 0 : next_ + 1;
+    return turn;
+  }
+  return scan_for_consumer(avoid);
+}
+
 bool QueueChannel::publish(Publication& message) {
   if (backlog_.empty() && returning_.empty()) {
-    // The usual case first: the consumer whose turn it is can take it.
-    if (!consumers_.empty() && consumers_[next_]->can_take()) {
-      QueueConsumer* consumer = consumers_[next_];
-      next_ = next_ + 1 == consumers_.size() ? 0 : next_ + 1;
-      consumer->take(message, *this);
-      return true;
-    }
     if (QueueConsumer* consumer = next_consumer({})) {
       consumer->take(message, *this);
       return true;
@@ -182,7 +186,7 @@ bool QueueChannel::full() const noexcept {
          backlog_bytes_ >= config_.channel_backlog_bytes;
 }
 
-QueueConsumer* QueueChannel::next_consumer(ConsumerId avoid) noexcept {
+QueueConsumer* QueueChannel::scan_for_consumer(ConsumerId avoid) noexcept {
   // Round-robin over those that can take a message; the consumer that just gave this message
   // back gets it again only when nobody else can.
   // next_ < n whenever there are consumers (unsubscribe keeps it so).

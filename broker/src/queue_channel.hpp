@@ -100,7 +100,9 @@ class QueueChannel {
  private:
   bool full() const noexcept;
   bool dead_letters_allowed() const noexcept;
+  /// The next consumer in turn that can take a message, not `avoid` unless nobody else can.
   QueueConsumer* next_consumer(ConsumerId avoid) noexcept;
+  QueueConsumer* scan_for_consumer(ConsumerId avoid) noexcept;
   void enqueue(QueuedMessage message);
   QueuedMessage dequeue();
   void wake_waiters();

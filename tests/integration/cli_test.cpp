@@ -6,9 +6,8 @@
 #include <vector>
 
 #include "checks.hpp"
-#include "child_process.hpp"
+#include "command.hpp"
 #include "daemon.hpp"
-#include "temp_dir.hpp"
 
 #ifndef PAPERBOY_CLI_PATH
 #error "PAPERBOY_CLI_PATH must name the paperboy binary under test"
@@ -18,41 +17,11 @@ using namespace paperboy::itest;
 
 namespace {
 
-// How long one command may take; generous for a loaded machine under sanitizers.
-constexpr auto command_timeout = std::chrono::seconds(20);
-
-// One `paperboy` run with its stdout and stderr kept in a private directory.
-class Cli {
- public:
-  Cli(std::string name, std::vector<std::string> args)
-      : name_(std::move(name)), process_(argv(std::move(args)), out_path(), err_path()) {}
-
-  std::string out() const { return read_text(out_path()); }
-  std::string err() const { return read_text(err_path()); }
-
-  // Waits for the command to end and returns its exit code (the test fails if it does not end
-  // or was killed by a signal).
-  int exit_code() {
-    const auto status = process_.wait_for(command_timeout);
-    REQUIRE_MESSAGE(status.has_value(), name_ << " still runs after " << command_timeout.count()
-                                              << " s; stderr:\n"
-                                              << err());
-    REQUIRE_MESSAGE(status->exited(), name_ << " ended with " << status->describe());
-    return status->code();
-  }
-
- private:
-  static std::vector<std::string> argv(std::vector<std::string> args) {
-    args.insert(args.begin(), PAPERBOY_CLI_PATH);
-    return args;
-  }
-  std::filesystem::path out_path() const { return dir_.path() / "stdout"; }
-  std::filesystem::path err_path() const { return dir_.path() / "stderr"; }
-
-  std::string name_;
-  TempDir dir_;
-  ChildProcess process_;
-};
+// One `paperboy` run.
+Command cli(std::vector<std::string> args) {
+  args.insert(args.begin(), PAPERBOY_CLI_PATH);
+  return Command(args);
+}
 
 std::vector<std::string> at(const Daemon& daemon, std::vector<std::string> args) {
   args.insert(args.begin() + 1, {"--port", std::to_string(daemon.port())});
@@ -66,10 +35,11 @@ TEST_CASE("cli: send --count puts numbered messages on a queue and listen --coun
   INFO(daemon.log_tail());
   // A queue keeps what is sent before the listener subscribes, so the order of the two does
   // not matter.
-  Cli send("send", at(daemon, {"send", "--channel", "/queue/cli", "--count", "3", "--size", "8"}));
+  Command send =
+      cli(at(daemon, {"send", "--channel", "/queue/cli", "--count", "3", "--size", "8"}));
   CHECK(send.exit_code() == 0);
   CHECK(send.out().empty());
-  Cli listen("listen", at(daemon, {"listen", "--channel", "/queue/cli", "--count", "3"}));
+  Command listen = cli(at(daemon, {"listen", "--channel", "/queue/cli", "--count", "3"}));
   CHECK(listen.exit_code() == 0);
   CHECK(listen.out() == "00000001\n00000002\n00000003\n");
   CHECK(listen.err().empty());
@@ -80,10 +50,10 @@ TEST_CASE("cli: send --count puts numbered messages on a queue and listen --coun
 TEST_CASE("cli: listen --format json shows channel, reply-to and payload of each message") {
   Daemon daemon;
   INFO(daemon.log_tail());
-  Cli send("send", at(daemon, {"send", "--channel", "/queue/json", "--data", "hi \"there\""}));
+  Command send = cli(at(daemon, {"send", "--channel", "/queue/json", "--data", "hi \"there\""}));
   CHECK(send.exit_code() == 0);
-  Cli listen("listen", at(daemon, {"listen", "--channel", "/queue/json", "--count", "1", "--format",
-                                   "json"}));
+  Command listen =
+      cli(at(daemon, {"listen", "--channel", "/queue/json", "--count", "1", "--format", "json"}));
   CHECK(listen.exit_code() == 0);
   CHECK(listen.out() ==
         "{\"channel\":\"/queue/json\",\"reply_to\":\"\",\"payload\":\"hi \\\"there\\\"\"}\n");
@@ -94,10 +64,10 @@ TEST_CASE("cli: request gets the answer of reply, and both exit 0") {
   Daemon daemon;
   INFO(daemon.log_tail());
   // The request waits in the queue until the responder subscribes.
-  Cli request("request", at(daemon, {"request", "--channel", "/queue/upper", "--data", "hello",
-                                     "--timeout", "15s"}));
-  Cli reply("reply", at(daemon, {"reply", "--channel", "/queue/upper", "--count", "1", "--exec",
-                                 "tr a-z A-Z"}));
+  Command request = cli(
+      at(daemon, {"request", "--channel", "/queue/upper", "--data", "hello", "--timeout", "15s"}));
+  Command reply = cli(
+      at(daemon, {"reply", "--channel", "/queue/upper", "--count", "1", "--exec", "tr a-z A-Z"}));
   CHECK(request.exit_code() == 0);
   CHECK(request.out() == "HELLO\n");
   CHECK(reply.exit_code() == 0);
@@ -108,8 +78,8 @@ TEST_CASE("cli: request gets the answer of reply, and both exit 0") {
 TEST_CASE("cli: a request nobody answers exits 1 saying it timed out") {
   Daemon daemon;
   INFO(daemon.log_tail());
-  Cli request("request", at(daemon, {"request", "--channel", "/queue/nobody", "--data", "x",
-                                     "--timeout", "0.3"}));
+  Command request =
+      cli(at(daemon, {"request", "--channel", "/queue/nobody", "--data", "x", "--timeout", "0.3"}));
   CHECK(request.exit_code() == 1);
   CHECK(request.out().empty());
   CHECK(request.err() ==
@@ -120,11 +90,11 @@ TEST_CASE("cli: a request nobody answers exits 1 saying it timed out") {
 TEST_CASE("cli: the broker's refusal exits 1 with the ERR, a usage error exits 2") {
   Daemon daemon;
   INFO(daemon.log_tail());
-  Cli bad_channel("send", at(daemon, {"send", "--channel", "bogus", "--data", "x"}));
+  Command bad_channel = cli(at(daemon, {"send", "--channel", "bogus", "--data", "x"}));
   CHECK(bad_channel.exit_code() == 1);
   CHECK(bad_channel.err() == "paperboy: ERR 3 bad_channel: bad channel name\n");
 
-  Cli no_channel("listen", at(daemon, {"listen"}));
+  Command no_channel = cli(at(daemon, {"listen"}));
   CHECK(no_channel.exit_code() == 2);
   CHECK(no_channel.err().find("--channel is required") != std::string::npos);
 

@@ -9,10 +9,9 @@
 #include <vector>
 
 #include "checks.hpp"
-#include "child_process.hpp"
+#include "command.hpp"
 #include "conn.hpp"
 #include "daemon.hpp"
-#include "temp_dir.hpp"
 
 using namespace paperboy::itest;
 
@@ -30,12 +29,9 @@ struct Run {
 };
 
 Run run_to_end(const std::vector<std::string>& argv) {
-  TempDir dir;
-  ChildProcess process(argv, dir.path() / "stdout", dir.path() / "stderr");
-  const auto status = process.wait_for(default_timeout);
-  REQUIRE_MESSAGE(status.has_value(), argv[0] << " still runs after " << default_timeout.count()
-                                              << " ms: " << read_text(dir.path() / "stderr"));
-  return {*status, read_text(dir.path() / "stdout"), read_text(dir.path() / "stderr")};
+  Command command(argv);
+  const ExitStatus status = command.finish();
+  return {status, command.out(), command.err()};
 }
 
 Run run_daemon(std::vector<std::string> flags) {
@@ -116,12 +112,10 @@ TEST_CASE(
     "ERR 7 instead of a hang") {
   // The shell sets soft and hard limit to 256: nothing to raise, so the daemon must fit.
   constexpr std::size_t nofile = 256;
-  TempDir dir;
-  ChildProcess process(
-      {"/bin/sh", "-c", "ulimit -n " + std::to_string(nofile) + " && exec \"$@\"", "sh",
-       PAPERBOYD_PATH, "--bind", "127.0.0.1", "--port", "0", "--max-connections", "100000"},
-      dir.path() / "stdout", dir.path() / "stderr");
-  auto log = [&] { return read_text(dir.path() / "stderr"); };
+  Command daemon({"/bin/sh", "-c", "ulimit -n " + std::to_string(nofile) + " && exec \"$@\"", "sh",
+                  PAPERBOYD_PATH, "--bind", "127.0.0.1", "--port", "0", "--max-connections",
+                  "100000"});
+  auto log = [&] { return daemon.err(); };
   std::uint16_t port = 0;
   REQUIRE_MESSAGE(wait_until(
                       [&] {
