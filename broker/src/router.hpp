@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "bulk_work.hpp"
+#include "name_map.hpp"
 #include "paperboy/broker/config.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "publication.hpp"
@@ -101,15 +102,8 @@ class Router {
   std::uint64_t dead_letters_dropped() const noexcept { return dead_letter_dropped_log_.total(); }
 
  private:
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   template <class Channel>
-  using Table =
-      std::unordered_map<std::string, std::unique_ptr<Channel>, NameHash, std::equal_to<>>;
+  using Table = NameMap<std::unique_ptr<Channel>>;
 
   QueueChannel& queue(std::string_view name);
   TopicChannel* find_topic(std::string_view name) noexcept;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "ack_ledger.hpp"
+#include "name_map.hpp"
 #include "outbox.hpp"
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/frame.hpp"
@@ -75,16 +76,9 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// slow to read it), or send it all (the whole broker is shutting down).
   enum class Queued { give_back, drop, send };
 
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   /// Channel name -> its queue consumer (null for a topic). Hashed: an UNSUB flood must not cost
   /// a scan of the connection's subscriptions per frame.
-  using Subscriptions =
-      std::unordered_map<std::string, std::unique_ptr<QueueConsumer>, NameHash, std::equal_to<>>;
+  using Subscriptions = NameMap<std::unique_ptr<QueueConsumer>>;
 
   /// The one transition: false when the connection is already there or past it.
   bool enter(State next) noexcept;

@@ -10,7 +10,7 @@ constexpr std::string_view topic_prefix = "/topic/";
 }  // namespace
 
 struct TopicPatterns::Node {
-  std::unordered_map<std::string, std::unique_ptr<Node>, NameHash, std::equal_to<>> literals;
+  NameMap<std::unique_ptr<Node>> literals;
   std::unique_ptr<Node> any_one;  ///< the '*' child
   TopicId ends_here;              ///< the pattern whose last segment leads here
   TopicId one_or_more;            ///< the pattern that is this node's path then '>'

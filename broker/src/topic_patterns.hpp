@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "name_map.hpp"
 #include "registry.hpp"
 
 namespace paperboy::broker {
@@ -66,12 +67,6 @@ class TopicPatterns {
 
  private:
   struct Node;
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   struct CachedMatch {
     std::uint64_t generation = 0;
     std::vector<TopicId> handles;
@@ -87,7 +82,7 @@ class TopicPatterns {
   std::uint64_t generation_ = 1;  ///< a new cache entry's 0 is always stale
   std::uint64_t nodes_visited_ = 0;
   std::size_t cache_entries_;
-  std::unordered_map<std::string, CachedMatch, NameHash, std::equal_to<>> cache_;
+  NameMap<CachedMatch> cache_;
   std::vector<std::string_view> segments_;  ///< scratch: the name being walked
   std::vector<TopicId> uncached_;           ///< scratch: an answer too long to cache
 };
