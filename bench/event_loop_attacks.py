@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Issue 7 event-loop attacks against a paperboyd binary, with figures for bench/RESULTS.md.
 
-usage: event_loop_attacks.py PAPERBOYD [unsub|leave|sigterm|parked|leave100k|sigterm1m|deadletters]...
+usage: event_loop_attacks.py PAPERBOYD [unsub|leave|sigterm|sigterm1|parked|parkedkill|orphan|leave100k|sigterm1m|deadletters]...
 Each scenario starts its own daemon on a free port and prints one result line.
 """
-import multiprocessing, os, socket, struct, subprocess, sys, threading, time, re, statistics
+import fcntl, multiprocessing, os, signal, socket, struct, subprocess, sys, threading, time, re, statistics
 
 
 def frame(body): return struct.pack('>I', len(body)) + body
@@ -125,24 +125,84 @@ def sigterm(binary, queues=5000, per_queue=20):
     print(f'sigterm with {queues}x{per_queue} unacked: exit after {(time.monotonic() - t) * 1000:.0f} ms (grace 2000 ms)')
 
 
-def parked(binary):
-    d, port = start(binary, '--channel-backlog', '1')
-    time.sleep(0.2)
-    f0, r0 = fds(d.pid), rss_mib(d.pid)
-    big = pub(b'/queue/full', b'p' * 16384) * 96
+SIOCOUTQNSD = 0x894B  # bytes in a socket's send queue not yet sent
+
+
+def open_parked_publishers(port, n, ready=None, pubs_each=192):
+    """n publishers that each send `pubs_each` 16 KiB PUBs (3 MiB) to a full queue, as much as
+    their socket takes: the daemon stops reading them, and what it has not read stays in their
+    own send buffers."""
+    big = pub(b'/queue/full', b'p' * 16384) * pubs_each
     pubs = []
-    for _ in range(100):
+    for _ in range(n):
         c = Client(port); c.s.setblocking(False)
-        try: c.s.send(big * 2)
+        try: c.s.send(big)
         except BlockingIOError: pass
         pubs.append(c)
     time.sleep(1.5)
+    unsent = sum(struct.unpack('i', fcntl.ioctl(c.s.fileno(), SIOCOUTQNSD, b'\0' * 4))[0] > 0
+                 for c in pubs)
+    if ready: ready.send(unsent)
+    return pubs, unsent
+
+
+def hold_parked_publishers(port, n, ready):
+    pubs = open_parked_publishers(port, n, ready)
+    time.sleep(3600)  # until SIGKILLed
+
+
+def parked(binary, killed=False):
+    """100 publishers parked on a full queue close (or their process is SIGKILLed); how long
+    until the daemon has reaped them all, fds and VmRSS."""
+    d, port = start(binary, '--channel-backlog', '1')
+    time.sleep(0.2)
+    f0, r0 = fds(d.pid), rss_mib(d.pid)
+    if killed:
+        got, sent = multiprocessing.Pipe(False)
+        holder = multiprocessing.Process(target=hold_parked_publishers, args=(port, 100, sent))
+        holder.start()
+        unsent = got.recv()
+    else:
+        pubs, unsent = open_parked_publishers(port, 100)
     f1, r1 = fds(d.pid), rss_mib(d.pid)
-    for c in pubs: c.s.close()
+    if killed:
+        os.kill(holder.pid, signal.SIGKILL); holder.join()
+    else:
+        for c in pubs: c.s.close()
     t = time.monotonic()
     while fds(d.pid) > f0 and time.monotonic() - t < 15: time.sleep(0.05)
     took = time.monotonic() - t
-    print(f'parked publishers: fds {f0} -> {f1} -> {fds(d.pid)} after {took:.1f} s; VmRSS {r0:.0f} -> {r1:.0f} -> {rss_mib(d.pid):.0f} MiB')
+    how = 'SIGKILLed' if killed else 'closed'
+    print(f'parked publishers {how} ({unsent} of 100 with PUBs unsent in their own socket): fds {f0} -> {f1} -> '
+          f'{fds(d.pid)} after {took:.1f} s; VmRSS {r0:.0f} -> {r1:.0f} -> {rss_mib(d.pid):.0f} MiB')
+    d.kill()
+
+
+def orphan(binary, limit=400):
+    """One publisher parked on a full queue closes with PUBs unsent in its own socket: follow its
+    orphaned socket (ss) until the daemon reaps the connection or `limit` seconds pass."""
+    d, port = start(binary, '--channel-backlog', '1')
+    time.sleep(0.2)
+    f0 = fds(d.pid)
+    # More than the daemon reads ahead plus both sockets' buffers (4-5 MB each, autotuned).
+    pubs, unsent = open_parked_publishers(port, 1, pubs_each=600)
+    c = pubs[0]
+    local = c.s.getsockname()[1]
+    def state():
+        lines = subprocess.run(['ss', '-tnoi', 'state', 'all', f'sport = :{local}'],
+                               capture_output=True, text=True).stdout.splitlines()[1:]
+        words = ' '.join(lines).split()
+        backoff = next((w.split(':')[1] for w in words if w.startswith('backoff:')), '-')
+        return (words[0] if words else 'gone'), backoff
+    c.s.close()
+    t = time.monotonic(); seen = None
+    while fds(d.pid) > f0 and time.monotonic() - t < limit:
+        now = state()
+        if now != seen: print(f'  {time.monotonic() - t:6.1f} s: publisher socket {now[0]} backoff {now[1]}'); seen = now
+        time.sleep(0.5)
+    took = time.monotonic() - t
+    print(f'orphan ({unsent} of 1 with PUBs unsent): ' +
+          (f'reaped after {took:.1f} s' if fds(d.pid) <= f0 else f'not reaped after {limit} s'))
     d.kill()
 
 
@@ -247,4 +307,5 @@ if __name__ == '__main__':
     binary = sys.argv[1]
     for name in sys.argv[2:] or ['unsub', 'leave', 'sigterm', 'parked']:
         {'unsub': unsub_flood, 'leave': leave, 'sigterm': sigterm, 'parked': parked,
+         'sigterm1': lambda b: sigterm(b, 1, 60000), 'parkedkill': lambda b: parked(b, True), 'orphan': orphan,
          'leave100k': leave_100k, 'sigterm1m': sigterm_1m, 'deadletters': dead_letters}[name](binary)

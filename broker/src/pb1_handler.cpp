@@ -31,7 +31,7 @@ void Session::on_pb1_frame(std::string_view body) {
     case protocol::Op::ack: return on_ack(std::get<protocol::Ack>(*decoded));
     case protocol::Op::nack: return on_nack(std::get<protocol::Nack>(*decoded));
     case protocol::Op::ping: return on_ping(std::get<protocol::Ping>(*decoded));
-    case protocol::Op::pong: return;  // we send no PINGs yet; an unsolicited PONG is harmless
+    case protocol::Op::pong: return;  // to our probe of a parked publisher, or unsolicited
     case protocol::Op::hello: return fail(Errc::protocol, "HELLO was already sent");
     case protocol::Op::welcome:
     case protocol::Op::msg:

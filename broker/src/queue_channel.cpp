@@ -79,8 +79,9 @@ void QueueChannel::give_back(ReturnedMessages messages) {
   // Ahead of whatever is still on its way back: a later give-back goes to the head.
   returning_.prepend(std::move(messages));
   // A NACK's one message goes back at once; more waits for a turn of bulk work, so a
-  // connection leaving thousands of channels costs one visit to each now.
-  if (returning_.size() > 1) return continue_later();
+  // connection leaving thousands of channels costs one visit to each now. At shutdown nothing
+  // goes back: bulk work discards it, as it would be a moment later anyway.
+  if (returning_.size() > 1 || router_.discarding()) return continue_later();
   return_slice(1);
   pump();
 }
@@ -113,6 +114,11 @@ void QueueChannel::continue_later() {
 }
 
 BulkWork::Progress QueueChannel::continue_work(std::size_t budget) {
+  if (router_.discarding()) {
+    const std::size_t dropped = discard(budget);
+    scheduled_ = dropped == budget;
+    return {dropped, !scheduled_};
+  }
   std::size_t moved = return_slice(budget);
   if (!returning_.empty()) return {moved, false};
   bool cut = false;

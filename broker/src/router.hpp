@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "bulk_work.hpp"
+#include "name_map.hpp"
 #include "paperboy/broker/config.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "publication.hpp"
@@ -38,6 +39,11 @@ class Router {
   QueueChannel* find(QueueId id) const noexcept { return registry_.queues.find(id); }
   TopicChannel* find(TopicId id) const noexcept { return registry_.topics.find(id); }
   QueueConsumer* find(ConsumerId id) const noexcept { return registry_.consumers.find(id); }
+
+  /// The broker is shutting down and no connection takes queue messages any more: what is given
+  /// back from now on is discarded (counted) rather than put back at a channel's head.
+  void start_discarding() noexcept { discarding_ = true; }
+  bool discarding() const noexcept { return discarding_; }
 
   /// Subscribes to a topic; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
@@ -96,15 +102,8 @@ class Router {
   std::uint64_t dead_letters_dropped() const noexcept { return dead_letter_dropped_log_.total(); }
 
  private:
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   template <class Channel>
-  using Table =
-      std::unordered_map<std::string, std::unique_ptr<Channel>, NameHash, std::equal_to<>>;
+  using Table = NameMap<std::unique_ptr<Channel>>;
 
   QueueChannel& queue(std::string_view name);
   TopicChannel* find_topic(std::string_view name) noexcept;
@@ -120,6 +119,7 @@ class Router {
   RateLimitedLog dead_letter_log_;
   RateLimitedLog dead_letter_dropped_log_;
   RateLimitedLog dead_letter_skipped_log_;
+  bool discarding_ = false;
 };
 
 }  // namespace paperboy::broker

@@ -33,6 +33,13 @@ constexpr std::size_t max_refusing = 64;
 // Channels listed one by one in the shutdown report; the rest are only in its total.
 constexpr std::size_t listed_discards = 20;
 
+// The share of the shutdown grace kept for what follows the last connection (leaving its
+// channels, counting and freeing what is discarded, tearing the broker down), so the daemon exits
+// within the grace: connections get the rest to flush. A quarter: with 100,000 unacked
+// deliveries the tear-down took 0.1 s of a 2 s grace on an idle machine and up to five times
+// that on a loaded one.
+constexpr int teardown_share = 4;
+
 // Messages one loop turn discards at shutdown: freeing a million queued messages takes long
 // enough to stall the closing connections' last flushes and to overrun the grace if left for
 // the end.
@@ -182,7 +189,9 @@ void Server::shut_down() {
     return;
   }
   shutting_down_ = true;
-  shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace;
+  shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace -
+                       config_.shutdown_grace / teardown_share;
+  router_->start_discarding();
   spdlog::info("server.stopping sessions={}", sessions_.size());
   std::error_code ignored;
   acceptor_.close(ignored);

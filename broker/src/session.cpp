@@ -1,6 +1,8 @@
 #include "session.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
@@ -14,6 +16,14 @@
 namespace paperboy::broker {
 
 using protocol::Errc;
+
+namespace {
+
+// Channels a closing connection leaves in one loop turn. Leaving one costs a hash lookup and an
+// O(1) hand-over of what it held (the channel returns that later, in slices of its own).
+constexpr std::size_t channels_left_per_turn = 256;
+
+}  // namespace
 
 Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id,
                  bool refuse)
@@ -278,6 +288,8 @@ void Session::unblock_input() {
 }
 
 void Session::on_room() {
+  // A channel already left may be gone; nothing is pumped into a closing connection anyway.
+  if (left_channels_) return;
   unblock_input();
   for (const auto& [channel, consumer] : subscriptions_) {
     if (consumer) consumer->channel().pump();
@@ -302,7 +314,24 @@ void Session::leave_channels() {
     spdlog::warn("session.unpublished sid={} messages={} reason=\"closed while blocked\"", id_,
                  unpublished);
   }
-  for (const auto& subscription : subscriptions_) leave(subscription);
+  // One connection may hold 65,535 subscriptions: leaving them all in one turn would stall
+  // every other client. The session stays in the server's set until the last is left, and its
+  // outbox takes nothing more meanwhile; each channel gets back what it held whole, in order.
+  not_left_ = subscriptions_.begin();
+  leave_some(channels_left_per_turn);
+  if (!leaving()) return;
+  router_.bulk_work().add([self = shared_from_this()](std::size_t budget) {
+    const std::size_t left = self->leave_some(std::min(budget, channels_left_per_turn));
+    if (self->leaving()) return BulkWork::Progress{left, false};
+    if (self->state_ == State::stopped) self->server_.forget(self->id_);
+    return BulkWork::Progress{left, true};
+  });
+}
+
+std::size_t Session::leave_some(std::size_t at_most) {
+  std::size_t left = 0;
+  for (; left < at_most && leaving(); ++left, ++not_left_) leave(*not_left_);
+  return left;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,7 +426,8 @@ void Session::stop(std::string_view reason) {
   transport_->close();
   outbox_.wake();
   read_gate_.cancel();
-  server_.forget(id_);
+  // Still leaving channels: the last slice does it.
+  if (!leaving()) server_.forget(id_);
 }
 
 void Session::check_deadlines(Clock::time_point now) {
@@ -410,6 +440,15 @@ void Session::check_deadlines(Clock::time_point now) {
     if (peer == Transport::Peer::gone) return stop("peer gone while blocked");
     if (peer == Transport::Peer::finished && parked_deadline_ == Clock::time_point::max()) {
       parked_deadline_ = now + config_.shutdown_grace;
+    }
+    // A peer that closed with PUBs still in its own send buffer sends its FIN behind bytes we
+    // do not read: nothing shows here until its kernel gives up, minutes later. But a closed
+    // socket answers any data with a reset, so a PB1 publisher we stopped reading gets a PING
+    // each sweep while nothing else is on its way to it (anything else would tell the same).
+    // A live one answers PONG behind its PUBs; the reset of a gone one shows at the next sweep.
+    if (peer == Transport::Peer::sending && state_ == State::open && speaks_pb1() &&
+        gate_.over_read_ahead() && outbox_.empty()) {
+      outbox_.push(control_frame(protocol::Ping{0}));
     }
   }
   if (now >= parked_deadline_) return stop("peer finished while blocked");

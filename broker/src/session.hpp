@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "ack_ledger.hpp"
+#include "name_map.hpp"
 #include "outbox.hpp"
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/frame.hpp"
@@ -75,16 +76,9 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// slow to read it), or send it all (the whole broker is shutting down).
   enum class Queued { give_back, drop, send };
 
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   /// Channel name -> its queue consumer (null for a topic). Hashed: an UNSUB flood must not cost
   /// a scan of the connection's subscriptions per frame.
-  using Subscriptions =
-      std::unordered_map<std::string, std::unique_ptr<QueueConsumer>, NameHash, std::equal_to<>>;
+  using Subscriptions = NameMap<std::unique_ptr<QueueConsumer>>;
 
   /// The one transition: false when the connection is already there or past it.
   bool enter(State next) noexcept;
@@ -138,7 +132,11 @@ class Session final : public std::enable_shared_from_this<Session> {
   bool subscribed(std::string_view channel) const;
   bool unsubscribe(std::string_view channel);
   void leave(const Subscriptions::value_type& subscription);
+  /// Leaves every channel: a slice now, the rest a slice per turn of the router's bulk work.
   void leave_channels();
+  /// Leaves up to `at_most` more channels; how many it left.
+  std::size_t leave_some(std::size_t at_most);
+  bool leaving() const noexcept { return left_channels_ && not_left_ != subscriptions_.end(); }
 
   void publish(Publication&& message, std::uint32_t req);
   /// Answers a PUB the router has dealt with: OK, or its refusal.
@@ -166,6 +164,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   const bool refuse_;
   int loops_running_ = 2;
   bool left_channels_ = false;  ///< once: on closing (unless the broker is stopping), or stop
+  /// The subscriptions still to leave once left_channels_ is set; none are added or removed after.
+  Subscriptions::iterator not_left_;
   std::string client_name_;
   /// PB0 comes in frame(channel) frame(data) pairs: the channel of a pair whose data is due.
   std::string pb0_channel_;

@@ -17,11 +17,37 @@ bool printable_utf8(std::string_view s) noexcept {
   return true;
 }
 
+constexpr std::string_view topic_prefix = "/topic/";
+constexpr std::string_view queue_prefix = "/queue/";
+
+/// Where a name's wildcard segments are.
+struct Wildcards {
+  bool any = false;        ///< some segment is exactly "*" or ">"
+  bool misplaced = false;  ///< a ">" that is not the last segment
+};
+
+Wildcards find_wildcards(std::string_view segments) noexcept {
+  Wildcards found;
+  for (std::size_t start = 0;;) {
+    const std::size_t end = segments.find('/', start);
+    const bool last = end == std::string_view::npos;
+    const std::string_view segment = segments.substr(start, last ? segments.npos : end - start);
+    if (segment == "*" || segment == ">") found.any = true;
+    if (segment == ">" && !last) found.misplaced = true;
+    if (last) return found;
+    start = end + 1;
+  }
+}
+
+/// The segments after "/topic/" or "/queue/", or nothing for a name with neither prefix.
+Wildcards find_wildcards_in_name(std::string_view name) noexcept {
+  if (!name.starts_with(topic_prefix) && !name.starts_with(queue_prefix)) return {};
+  return find_wildcards(name.substr(topic_prefix.size()));
+}
+
 }  // namespace
 
 Result<ChannelKind> check_channel(std::string_view name) noexcept {
-  constexpr std::string_view topic_prefix = "/topic/";
-  constexpr std::string_view queue_prefix = "/queue/";
   if (name.empty() || name.size() > max_channel_size || !printable_utf8(name)) {
     return Errc::bad_channel;
   }
@@ -32,6 +58,30 @@ Result<ChannelKind> check_channel(std::string_view name) noexcept {
     return ChannelKind::queue;
   }
   return Errc::bad_channel;
+}
+
+bool is_pattern(std::string_view name) noexcept {
+  if (!name.starts_with(topic_prefix)) return false;
+  const Wildcards found = find_wildcards(name.substr(topic_prefix.size()));
+  return found.any && !found.misplaced;
+}
+
+bool has_wildcard_segment(std::string_view name) noexcept {
+  return find_wildcards_in_name(name).any;
+}
+
+Result<ChannelKind> check_subscription(std::string_view name) noexcept {
+  const auto kind = check_channel(name);
+  if (!kind) return kind;
+  const Wildcards found = find_wildcards_in_name(name);
+  if (found.any && (*kind == ChannelKind::queue || found.misplaced)) return Errc::bad_channel;
+  return kind;
+}
+
+Result<ChannelKind> check_publish_channel(std::string_view name) noexcept {
+  const auto kind = check_channel(name);
+  if (kind && has_wildcard_segment(name)) return Errc::bad_channel;
+  return kind;
 }
 
 bool valid_pb0_channel(std::string_view name) noexcept {

@@ -26,10 +26,11 @@ namespace {
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int scale = 4;
 // LeakSanitizer scans the heap as the process exits, after the daemon's own work is done.
-constexpr auto exit_margin = std::chrono::milliseconds(750);
+constexpr auto past_grace_allowed = std::chrono::milliseconds(750);
 #else
 constexpr int scale = 1;
-constexpr auto exit_margin = std::chrono::milliseconds(250);
+// The daemon keeps a quarter of the grace for its own tear-down: no margin past the grace.
+constexpr auto past_grace_allowed = std::chrono::milliseconds(0);
 #endif
 constexpr int unacked_total = 100'000 / scale;
 constexpr int queued_total = 1'000'000 / scale;
@@ -48,6 +49,19 @@ std::string publications(int queues, int per_queue) {
     }
   }
   return pubs;
+}
+
+/// SIGTERM, then how long the daemon took to exit; it must exit, with status 0.
+Duration terminate_timed(Daemon& daemon, Duration grace, const std::string& holding) {
+  const auto start = Clock::now();
+  daemon.signal(SIGTERM);
+  const auto status = daemon.wait_exit(grace + 10s);
+  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - start);
+  REQUIRE_MESSAGE(status, "paperboyd still runs " << took.count() << " ms after SIGTERM");
+  CHECK_MESSAGE(status->clean(), status->describe() << "\n" << daemon.log_tail());
+  MESSAGE("exit " << took.count() << " ms after SIGTERM with " << holding << " (grace "
+                  << grace.count() << " ms)");
+  return took;
 }
 
 }  // namespace
@@ -117,16 +131,44 @@ TEST_CASE("bulk work: SIGTERM with a million messages queued exits within the gr
 
   // The publisher stays connected and never closes: the daemon waits the whole grace for it,
   // so whatever it does after the grace shows in the exit time.
-  const auto start = Clock::now();
-  daemon.signal(SIGTERM);
-  const auto status = daemon.wait_exit(grace + 10s);
-  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - start);
-  REQUIRE_MESSAGE(status, "paperboyd still runs " << took.count() << " ms after SIGTERM");
-  CHECK_MESSAGE(status->clean(), status->describe() << "\n" << daemon.log_tail());
-  MESSAGE("exit " << took.count() << " ms after SIGTERM with " << queued_total
-                  << " queued (grace 2000 ms)");
+  const auto took = terminate_timed(daemon, grace, std::to_string(queued_total) + " queued");
   // Unsliced, freeing the backlogs came after the grace: 2.36 s on the release build.
-  CHECK(took < grace + exit_margin);
+  CHECK(took < grace + past_grace_allowed);
   CHECK(daemon.log_count("server.discarded_total channels=10 messages=" +
                          std::to_string(queued_total) + " ") == 1);
+}
+
+TEST_CASE(
+    "bulk work: SIGTERM with a consumer holding 5,000 subscriptions x 20 unacked exits within the "
+    "grace and reports them") {
+  constexpr int queues = 5'000 / scale;
+  constexpr int per_queue = 20;
+  constexpr int held = queues * per_queue;
+  // A grace of 4 s leaves the daemon 1 s to tear down: the debug build's tear-down of this takes
+  // 0.25 s on an idle machine and more than twice that while other tests run.
+  constexpr auto grace = 4s;
+  Daemon daemon({"--shutdown-grace", "4"});
+  Conn consumer(daemon.port(), "consumer");
+  consumer.hello();
+  std::string subs;
+  for (int q = 0; q < queues; ++q) {
+    subs += p::encode_frame(p::Sub{0, p::sub_flag_manual_ack, per_queue, queue_name(q)});
+  }
+  consumer.send_raw(subs, 60s);
+  consumer.ping_pong();
+  Conn publisher(daemon.port(), "publisher");
+  publisher.hello();
+  publisher.send_raw(publications(queues, per_queue), 60s);
+  publisher.ping_pong();
+  for (int n = 0; n < held; ++n) consumer.expect<p::Msg>(30s);  // written, never acked
+
+  // Both stay connected and never close: the daemon cuts them when the grace runs out, and then
+  // has 5,000 channels to leave and 100,000 deliveries to count and free before it may exit.
+  const auto took = terminate_timed(daemon, grace, std::to_string(held) + " unacked");
+  // Cut at the end of the full grace, the tear-down came after it: 2.13 s on the release build
+  // of an idle machine, 2.58 s on a loaded one.
+  CHECK(took < grace + past_grace_allowed);
+  CHECK(daemon.log_count("server.discarded_total channels=" + std::to_string(queues) +
+                         " messages=" + std::to_string(held) + " unacked=" + std::to_string(held) +
+                         " ") == 1);
 }

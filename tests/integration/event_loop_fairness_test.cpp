@@ -2,9 +2,12 @@
 // make proportional to its own state must not freeze the daemon for everyone else, and a blocked
 // publisher whose peer has gone must not keep its session and socket.
 #include <doctest/doctest.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -180,15 +183,72 @@ TEST_CASE("fairness: 100 publishers that close while blocked on a full queue are
   }
   CHECK(wait_until([&] { return daemon.open_fds() >= fds_before + 100; }, 10s));
   const std::size_t rss_blocked = rss_bytes(daemon.pid()) / 1024;
-  publishers.clear();  // each closes with nothing unread: a FIN, not a reset
+  // Each closes: a FIN, or a reset if a probe PING from the daemon reached it unread.
+  publishers.clear();
 
-  // The sweep sees each peer finished; its PUBs get the 1 s grace to move, then it is reaped.
+  // The sweep sees each peer finished (its PUBs get the 1 s grace to move, then it is reaped)
+  // or gone (reaped at once).
   const bool reaped = wait_until([&] { return daemon.open_fds() <= fds_before; }, 15s);
   CHECK_MESSAGE(reaped, "fds before " << fds_before << ", now " << daemon.open_fds());
   const std::size_t rss_after = rss_bytes(daemon.pid()) / 1024;
   MESSAGE("VmRSS KiB: before " << rss_before << ", blocked " << rss_blocked << ", reaped "
                                << rss_after);
-  CHECK(daemon.log_count("reason=\"peer finished while blocked\"") == 100);
+  CHECK(daemon.log_count("reason=\"peer finished while blocked\"") +
+            daemon.log_count("reason=\"peer gone while blocked\"") ==
+        100);
+  check_serves(daemon.port());
+  expect_clean_exit(daemon);
+}
+
+TEST_CASE("fairness: publishers that close with PUBs still in their own send buffer are reaped") {
+  // The daemon stopped reading them (a full queue, past the read-ahead), so each one's FIN waits
+  // behind bytes the daemon will never read: nothing shows it closed until its kernel gives up
+  // on the zero window, minutes later. The daemon's probe (a PING, which a closed socket answers
+  // with a reset) must show it within a few sweeps; a live publisher parked alike stays.
+  constexpr int closing = 20;
+  // --frame-timeout 2: a sweep every 0.5 s.
+  Daemon daemon({"--channel-backlog", "1", "--max-read-ahead", "262144", "--frame-timeout", "2"});
+  const std::size_t fds_before = daemon.open_fds();
+  const std::string payload(16 * 1024, 'p');
+  std::string pubs;
+  // More than the daemon reads ahead plus both sockets' buffers (a few MiB each).
+  while (pubs.size() < 16 * 1024 * 1024)
+    pubs += p::encode_frame(p::Pub{0, "/queue/full", {}, payload});
+  auto parked_publisher = [&](const std::string& name) {
+    auto publisher = std::make_unique<Conn>(daemon.port(), name);
+    publisher->hello();
+    int error = 0;
+    const std::size_t sent = publisher->socket().send_some(pubs, 300ms, error);
+    REQUIRE_MESSAGE(error == 0, name << ": " << std::strerror(error));
+    REQUIRE_MESSAGE(sent < pubs.size(), name << ": the daemon read everything it was sent");
+    return publisher;
+  };
+  std::vector<std::unique_ptr<Conn>> publishers;
+  for (int i = 0; i < closing; ++i)
+    publishers.push_back(parked_publisher("closing-" + std::to_string(i)));
+  const auto live = parked_publisher("live");
+  CHECK(wait_until([&] { return daemon.open_fds() >= fds_before + closing + 1; }, 10s));
+  for (const auto& publisher : publishers) {
+    int unsent = 0;
+    REQUIRE(::ioctl(publisher->socket().fd(), SIOCOUTQNSD, &unsent) == 0);
+    // The precondition of the attack: its FIN will queue behind these.
+    REQUIRE_MESSAGE(unsent > 0, publisher->name() << " has nothing left unsent");
+  }
+  publishers.clear();  // a FIN, queued behind the unsent PUBs
+
+  const bool reaped = wait_until([&] { return daemon.open_fds() <= fds_before + 1; }, 10s);
+  CHECK_MESSAGE(reaped, "fds before " << fds_before << " (+1 live publisher), now "
+                                      << daemon.open_fds() << "\n"
+                                      << daemon.log_tail());
+  CHECK(daemon.log_count("reason=\"peer gone while blocked\"") == closing);
+  // The live one was probed too, and is still connected.
+  CHECK(wait_until(
+      [&] {
+        live->expect_nothing(std::chrono::milliseconds(100));
+        return live->probes_seen() > 0;
+      },
+      10s));
+  CHECK(daemon.open_fds() == fds_before + 1);
   check_serves(daemon.port());
   expect_clean_exit(daemon);
 }

@@ -299,5 +299,87 @@ TEST_CASE("max_channel_size is 255") {
   CHECK(max_channel_size == 255);
 }
 
+// Wildcards (issue 9): after "/topic/" a segment exactly "*" matches one segment and a last
+// segment exactly ">" one or more; anywhere else they are literal characters.
+TEST_CASE("is_pattern: a '*' segment anywhere or a '>' last segment after /topic/") {
+  for (const std::string_view name :
+       {"/topic/*", "/topic/>", "/topic/news/*", "/topic/news/>", "/topic/*/b", "/topic/a/*/c",
+        "/topic/*/>", "/topic/*/*", "/topic//*", "/topic/*/", "/topic///>"}) {
+    CAPTURE(name);
+    CHECK(is_pattern(name));
+    CHECK(has_wildcard_segment(name));
+  }
+  for (const std::string_view name :
+       {"/topic/news", "/topic/a*", "/topic/*a", "/topic/>b", "/topic/a>", "/topic/**", "/topic/>>",
+        "/topic/news/a*b/c", "/topic/", "/topic", "/topics/*", "*", ">", "news/*", "/null/*",
+        "/queue/*", "/queue/>", "/queue/a/*"}) {
+    CAPTURE(name);
+    CHECK_FALSE(is_pattern(name));
+  }
+  // '>' not last is no pattern, but it is still a wildcard segment: nobody may publish there.
+  for (const std::string_view name : {"/topic/>/a", "/topic/>/>", "/topic/a/>/", "/topic/>/*"}) {
+    CAPTURE(name);
+    CHECK_FALSE(is_pattern(name));
+    CHECK(has_wildcard_segment(name));
+  }
+  for (const std::string_view name : {"/topic/a*", "/topic/>b", "news/*", "/null/>", "/topic"}) {
+    CAPTURE(name);
+    CHECK_FALSE(has_wildcard_segment(name));
+  }
+}
+
+TEST_CASE("check_subscription: wildcards on /topic only, '>' only last") {
+  const std::vector<std::string_view> topics = {
+      "/topic/news", "/topic/*",   "/topic/>",     "/topic/news/*", "/topic/news/>",
+      "/topic/*/b",  "/topic/*/>", "/topic//*",    "/topic/a*",     "/topic/>b",
+      "/topic/a>/b", "/topic/**",  "/topic/*/*/*", "/topic/*//",    "/topic//"};
+  for (const std::string_view name : topics) {
+    CAPTURE(name);
+    const auto kind = check_subscription(name);
+    REQUIRE(kind.ok());
+    CHECK(*kind == ChannelKind::topic);
+  }
+  for (const std::string_view name : {"/queue/jobs", "/queue/a*", "/queue/>b", "/queue//"}) {
+    CAPTURE(name);
+    const auto kind = check_subscription(name);
+    REQUIRE(kind.ok());
+    CHECK(*kind == ChannelKind::queue);
+  }
+  for (const std::string_view name :
+       {"/queue/*", "/queue/>", "/queue/jobs/*", "/queue/*/jobs", "/queue/a/>", "/topic/>/a",
+        "/topic/>/", "/topic/a/>/b", "/topic/>/>", "/topic/>/*", "/topic/", "/topic", "/*", ">",
+        "/topic/* ", "/topic/\x7F/*", "/topic/*/\xC0\xAF"}) {
+    CAPTURE(hex(name));
+    const auto result = check_subscription(name);
+    CHECK_FALSE(result.ok());
+    CHECK(result.error() == Errc::bad_channel);
+  }
+}
+
+TEST_CASE("check_publish_channel: any wildcard segment is refused, literal '*' and '>' are not") {
+  for (const std::string_view name : {"/topic/news", "/topic/news/sports", "/topic/a*", "/topic/>b",
+                                      "/topic/a/b*c/>>", "/topic//", "/queue/jobs", "/queue/a*"}) {
+    CAPTURE(name);
+    const auto kind = check_publish_channel(name);
+    REQUIRE(kind.ok());
+    CHECK(*kind == channel_kind(name));
+  }
+  for (const std::string_view name :
+       {"/topic/*", "/topic/>", "/topic/news/*", "/topic/news/>", "/topic/*/b", "/topic/>/a",
+        "/topic/a/>/", "/topic//*", "/queue/*", "/queue/jobs/>", "/topic/", "/topic/a b"}) {
+    CAPTURE(name);
+    const auto result = check_publish_channel(name);
+    CHECK_FALSE(result.ok());
+    CHECK(result.error() == Errc::bad_channel);
+  }
+}
+
+TEST_CASE("check_channel still takes wildcard names as it did; the new checks add the rules") {
+  for (const std::string_view name : {"/topic/*", "/topic/>/a", "/queue/*", "/queue/>"}) {
+    CAPTURE(name);
+    CHECK(accepted(name));
+  }
+}
+
 }  // namespace
 }  // namespace paperboy::protocol

@@ -117,6 +117,9 @@ class Conn {
   Decoded<protocol::Msg> expect_delivery(std::string_view channel, std::string_view payload,
                                          bool redelivered, Duration timeout = default_timeout);
   void expect_nothing(Duration quiet = quiet_period) { stream_.expect_nothing(quiet); }
+  /// PINGs from the daemon passed over so far (it probes a publisher it has stopped reading);
+  /// no expectation sees them.
+  std::size_t probes_seen() const { return stream_.unsolicited_seen(); }
   void expect_closed(Duration timeout = default_timeout) { stream_.expect_closed(timeout); }
   /// The frames that arrive before the daemon closes the connection.
   std::vector<std::string> read_until_closed(Duration timeout = default_timeout) {

@@ -9,10 +9,11 @@
 namespace paperboy::itest {
 
 FrameStream::FrameStream(std::uint16_t port, std::string name, Describer describer,
-                         SocketOptions options)
+                         SocketOptions options, Unsolicited unsolicited)
     : socket_(port, options),
       name_(std::move(name)),
       describe_(describer),
+      unsolicited_(unsolicited),
       buffer_(64 * 1024, client_max_body) {}
 
 void FrameStream::send_raw(std::string_view bytes, Duration timeout) {
@@ -37,7 +38,11 @@ std::optional<std::string> FrameStream::next_frame(Duration timeout) {
   const Deadline deadline(timeout);
   for (;;) {
     const protocol::FrameParse parsed = buffer_.next();
-    if (parsed.status == protocol::FrameStatus::frame) return std::string(parsed.body);
+    if (parsed.status == protocol::FrameStatus::frame) {
+      if (unsolicited_ == nullptr || !unsolicited_(parsed.body)) return std::string(parsed.body);
+      ++unsolicited_seen_;
+      continue;
+    }
     if (parsed.status == protocol::FrameStatus::too_large) {
       FAIL(name_ << ": the daemon sent a frame length of " << parsed.declared_length
                  << " bytes, more than any test expects");

@@ -30,8 +30,11 @@ inline constexpr std::uint32_t client_max_body = protocol::max_frame_body(16 * 1
 class FrameStream {
  public:
   using Describer = std::string (*)(std::string_view body);
+  /// True for a frame the daemon may send at any time that no expectation is about.
+  using Unsolicited = bool (*)(std::string_view body);
 
-  FrameStream(std::uint16_t port, std::string name, Describer describer, SocketOptions options);
+  FrameStream(std::uint16_t port, std::string name, Describer describer, SocketOptions options,
+              Unsolicited unsolicited = nullptr);
 
   const std::string& name() const { return name_; }
   Socket& socket() { return socket_; }
@@ -41,8 +44,8 @@ class FrameStream {
   /// Sends frame(body): the u32 length prefix, then the body.
   void send_frame(std::string_view body, Duration timeout = default_timeout);
 
-  /// The next frame body within `timeout`; nullopt on timeout or once the peer has closed
-  /// (closed() tells which).
+  /// The next frame body within `timeout`, past unsolicited ones (counted); nullopt on timeout
+  /// or once the peer has closed (closed() tells which).
   std::optional<std::string> next_frame(Duration timeout);
 
   /// The next frame body, or the test fails (timeout or close) saying it waited for `what`.
@@ -56,6 +59,9 @@ class FrameStream {
 
   /// Every frame that arrives until the peer closes; fails if it does not close in `timeout`.
   std::vector<std::string> read_until_closed(Duration timeout = default_timeout);
+
+  /// Unsolicited frames received and passed over so far.
+  std::size_t unsolicited_seen() const { return unsolicited_seen_; }
 
   /// True once the peer closed or reset the connection (frames may still be buffered).
   bool closed() const { return closed_; }
@@ -72,6 +78,8 @@ class FrameStream {
   Socket socket_;
   std::string name_;
   Describer describe_;
+  Unsolicited unsolicited_;
+  std::size_t unsolicited_seen_ = 0;
   protocol::FrameBuffer buffer_;
   bool closed_ = false;
   bool reset_ = false;

@@ -24,6 +24,25 @@ constexpr ChannelKind channel_kind(std::string_view name) noexcept {
 /// "/topic/<rest>" or "/queue/<rest>" with a non-empty rest. Errc::bad_channel otherwise.
 Result<ChannelKind> check_channel(std::string_view name) noexcept;
 
+/// True when a name is a wildcard subscription pattern: "/topic/" then segments split on '/',
+/// where a segment that is exactly "*" matches one segment and a last segment that is exactly ">"
+/// matches one or more. "*" or ">" inside a segment ("a*", ">b") is a literal character. Says
+/// nothing else about the name (PB0 patterns are checked by valid_pb0_channel, PB1 ones by
+/// check_subscription).
+bool is_pattern(std::string_view name) noexcept;
+
+/// True when a segment after "/topic/" or "/queue/" is exactly "*" or ">", wherever it is: a name
+/// nobody may publish to, and no queue may be called.
+bool has_wildcard_segment(std::string_view name) noexcept;
+
+/// Validates the channel of a PB1 SUB: check_channel, and wildcards only on /topic with ">" only
+/// last. Errc::bad_channel otherwise.
+Result<ChannelKind> check_subscription(std::string_view name) noexcept;
+
+/// Validates the channel of a PB1 PUB: check_channel, and no wildcard segment (a message is
+/// published to one concrete name). Errc::bad_channel otherwise.
+Result<ChannelKind> check_publish_channel(std::string_view name) noexcept;
+
 /// True when a connection's first frame opens PB1: its first byte is a control character.
 /// 0x00 is HELLO; 0x01-0x1F are other PB1 ops sent before HELLO, which no PB0 channel name
 /// starts with, so they are refused as PB1 rather than taken for a strange PB0 subscription.
