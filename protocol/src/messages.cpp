@@ -85,18 +85,24 @@ std::string_view read_headers(BodyReader& r) noexcept {
 }
 
 // One overload set per message: its fields, in wire order, for decoding, sizing and writing.
-Pub read_pub(BodyReader& r, std::uint8_t version) noexcept {
+// PUB and MSG are read and written once per message: their version is a template argument, so the
+// version 1 path has no version tests and inlines as it did before version 2.
+template <std::uint8_t Version>
+Pub read_pub_as(BodyReader& r) noexcept {
   Pub m;
   m.req = r.integer<std::uint32_t>();
-  if (speaks_v2(version)) {
+  if constexpr (Version >= pb1_version_2) {
     m.flags = r.integer<std::uint8_t>();
     m.ttl_ms = r.integer<std::uint32_t>();
   }
   m.channel = r.u16_string();
   m.reply_to = r.u16_string();
-  if (speaks_v2(version)) m.headers = read_headers(r);
+  if constexpr (Version >= pb1_version_2) m.headers = read_headers(r);
   m.payload = r.rest();
   return m;
+}
+Pub read_pub(BodyReader& r, std::uint8_t version) noexcept {
+  return speaks_v2(version) ? read_pub_as<pb1_version_2>(r) : read_pub_as<pb1_version>(r);
 }
 
 Msg read_msg(BodyReader& r, std::uint8_t version) noexcept {
@@ -281,14 +287,19 @@ void write_fields(BodyWriter& w, const Pub& m, std::uint8_t version) noexcept {
   if (speaks_v2(version)) w.u16_string(m.headers);
   w.bytes(m.payload);
 }
-void write_fields(BodyWriter& w, const Msg& m, std::uint8_t version) noexcept {
+template <std::uint8_t Version>
+void write_msg_fields(BodyWriter& w, const Msg& m) noexcept {
   w.integer(m.delivery);
   w.integer(m.flags);
-  if (speaks_v2(version)) w.integer(m.published_at);
+  if constexpr (Version >= pb1_version_2) w.integer(m.published_at);
   w.u16_string(m.channel);
   w.u16_string(m.reply_to);
-  if (speaks_v2(version)) w.u16_string(m.headers);
+  if constexpr (Version >= pb1_version_2) w.u16_string(m.headers);
   w.bytes(m.payload);
+}
+void write_fields(BodyWriter& w, const Msg& m, std::uint8_t version) noexcept {
+  if (speaks_v2(version)) return write_msg_fields<pb1_version_2>(w, m);
+  write_msg_fields<pb1_version>(w, m);
 }
 void write_fields(BodyWriter& w, const Ack& m) noexcept {
   w.integer(m.delivery);
@@ -350,11 +361,12 @@ void write_in(BodyWriter& w, const Message& m, std::uint8_t version) noexcept {
 }
 
 // Writes the frame of a MSG whose body has `body_size` bytes.
-char* write_msg(char* out, const Msg& msg, std::size_t body_size, std::uint8_t version) noexcept {
+template <std::uint8_t Version>
+char* write_msg(char* out, const Msg& msg, std::size_t body_size) noexcept {
   write_frame_header(out, static_cast<std::uint32_t>(body_size));
   BodyWriter w(out + frame_header_size);
   w.integer(static_cast<std::uint8_t>(Op::msg));
-  write_fields(w, msg, version);
+  write_msg_fields<Version>(w, msg);
   return w.end();
 }
 
@@ -391,7 +403,8 @@ Result<Message> decode(std::string_view body, std::uint8_t version) noexcept {
 std::optional<Pub> decode_pub(std::string_view body, std::uint8_t version) noexcept {
   if (body.empty() || static_cast<Op>(body.front()) != Op::pub) return std::nullopt;
   BodyReader reader(body.substr(1));
-  const Pub pub = read_pub(reader, version);
+  const Pub pub =
+      speaks_v2(version) ? read_pub_as<pb1_version_2>(reader) : read_pub_as<pb1_version>(reader);
   if (!reader.ok()) return std::nullopt;
   return pub;
 }
@@ -411,14 +424,14 @@ char* write_frame(const Message& m, char* out, std::uint8_t version) noexcept {
 
 MsgLayout write_msg_frame(char* out, const Msg& msg) noexcept {
   const MsgLayout layout = msg_layout(msg.channel, msg.reply_to, msg.payload.size());
-  write_msg(out, msg, layout.body_size(), pb1_version);
+  write_msg<pb1_version>(out, msg, layout.body_size());
   return layout;
 }
 
 MsgV2Layout write_msg_v2_frame(char* out, const Msg& msg) noexcept {
   const MsgV2Layout layout =
       msg_v2_layout(msg.channel, msg.reply_to, msg.headers, msg.payload.size());
-  write_msg(out, msg, layout.body_size(), pb1_version_2);
+  write_msg<pb1_version_2>(out, msg, layout.body_size());
   return layout;
 }
 
