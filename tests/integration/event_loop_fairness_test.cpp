@@ -193,9 +193,9 @@ TEST_CASE("fairness: 100 publishers that close while blocked on a full queue are
   const std::size_t rss_after = rss_bytes(daemon.pid()) / 1024;
   MESSAGE("VmRSS KiB: before " << rss_before << ", blocked " << rss_blocked << ", reaped "
                                << rss_after);
-  CHECK(daemon.log_count("reason=\"peer finished while blocked\"") +
-            daemon.log_count("reason=\"peer gone while blocked\"") ==
-        100);
+  // Each session closed once, whichever sign showed first (the sweep's "peer finished/gone while
+  // blocked", or the write of a probe meeting the reset).
+  CHECK(daemon.log_count("session.close") == 100);
   check_serves(daemon.port());
   expect_clean_exit(daemon);
 }
@@ -240,7 +240,8 @@ TEST_CASE("fairness: publishers that close with PUBs still in their own send buf
   CHECK_MESSAGE(reaped, "fds before " << fds_before << " (+1 live publisher), now "
                                       << daemon.open_fds() << "\n"
                                       << daemon.log_tail());
-  CHECK(daemon.log_count("reason=\"peer gone while blocked\"") == closing);
+  // Each closed once: seen gone by the sweep, or by the write of a probe meeting the reset.
+  CHECK(daemon.log_count("session.close") == closing);
   // The live one was probed too, and is still connected.
   CHECK(wait_until(
       [&] {
