@@ -91,6 +91,11 @@ void add_flags(CLI::App& app, Config& config, std::string& log_level, double& fr
       ->type_name("NAME")
       ->group(network);
 
+  add_bounded(app, network, "--max-protocol-version", config.max_protocol_version, 1,
+              paperboy::protocol::pb1_latest_version, "N",
+              "Newest PB1 version spoken (default 2); 1 answers as a version-1 broker does, "
+              "refusing HELLO version 2 with ERR 2 (for testing clients' fallback, or a rolling "
+              "upgrade)");
   add_bounded(app, limits, "--max-payload", config.max_payload, 1, 256 * mib, "BYTES",
               "Largest message payload; a larger PUB gets ERR 2 and is closed");
   add_bounded(app, limits, "--client-queue-bytes", config.client_queue_bytes, 1, tib, "BYTES",

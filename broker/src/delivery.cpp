@@ -65,10 +65,11 @@ void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect diale
   d.delivery_id = delivery_id;
 }
 
-Delivery control_frame(const protocol::Message& frame) {
-  const std::size_t size = protocol::frame_header_size + protocol::encoded_body_size(frame);
+Delivery control_frame(const protocol::Message& frame, std::uint8_t version) {
+  const std::size_t size =
+      protocol::frame_header_size + protocol::encoded_body_size(frame, version);
   auto buffer = SharedBuffer::allocate(size);
-  protocol::write_frame(frame, buffer.writable_data());
+  protocol::write_frame(frame, buffer.writable_data(), version);
   Delivery d;
   d.buffer = std::move(buffer);
   d.size = u32(size);

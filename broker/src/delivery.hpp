@@ -11,8 +11,9 @@
 
 namespace paperboy::broker {
 
-/// The two wire dialects a session may speak.
-enum class Dialect : std::uint8_t { pb0, pb1 };
+/// The wire dialects a session may speak: the PB0 prototype's, or PB1 in the version HELLO
+/// negotiated.
+enum class Dialect : std::uint8_t { pb0, pb1_v1, pb1_v2 };
 
 // A published message lives in one SharedBuffer holding its PB1 MSG frame with delivery 0 and no
 // flags (built by Publication). Every delivery sends a span of that buffer, behind a few bytes of
@@ -61,7 +62,9 @@ void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueId origin)
 void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect, QueueId origin,
                          std::uint64_t delivery_id) noexcept;
 
-/// A PB1 control frame (OK, ERR, PONG, WELCOME, GAP) in a buffer of its own.
-Delivery control_frame(const protocol::Message& frame);
+/// A PB1 control frame (OK, ERR, PONG, WELCOME, GAP, BLOCKED, UNBLOCKED) in a buffer of its own,
+/// encoded as `version` has it.
+Delivery control_frame(const protocol::Message& frame,
+                       std::uint8_t version = protocol::pb1_version);
 
 }  // namespace paperboy::broker

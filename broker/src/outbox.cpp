@@ -43,7 +43,7 @@ void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
     if (policy_ == SlowConsumerPolicy::disconnect) {
       accepting_ = false;
       if (on_overflow_) on_overflow_();
-    } else if (dialect_ == Dialect::pb1) {
+    } else if (dialect_ != Dialect::pb0) {
       owe_gap(channel);
     }
     return;

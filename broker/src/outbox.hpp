@@ -136,7 +136,7 @@ class Outbox {
   QueueId stranded_origin_;
   std::uint64_t dropped_total_ = 0;
   SlowConsumerPolicy policy_;
-  Dialect dialect_ = Dialect::pb1;
+  Dialect dialect_ = Dialect::pb1_v1;
   bool accepting_ = true;
   bool writer_waiting_ = false;
   bool was_full_ = false;

@@ -1,12 +1,20 @@
 // Session's PB1 dialect: one handler per op (each frame is specified in protocol/PROTOCOL.md).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "paperboy/protocol/channel.hpp"
 #include "session.hpp"
 
 namespace paperboy::broker {
 
 using protocol::Errc;
+
+namespace {
+
+constexpr std::string_view server_version = PAPERBOY_VERSION;
+
+}  // namespace
 
 void Session::on_pb1_first_frame(std::string_view body) {
   auto decoded = protocol::decode(body);
@@ -46,19 +54,27 @@ void Session::on_pb1_frame(std::string_view body) {
 }
 
 void Session::on_hello(const protocol::Hello& hello) {
-  if (hello.version != protocol::pb1_version) {
+  // A newer client is answered in the newest version both speak; --max-protocol-version 1 makes
+  // the broker answer as version-1 brokers do, which refuse anything else.
+  const auto newest = static_cast<std::uint8_t>(config_.max_protocol_version);
+  const bool understood = newest == protocol::pb1_version ? hello.version == protocol::pb1_version
+                                                          : hello.version >= protocol::pb1_version;
+  if (!understood) {
     return fail(Errc::unsupported_version,
-                fmt::format("version {} is not supported; this broker speaks version {}",
-                            hello.version, protocol::pb1_version));
+                fmt::format("version {} is not supported; this broker speaks versions 1 to {}",
+                            hello.version, newest));
   }
   if (refuse_) {
     return fail(Errc::too_many_connections,
                 fmt::format("the broker allows {} connections", config_.max_connections));
   }
   client_name_.assign(hello.client_name.substr(0, 64));
-  spdlog::info("session.hello sid={} dialect=pb1 name={:?}", id_, client_name_);
+  const std::uint8_t version = std::min(hello.version, newest);
+  spdlog::info("session.hello sid={} dialect=pb1 version={} name={:?}", id_, version, client_name_);
   outbox_.push(control_frame(
-      protocol::Welcome{protocol::pb1_version, config_.max_payload, config_.server_id}));
+      protocol::Welcome{version, config_.max_payload, config_.server_id, server_version}, version));
+  // From here on every frame to this peer is in the negotiated version.
+  outbox_.set_dialect(version == protocol::pb1_version ? Dialect::pb1_v1 : Dialect::pb1_v2);
 }
 
 void Session::on_sub(const protocol::Sub& sub) {

@@ -24,7 +24,7 @@ void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
 }
 
 void QueueConsumer::take(Publication& message, QueueChannel& channel) {
-  if (manual_ack_ || outbox_.dialect() != Dialect::pb1)
+  if (manual_ack_ || outbox_.dialect() != Dialect::pb1_v1)
     return take(QueuedMessage{message.frame()}, channel);
   // An auto-ack PB1 delivery sends the frame as it is, and nobody else sends it: encoded in this
   // consumer's arena, round robin leaves each consumer a contiguous run (one writev segment)

@@ -175,7 +175,7 @@ void Session::on_first_frame(std::string_view body) {
   enter(State::open);
   frame_started_ = Clock::time_point::max();
   if (protocol::opens_pb1(body)) {
-    outbox_.set_dialect(Dialect::pb1);
+    outbox_.set_dialect(Dialect::pb1_v1);  // until HELLO says more
     return on_pb1_first_frame(body);
   }
   outbox_.set_dialect(Dialect::pb0);

@@ -123,7 +123,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   void on_pb0_first_frame(std::string_view channel);
   void on_pb0_frame(std::string_view body);
 
-  bool speaks_pb1() const noexcept { return outbox_.dialect() == Dialect::pb1; }
+  bool speaks_pb1() const noexcept { return outbox_.dialect() != Dialect::pb0; }
   std::string_view dialect_name() const noexcept;
 
   /// This connection's unacked deliveries cost --max-unacked-bytes: no more for it until it acks.

@@ -110,20 +110,72 @@ TEST_CASE("handshake: a second HELLO gets ERR 1 and close") {
   expect_clean_exit(daemon);
 }
 
-TEST_CASE("handshake: an unsupported version gets ERR 9 and close") {
+namespace {
+
+/// A WELCOME read as version 2 lays it out, with its own copy of the server version.
+struct Welcome2 {
+  std::uint8_t version;
+  std::uint32_t max_payload;
+  std::string server_version;
+};
+
+Welcome2 expect_welcome_v2(Conn& c) {
+  const std::string body = c.stream().expect_frame("WELCOME");
+  const auto decoded = p::decode(body, p::pb1_version_2);
+  REQUIRE(decoded);
+  REQUIRE(std::holds_alternative<p::Welcome>(*decoded));
+  const auto& w = std::get<p::Welcome>(*decoded);
+  return {w.version, w.max_payload, std::string(w.server_version)};
+}
+
+}  // namespace
+
+TEST_CASE("handshake: version 0 gets ERR 9 and close") {
   Daemon daemon;
   INFO(daemon.log_tail());
-  for (const std::uint8_t version : std::vector<std::uint8_t>{0, 2, 255}) {
-    CAPTURE(unsigned{version});
-    Conn c(daemon.port(), "version-" + std::to_string(version));
-    c.send_hello("future", version);
-    c.expect_err_and_close(0, 9);
+  Conn c(daemon.port(), "version-0");
+  c.send_hello("zero", 0);
+  c.expect_err_and_close(0, 9);
+  check_serves(daemon.port());
+  expect_clean_exit(daemon);
+}
+
+TEST_CASE("handshake: a newer version is answered in version 2, the newest both speak") {
+  Daemon daemon;
+  INFO(daemon.log_tail());
+  // Another version may lay out the rest of HELLO differently: 'P' 'B' and the version byte are
+  // all the broker reads of it (the codec reads versions 1 and 2 in full).
+  for (const std::string& hello :
+       {p::encode_frame(p::Hello{255, "future", ""}).substr(4), std::string("\x00PB\x03", 4)}) {
+    Conn c(daemon.port(), "newer");
+    c.send_frame(hello);
+    CHECK(unsigned{expect_welcome_v2(c).version} == 2);
   }
-  // Another version may lay out the rest of HELLO differently: 'P' 'B' 3 alone is enough to
-  // tell it is a version we do not speak (the codec reads versions 1 and 2 in full).
-  Conn bare(daemon.port(), "bare-version-3");
-  bare.send_frame(std::string("\x00PB\x03", 4));
-  bare.expect_err_and_close(0, 9);
+  check_serves(daemon.port());
+  expect_clean_exit(daemon);
+}
+
+TEST_CASE("handshake: version 2 is answered in version 2, with the broker's version") {
+  Daemon daemon;
+  INFO(daemon.log_tail());
+  Conn c(daemon.port(), "version-2");
+  c.send_hello("v2", p::pb1_version_2);
+  const Welcome2 w = expect_welcome_v2(c);
+  CHECK(unsigned{w.version} == 2);
+  CHECK(w.server_version == PAPERBOY_VERSION);
+  CHECK(w.max_payload == p::default_max_payload);
+  check_serves(daemon.port());
+  expect_clean_exit(daemon);
+}
+
+TEST_CASE("handshake: --max-protocol-version 1 refuses version 2 as a version-1 broker does") {
+  Daemon daemon({"--max-protocol-version", "1"});
+  INFO(daemon.log_tail());
+  Conn refused(daemon.port(), "version-2");
+  refused.send_hello("v2", p::pb1_version_2);
+  refused.expect_err_and_close(0, 9);
+  Conn c(daemon.port(), "version-1");
+  c.hello();  // version 1 is answered as before
   check_serves(daemon.port());
   expect_clean_exit(daemon);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "paperboy/protocol/frame.hpp"
+#include "paperboy/protocol/messages.hpp"
 
 namespace paperboy::broker {
 
@@ -22,6 +23,9 @@ struct Config {
   std::string server_id;  ///< empty: derived from host name and pid at start-up
 
   std::uint32_t max_payload = protocol::default_max_payload;
+  /// The newest PB1 version this broker speaks: 1 makes it answer as a version-1 broker does
+  /// (clients' fallback, a rolling upgrade).
+  unsigned max_protocol_version = protocol::pb1_latest_version;
   /// Per client: bytes queued for its socket past which topic messages are dropped (or the
   /// client disconnected) and queue messages wait in their channel instead.
   std::size_t client_queue_bytes = 8 * 1024 * 1024;
