@@ -28,13 +28,7 @@ void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint6
   wake();
 }
 
-void Outbox::push_first_delivery(const SharedBuffer& frame, QueueId origin) {
-  queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin); });
-  if (full()) was_full_ = true;
-  wake();
-}
-
-void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
+void Outbox::offer_topic(Publication& message, TopicChannel& channel) {
   if (!accepting_) return;
   if (full()) {
     channel.count_drop();
@@ -152,7 +146,8 @@ std::optional<Outbox::Stranded> Outbox::abandon_partial_write() {
   std::optional<Stranded> stranded;
   if (front_written_ > 0 && stranded_origin_) {
     Delivery& front = queue_.front();
-    stranded = Stranded{stranded_origin_, QueuedMessage{front.buffer, front.failures}};
+    stranded = Stranded{stranded_origin_,
+                        QueuedMessage{front.buffer, front.failures, {}, false, front.expires}};
     queue_.pop(1);
   }
   stranded_origin_ = {};

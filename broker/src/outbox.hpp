@@ -53,15 +53,13 @@ class Outbox {
   /// Queues a queue message for this consumer (the channel checked has_room()), filling the
   /// send-queue slot in place.
   void push_queued(const QueuedMessage& queued, QueueId origin, std::uint64_t delivery_id);
-  /// The same for a message delivered for the first time, with no id: its frame as it is.
-  void push_first_delivery(const SharedBuffer& frame, QueueId origin);
 
   /// Where a queue message for this connection alone is best encoded: next to its other
   /// deliveries, so a run of them goes out as one writev segment (see SharedBuffer::Arena).
   SharedBuffer::Arena& arena() noexcept { return arena_; }
 
   /// Fans a topic message out to this subscriber, or applies the slow-consumer policy.
-  void offer_topic(const SharedBuffer& message, TopicChannel& channel);
+  void offer_topic(Publication& message, TopicChannel& channel);
 
   /// Stops taking deliveries: the connection is closing.
   void stop_accepting() noexcept { accepting_ = false; }

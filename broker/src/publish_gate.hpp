@@ -22,10 +22,10 @@ class MemoryBudget;
 /// bound (ACKs, SUBs) still go through.
 class PublishGate final : private RoomWaiter {
  public:
-  /// A PUB the router has dealt with: taken, or refused (a new queue channel past --max-queues).
+  /// A PUB the router has dealt with: taken (Refusal::none), or refused.
   struct Settled {
     std::uint32_t req;
-    bool refused;
+    Router::Refusal refusal;
   };
 
   /// `on_ready` runs when what the parked PUBs wait for is there (room in the channel, the memory
@@ -38,7 +38,8 @@ class PublishGate final : private RoomWaiter {
 
   /// Routes a PUB now unless PUBs are parked or memory is short: its outcome, or nothing when it
   /// was parked (it then keeps its own copy of the message). Moved from only when parked.
-  std::optional<Settled> publish(Publication&& message, std::uint32_t req);
+  std::optional<Settled> publish(Publication&& message, std::uint32_t req,
+                                 bool require_subscriber = false);
 
   /// Routes the oldest parked PUB if it can go now: its outcome, or nothing while it must wait
   /// (or none is parked). Call until nothing comes back.
@@ -65,9 +66,10 @@ class PublishGate final : private RoomWaiter {
   struct ParkedPub {
     Publication message;  ///< encoded: it no longer points into the read buffer
     std::uint32_t req;
+    bool require_subscriber;
   };
 
-  std::optional<Settled> offer(Publication& message, std::uint32_t req);
+  std::optional<Settled> offer(Publication& message, std::uint32_t req, bool require_subscriber);
   /// What one parked PUB costs, the measure of --max-read-ahead.
   static std::size_t cost(Publication& parked);
   bool paused_for_memory();

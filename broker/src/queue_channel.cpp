@@ -68,9 +68,9 @@ bool QueueChannel::publish(Publication& message) {
     }
   }
   // Encoded either way: a refused message waits with its publisher, apart from the read buffer.
-  const SharedBuffer& frame = message.frame();
+  const SharedBuffer& frame = message.v2_frame();
   if (full()) return false;
-  enqueue(QueuedMessage{frame});
+  enqueue(QueuedMessage{frame, 0, {}, false, message.expires()});
   pump();
   return true;
 }

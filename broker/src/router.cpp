@@ -4,6 +4,7 @@
 
 #include "delivery.hpp"
 #include "outbox.hpp"
+#include "paperboy/protocol/headers.hpp"
 #include "paperboy/protocol/msg_layout.hpp"
 
 namespace paperboy::broker {
@@ -13,6 +14,20 @@ namespace {
 // requester subscribes once and tells its replies apart by the suffix (channels are otherwise
 // matched exactly; this is the one prefix rule).
 constexpr std::string_view reply_prefix = "/topic/_reply/";
+
+/// A dead letter's headers: its own, then why it died, as RabbitMQ's x-death says it. Should
+/// they not fit the header block's u16 length, it keeps its own alone.
+std::string death_headers(std::string_view own, std::string_view channel, std::uint32_t failures) {
+  protocol::HeaderBuilder death;
+  death.add("x-death-reason", "rejected");
+  death.add("x-deliveries", std::to_string(failures));
+  death.add("x-original-channel", channel);
+  std::string headers(own);
+  if (headers.size() + death.bytes().size() <= protocol::max_header_block_size) {
+    headers += death.bytes();
+  }
+  return headers;
+}
 
 }  // namespace
 
@@ -49,6 +64,21 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
   return was;
 }
 
+Router::Published Router::publish(Publication& message, RouteCache& cache,
+                                  bool require_subscriber) {
+  if (!require_subscriber) return publish(message, cache);
+  const std::string_view channel = message.channel();
+  if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
+    const auto it = queues_.find(channel);
+    if (it == queues_.end() || it->second->consumer_count() == 0) {
+      return {nullptr, Refusal::no_subscribers};
+    }
+  } else if (!find_topic(channel)) {
+    return {nullptr, Refusal::no_subscribers};
+  }
+  return publish(message, cache);
+}
+
 Router::Published Router::publish(Publication& message, RouteCache& cache) {
   const std::string_view channel = message.channel();
   // A stream of PUBs to one channel skips the name lookup: the cache holds the ids of the last
@@ -64,15 +94,15 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
     }
   }
   if (!queue && !topic) {
-    if (!route(channel, cache)) return {nullptr, true};
+    if (!route(channel, cache)) return {nullptr, Refusal::queue_limit};
     queue = find(cache.queue);
     topic = find(cache.topic);
   }
   // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
   // keeps the encoded message while it waits).
-  if (queue) return {queue->publish(message) ? nullptr : queue, false};
+  if (queue) return {queue->publish(message) ? nullptr : queue};
   if (topic) {
-    topic->publish(message.frame());
+    topic->publish(message);
   } else if (channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
@@ -111,7 +141,7 @@ void Router::give_back(QueueId from, QueuedMessage message) {
   if (!channel) {
     const std::string_view frame = message.message.view();
     const std::string_view body = frame.substr(protocol::frame_header_size);
-    channel = &queue(protocol::written_msg_layout(frame).channel_in(body));
+    channel = &queue(protocol::written_msg_v2_layout(frame).channel_in(body));
   }
   std::vector<QueuedMessage> back;
   back.push_back(std::move(message));
@@ -127,9 +157,12 @@ bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
         from.name());
     return false;
   }
-  const auto layout = protocol::written_msg_layout(message.view());
+  const auto layout = protocol::written_msg_v2_layout(message.view());
   const std::string_view body = message.view().substr(protocol::frame_header_size);
-  Publication letter(dead_name, layout.reply_to_in(body), layout.payload_in(body));
+  const std::string headers = death_headers(layout.headers_in(body), from.name(), failures);
+  // Its timestamp is still when it was published; a dead letter waits until someone reads it.
+  Publication letter(dead_name, layout.reply_to_in(body), layout.payload_in(body),
+                     protocol::msg_published_at(body), never, headers);
   // A dead-letter channel is an ordinary queue, bounded like one. A letter it has no room for
   // (or that would create one queue more than --max-queues) is dropped and counted, as RabbitMQ
   // drops what it cannot dead-letter: keeping it would redeliver it to the consumer that keeps

@@ -56,10 +56,16 @@ class Router {
   /// Leaves a queue; what the consumer held goes back to the channel. False if not a consumer.
   bool unsubscribe(QueueConsumer& consumer, std::string_view queue);
 
+  /// Why a published message was not taken.
+  enum class Refusal : std::uint8_t {
+    none,
+    queue_limit,     ///< a new queue channel would pass --max-queues
+    no_subscribers,  ///< it asked for a subscriber (PUB v2 flag) and nothing would receive it
+  };
   /// What became of a published message.
   struct Published {
     QueueChannel* full = nullptr;  ///< a full queue refused it for now: wait for its room
-    bool refused = false;          ///< a new queue channel would pass --max-queues
+    Refusal refusal = Refusal::none;
   };
   /// One publisher's last route, so a stream of PUBs to one channel skips the name lookup.
   struct RouteCache {
@@ -71,6 +77,9 @@ class Router {
   /// Routes a message, then encodes it if a channel takes it: taken (or, on a topic with no
   /// subscribers, dropped without being encoded), waiting for room, or refused.
   Published publish(Publication& message, RouteCache& cache);
+  /// The same for a message that must reach someone: refused with no_subscribers when no topic
+  /// subscriber, or no queue consumer, is there to receive it.
+  Published publish(Publication& message, RouteCache& cache, bool require_subscriber);
 
   /// Puts a queue message back at the head of the queue channel it came from. Should that channel
   /// be gone (its last consumer left while the message was half written to it), it goes to a new

@@ -124,6 +124,8 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
 }
 
 void Session::process_frames() {
+  // The PUBs of one read were taken together: one clock read stamps them all.
+  accepted_ = Acceptance::now();
   bool parsed_any = false;
   while (state_ < State::finishing && !input_blocked()) {
     const auto frame = reader_.next();
@@ -225,17 +227,22 @@ bool Session::unsubscribe(std::string_view channel) {
 // ---------------------------------------------------------------------------------------------
 // Publishing
 
-void Session::publish(Publication&& message, std::uint32_t req) {
-  const auto settled = gate_.publish(std::move(message), req);
+void Session::publish(Publication&& message, std::uint32_t req, bool require_subscriber) {
+  const auto settled = gate_.publish(std::move(message), req, require_subscriber);
   if (!settled) return;
-  if (!settled->refused) return reply_ok(settled->req);  // the common case first
+  if (settled->refusal == Router::Refusal::none) {
+    return reply_ok(settled->req);  // the common case first
+  }
   on_published(*settled);
 }
 
 void Session::on_published(const PublishGate::Settled& settled) {
   // Taken: confirmed. Refused: a PB1 peer is told, a PB0 one is closed.
-  if (!settled.refused) {
+  if (settled.refusal == Router::Refusal::none) {
     reply_ok(settled.req);
+  } else if (settled.refusal == Router::Refusal::no_subscribers) {
+    // Only version 2 asks for this, and the connection stays: it refuses one message.
+    reply_err(settled.req, Errc::no_subscribers, "no subscribers");
   } else if (speaks_pb1()) {
     reply_err(settled.req, Errc::not_authorized,
               fmt::format("queue channel limit of {} reached", config_.max_queues));

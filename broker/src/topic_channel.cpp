@@ -22,7 +22,7 @@ bool TopicChannel::unsubscribe(Outbox& subscriber) {
   return true;
 }
 
-void TopicChannel::publish(const SharedBuffer& message) {
+void TopicChannel::publish(Publication& message) {
   for (Outbox* subscriber : subscribers_) subscriber->offer_topic(message, *this);
 }
 

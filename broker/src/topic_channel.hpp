@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "publication.hpp"
 #include "registry.hpp"
 #include "shared_buffer.hpp"
 
@@ -30,7 +31,7 @@ class TopicChannel {
 
   /// Offers the message to every subscriber; each applies its own overflow policy, so a slow
   /// one never holds up the publisher or the others.
-  void publish(const SharedBuffer& message);
+  void publish(Publication& message);
 
   void count_drop() noexcept { ++dropped_total_; }
   std::uint64_t dropped_total() const noexcept { return dropped_total_; }
