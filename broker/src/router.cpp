@@ -179,6 +179,11 @@ bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
   return true;
 }
 
+void Router::count_expired(const QueueChannel& channel) {
+  expired_log_("queue.expired channel={:?} expired={} reason=\"ttl ran out while waiting\"",
+               channel.name(), channel.expired_total());
+}
+
 QueueChannel& Router::queue(std::string_view name) {
   auto it = queues_.find(name);
   if (it == queues_.end()) {

@@ -108,6 +108,9 @@ class Router {
   std::size_t topic_count() const noexcept { return topics_.size(); }
   std::size_t queue_count() const noexcept { return queues_.size(); }
   std::uint64_t dead_lettered() const noexcept { return dead_letter_log_.total(); }
+  /// Counts (and logs, rate-limited) a message `channel` discarded for its TTL.
+  void count_expired(const QueueChannel& channel);
+  std::uint64_t messages_expired() const noexcept { return expired_log_.total(); }
   std::uint64_t dead_letters_dropped() const noexcept { return dead_letter_dropped_log_.total(); }
 
  private:
@@ -128,6 +131,7 @@ class Router {
   RateLimitedLog dead_letter_log_;
   RateLimitedLog dead_letter_dropped_log_;
   RateLimitedLog dead_letter_skipped_log_;
+  RateLimitedLog expired_log_{spdlog::level::info};
   bool discarding_ = false;
 };
 
