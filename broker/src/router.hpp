@@ -16,6 +16,7 @@
 #include "registry.hpp"
 #include "shared_buffer.hpp"
 #include "topic_channel.hpp"
+#include "topic_patterns.hpp"
 
 namespace paperboy::broker {
 
@@ -45,7 +46,7 @@ class Router {
   void start_discarding() noexcept { discarding_ = true; }
   bool discarding() const noexcept { return discarding_; }
 
-  /// Subscribes to a topic; false if already subscribed there.
+  /// Subscribes to a topic or a wildcard pattern of topics; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
   /// Subscribes to a queue, creating it if it is new and --max-queues allows; false if not.
   bool subscribe(QueueConsumer& consumer, std::string_view queue);
@@ -119,14 +120,20 @@ class Router {
 
   QueueChannel& queue(std::string_view name);
   TopicChannel* find_topic(std::string_view name) noexcept;
+  /// Delivers a topic message through its exact channel (if any) and the patterns matching it.
+  /// False when nobody subscribes to either.
+  bool publish_topic(Publication& message, TopicChannel* exact);
   /// Looks the channel up by name and caches the result; false when a new queue would pass
   /// --max-queues.
   bool route(std::string_view channel, RouteCache& cache);
 
   const Config& config_;
   BulkWork bulk_work_;
-  Registry registry_;  ///< outlives the channels, which leave it as they die
-  Table<TopicChannel> topics_;
+  Registry registry_;           ///< outlives the channels, which leave it as they die
+  Table<TopicChannel> topics_;  ///< exact names, and wildcard patterns under their own name
+  /// Which pattern channels match a published name.
+  TopicPatterns patterns_;
+  std::uint64_t fan_out_sequence_ = 0;
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;
   RateLimitedLog dead_letter_dropped_log_;
