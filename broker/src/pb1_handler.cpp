@@ -79,8 +79,13 @@ void Session::on_hello(const protocol::Hello& hello) {
 }
 
 void Session::on_sub(const protocol::Sub& sub) {
-  const auto kind = protocol::check_channel(sub.channel);
-  if (!kind) return reply_err(sub.req, Errc::bad_channel, "bad channel name");
+  const auto kind = protocol::check_subscription(sub.channel);
+  if (!kind) {
+    return reply_err(sub.req, Errc::bad_channel,
+                     protocol::has_wildcard_segment(sub.channel)
+                         ? "bad channel name: wildcards are for /topic, and '>' only last"
+                         : "bad channel name");
+  }
   if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {
     return reply_err(sub.req, Errc::not_authorized,
                      fmt::format("subscription limit of {} reached", config_.max_subscriptions));
@@ -106,8 +111,11 @@ void Session::on_unsub(const protocol::Unsub& unsub) {
 void Session::on_pub(const protocol::Pub& pub) {
   // The channel of the last PUB was valid then and is valid now: skip the UTF-8 scan.
   const bool known = gate_.routed_last(pub.channel);
-  if (!known && !protocol::check_channel(pub.channel)) {
-    return reply_err(pub.req, Errc::bad_channel, "bad channel name");
+  if (!known && !protocol::check_publish_channel(pub.channel)) {
+    return reply_err(pub.req, Errc::bad_channel,
+                     protocol::has_wildcard_segment(pub.channel)
+                         ? "bad channel name: a message is published to one channel, no wildcards"
+                         : "bad channel name");
   }
   if (!pub.reply_to.empty() && !protocol::check_channel(pub.reply_to)) {
     return reply_err(pub.req, Errc::bad_channel, "bad reply-to channel name");

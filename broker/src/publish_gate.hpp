@@ -53,6 +53,8 @@ class PublishGate final : private RoomWaiter {
   bool empty() const noexcept { return parked_.empty(); }
   std::size_t parked() const noexcept { return parked_.size(); }
   std::size_t parked_bytes() const noexcept { return parked_bytes_; }
+  /// The full queue channel the front parked PUB waits for; empty when none does.
+  QueueId waiting_on() const noexcept { return waiting_on_; }
 
   /// The last PUB was routed to `channel` (a name already checked then, so valid now).
   bool routed_last(std::string_view channel) const noexcept {

@@ -33,7 +33,11 @@ std::string death_headers(std::string_view own, std::string_view channel, std::u
 
 bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
   auto [it, created] = topics_.try_emplace(std::string(topic));
-  if (created) it->second = std::make_unique<TopicChannel>(it->first, registry_.topics);
+  if (created) {
+    it->second = std::make_unique<TopicChannel>(it->first, registry_.topics);
+    // A pattern is a channel like any other, which the names it matches deliver through too.
+    if (protocol::is_pattern(topic)) patterns_.insert(topic, it->second->id());
+  }
   return it->second->subscribe(subscriber);
 }
 
@@ -51,7 +55,10 @@ bool Router::unsubscribe(Outbox& subscriber, std::string_view topic) {
   if (it == topics_.end()) return false;
   const bool was = it->second->unsubscribe(subscriber);
   subscriber.forget(it->second->id());
-  if (it->second->empty()) topics_.erase(it);
+  if (it->second->empty()) {
+    patterns_.remove(topic);  // nothing when it is no pattern
+    topics_.erase(it);
+  }
   return was;
 }
 
@@ -73,7 +80,7 @@ Router::Published Router::publish(Publication& message, RouteCache& cache,
     if (it == queues_.end() || it->second->consumer_count() == 0) {
       return {nullptr, Refusal::no_subscribers};
     }
-  } else if (!find_topic(channel)) {
+  } else if (!find_topic(channel) && patterns_.match(channel).empty()) {
     return {nullptr, Refusal::no_subscribers};
   }
   return publish(message, cache);
@@ -101,12 +108,26 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
   // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
   // keeps the encoded message while it waits).
   if (queue) return {queue->publish(message) ? nullptr : queue};
-  if (topic) {
-    topic->publish(message);
-  } else if (channel.starts_with(reply_prefix)) {
+  if (!publish_topic(message, topic) && channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
   return {};
+}
+
+bool Router::publish_topic(Publication& message, TopicChannel* exact) {
+  const auto matched =
+      patterns_.empty() ? std::span<const TopicId>() : patterns_.match(message.channel());
+  if (matched.empty()) {
+    if (exact) exact->publish(message);
+    return exact != nullptr;
+  }
+  // The exact channel and the patterns may share subscribers: each takes the message once.
+  const std::uint64_t fan_out = ++fan_out_sequence_;
+  if (exact) exact->publish(message, fan_out);
+  for (const TopicId id : matched) {
+    if (TopicChannel* pattern = find(id)) pattern->publish(message, fan_out);
+  }
+  return true;
 }
 
 bool Router::route(std::string_view channel, RouteCache& cache) {
@@ -177,6 +198,11 @@ bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
   dead_letter_log_("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
                    dead_name, failures, layout.payload_size);
   return true;
+}
+
+void Router::count_expired(const QueueChannel& channel) {
+  expired_log_("queue.expired channel={:?} expired={} reason=\"ttl ran out while waiting\"",
+               channel.name(), channel.expired_total());
 }
 
 QueueChannel& Router::queue(std::string_view name) {

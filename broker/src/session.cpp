@@ -229,7 +229,7 @@ bool Session::unsubscribe(std::string_view channel) {
 
 void Session::publish(Publication&& message, std::uint32_t req, bool require_subscriber) {
   const auto settled = gate_.publish(std::move(message), req, require_subscriber);
-  if (!settled) return;
+  if (!settled) return report_blocking();
   if (settled->refusal == Router::Refusal::none) {
     return reply_ok(settled->req);  // the common case first
   }
@@ -268,6 +268,7 @@ void Session::retry_parked() {
     on_published(*settled);
   }
   if (state_ >= State::closing) return;
+  report_blocking();
   if (!gate_.empty()) {
     // Progress: a finished peer's PUBs get a fresh grace for as long as they keep moving.
     if (moved && parked_deadline_ != Clock::time_point::max()) {
@@ -279,6 +280,22 @@ void Session::retry_parked() {
   // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
   if (state_ == State::finishing) return begin_close(Queued::give_back);
   unblock_input();
+}
+
+void Session::report_blocking() {
+  // Version 2 is told which full queue its PUBs wait for, as RabbitMQ sends connection.blocked:
+  // once when they start waiting on it, once when they stop.
+  if (outbox_.dialect() != Dialect::pb1_v2) return;
+  const QueueChannel* full = router_.find(gate_.waiting_on());
+  const std::string_view now = full ? std::string_view(full->name()) : std::string_view();
+  if (now == blocked_on_) return;
+  if (!blocked_on_.empty()) {
+    outbox_.push(control_frame(protocol::Unblocked{blocked_on_}, protocol::pb1_version_2));
+  }
+  blocked_on_.assign(now);
+  if (!blocked_on_.empty()) {
+    outbox_.push(control_frame(protocol::Blocked{blocked_on_}, protocol::pb1_version_2));
+  }
 }
 
 void Session::on_memory_relieved() {

@@ -147,6 +147,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   void on_published(const PublishGate::Settled& settled);
   void post_retry();
   void retry_parked();
+  /// Sends BLOCKED / UNBLOCKED (version 2) when the full queue its PUBs wait for changes.
+  void report_blocking();
   void on_room();
   bool input_blocked() const noexcept;
   void unblock_input();
@@ -173,6 +175,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   std::string client_name_;
   /// When the frames being processed were read: their PUBs' timestamp and TTL start.
   Acceptance accepted_;
+  /// The full queue this connection was last told (BLOCKED) its PUBs wait for; empty if none.
+  std::string blocked_on_;
   /// PB0 comes in frame(channel) frame(data) pairs: the channel of a pair whose data is due.
   std::string pb0_channel_;
   bool pb0_data_due_ = false;
