@@ -142,3 +142,31 @@ TEST_CASE("v2 ttl: a TTL does not apply to topics, and unexpired queue messages 
   expect_clean_exit(daemon);
   CHECK(daemon.log_count(" messages_expired=0") == 1);
 }
+
+TEST_CASE("v2 ttl: a flood of expired messages is counted exactly and logged a line a second") {
+  Daemon daemon;
+  INFO(daemon.log_tail());
+  const std::string channel = "/queue/ttl-flood";
+  constexpr std::size_t n = 2000;
+  const auto start = Clock::now();
+  Conn publisher(daemon.port(), "publisher");
+  hello_v2(publisher);
+  std::string pubs;
+  for (std::size_t i = 0; i < n; ++i) {
+    p::append_frame(pubs, p::Pub{0, channel, {}, job(i), 0, short_ttl_ms}, p::pb1_version_2);
+  }
+  publisher.send_raw(pubs);
+  publisher.ping_pong();  // all taken
+  const auto confirmed = Clock::now();
+  publish_v2(publisher, channel, job(n));  // behind them, without a TTL
+  wait_past_ttl(confirmed, short_ttl_ms);
+
+  Conn consumer(daemon.port(), "consumer");
+  hello_v2(consumer);
+  consumer.subscribe(channel);
+  consumer.expect_msg(channel, job(n));
+  consumer.ping_pong();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start);
+  expect_expired_count(daemon, channel, n);
+  CHECK(daemon.log_count("queue.expired") <= static_cast<std::size_t>(seconds.count()) + 2);
+}
