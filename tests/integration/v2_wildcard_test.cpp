@@ -221,3 +221,26 @@ TEST_CASE("v2 wildcard: wildcard PUBs and wildcard SUBs on /queue get ERR 3 and 
   check_serves(daemon.port());
   expect_clean_exit(daemon);
 }
+
+TEST_CASE("v2 wildcard: patterns count against --max-subscriptions and still deliver once") {
+  constexpr std::size_t limit = 100;
+  Daemon daemon({"--max-subscriptions", std::to_string(limit)});
+  INFO(daemon.log_tail());
+  Conn greedy(daemon.port(), "greedy");
+  hello_v2(greedy);
+  for (std::size_t i = 0; i + 2 < limit; ++i)
+    greedy.subscribe("/topic/p" + std::to_string(i) + "/*");
+  greedy.subscribe("/topic/a/*/x");
+  greedy.subscribe("/topic/>");
+  const auto req = greedy.next_req();
+  greedy.sub("/topic/one/too/many/*", req);
+  greedy.expect_err(req, static_cast<std::uint16_t>(p::Errc::not_authorized));
+
+  Conn publisher(daemon.port(), "publisher");
+  publisher.hello();
+  publisher.publish("/topic/a/b/x", "matched by two");
+  greedy.expect_msg("/topic/a/b/x", "matched by two");
+  greedy.ping_pong();  // once
+  check_serves(daemon.port());
+  expect_clean_exit(daemon);
+}
