@@ -135,14 +135,6 @@ void Conn::expect_blocked(std::string_view channel, Duration timeout) {
   }
 }
 
-void Conn::expect_unblocked(std::string_view channel, Duration timeout) {
-  const auto unblocked = expect<p::Unblocked>(timeout);
-  if (unblocked->channel != channel) {
-    FAIL(name() << ": expected UNBLOCKED(" << printable(channel) << "), got "
-                << describe(*unblocked));
-  }
-}
-
 void Conn::expect_ok(std::uint32_t req, Duration timeout) {
   const auto ok = expect<p::Ok>(timeout);
   if (ok->req != req) FAIL(name() << ": expected OK(req=" << req << "), got " << describe(*ok));

@@ -105,8 +105,6 @@ class Conn {
   std::optional<Decoded<protocol::Message>> poll_message(Duration timeout);
   /// BLOCKED(channel) must come next.
   void expect_blocked(std::string_view channel, Duration timeout = default_timeout);
-  /// UNBLOCKED(channel) must come next.
-  void expect_unblocked(std::string_view channel, Duration timeout = default_timeout);
   /// The next frame, which must be a T.
   template <class T>
   Decoded<T> expect(Duration timeout = default_timeout);
