@@ -34,6 +34,7 @@ std::string death_headers(std::string_view own, std::string_view channel, std::u
 bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
   auto [it, created] = topics_.try_emplace(std::string(topic));
   if (created) {
+    ++topics_created_;
     it->second = std::make_unique<TopicChannel>(it->first, registry_.topics);
     // A pattern is a channel like any other, which the names it matches deliver through too.
     if (protocol::is_pattern(topic)) patterns_.insert(topic, it->second->id());
@@ -89,18 +90,22 @@ Router::Published Router::publish(Publication& message, RouteCache& cache,
 Router::Published Router::publish(Publication& message, RouteCache& cache) {
   const std::string_view channel = message.channel();
   // A stream of PUBs to one channel skips the name lookup: the cache holds the ids of the last
-  // route, and an id whose channel is gone finds nothing. A topic nobody subscribed to is looked
-  // up again each time: it may have a subscriber by now.
+  // route, and an id whose channel is gone finds nothing. A topic with no channel of its exact
+  // name (nobody subscribed, or only through patterns) is looked up again only once a topic
+  // channel has been created since: it may be its.
   QueueChannel* queue = nullptr;
   TopicChannel* topic = nullptr;
+  bool still_routed = false;
   if (channel == cache.channel) {
     if (cache.queue) {
       queue = find(cache.queue);
-    } else {
+    } else if (cache.topic) {
       topic = find(cache.topic);
+    } else {
+      still_routed = cache.topics_created == topics_created_;
     }
   }
-  if (!queue && !topic) {
+  if (!queue && !topic && !still_routed) {
     if (!route(channel, cache)) return {nullptr, Refusal::queue_limit};
     queue = find(cache.queue);
     topic = find(cache.topic);
@@ -147,6 +152,7 @@ bool Router::route(std::string_view channel, RouteCache& cache) {
   }
   cache.queue = {};
   cache.topic = {};
+  cache.topics_created = topics_created_;
   if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
     // A queue keeps messages for consumers that have not come yet, so publishing creates it,
     // up to a bound: every channel may hold a whole backlog.

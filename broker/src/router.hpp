@@ -75,6 +75,9 @@ class Router {
     std::string channel;  ///< empty: nothing routed yet
     TopicId topic;
     QueueId queue;
+    /// Router::topics_created_ when routed: a topic with no exact channel then still has none
+    /// while no topic channel has been created since.
+    std::uint64_t topics_created = 0;
     /// The wildcard patterns matching a topic `channel`, as of TopicPatterns generation
     /// `patterns_generation` (0: not looked up): while no pattern comes or goes, a stream of PUBs
     /// to one topic skips even the patterns' cache.
@@ -143,6 +146,7 @@ class Router {
   /// Which pattern channels match a published name.
   TopicPatterns patterns_;
   std::uint64_t fan_out_sequence_ = 0;
+  std::uint64_t topics_created_ = 0;  ///< topic channels ever created (see RouteCache)
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;
   RateLimitedLog dead_letter_dropped_log_;
