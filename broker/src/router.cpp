@@ -72,19 +72,12 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
   return was;
 }
 
-Router::Published Router::publish(Publication& message, RouteCache& cache,
-                                  bool require_subscriber) {
-  if (!require_subscriber) return publish(message, cache);
-  const std::string_view channel = message.channel();
+bool Router::has_subscriber(std::string_view channel) {
   if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
     const auto it = queues_.find(channel);
-    if (it == queues_.end() || it->second->consumer_count() == 0) {
-      return {nullptr, Refusal::no_subscribers};
-    }
-  } else if (!find_topic(channel) && patterns_.match(channel).empty()) {
-    return {nullptr, Refusal::no_subscribers};
+    return it != queues_.end() && it->second->consumer_count() > 0;
   }
-  return publish(message, cache);
+  return find_topic(channel) || !patterns_.match(channel).empty();
 }
 
 Router::Published Router::publish(Publication& message, RouteCache& cache) {

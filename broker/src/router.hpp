@@ -90,7 +90,15 @@ class Router {
   Published publish(Publication& message, RouteCache& cache);
   /// The same for a message that must reach someone: refused with no_subscribers when no topic
   /// subscriber, or no queue consumer, is there to receive it.
-  Published publish(Publication& message, RouteCache& cache, bool require_subscriber);
+  Published publish(Publication& message, RouteCache& cache, bool require_subscriber) {
+    if (require_subscriber && !has_subscriber(message.channel())) {
+      return {nullptr, Refusal::no_subscribers};
+    }
+    return publish(message, cache);
+  }
+  /// True when a message on `channel` would reach someone now: a queue consumer, a subscriber of
+  /// the topic or of a pattern matching it.
+  bool has_subscriber(std::string_view channel);
 
   /// Puts a queue message back at the head of the queue channel it came from. Should that channel
   /// be gone (its last consumer left while the message was half written to it), it goes to a new
