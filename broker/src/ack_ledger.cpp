@@ -84,15 +84,16 @@ void AckLedger::compact() {
   to_compact_.clear();
 }
 
-std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer) {
+std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer,
+                                Deadline expires) {
   forget_handed_over();
   const std::uint64_t id = next_id_++;
   owners_.emplace(id, consumer);
   ++outstanding_;
   // Ids grow, so every new entry goes at the end of its consumer's map.
   Account& account = by_consumer_[consumer];
-  const auto it = account.held.emplace_hint(account.held.end(), id,
-                                            Unacked{std::move(message), failures, consumer});
+  const auto it = account.held.emplace_hint(
+      account.held.end(), id, Unacked{std::move(message), failures, consumer, expires});
   add(account, it->second);
   if (it->second.message.in_shared_slab()) {
     // Settled ids are pruned once they outnumber the live ones: amortised O(1), and a ledger

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "deadline.hpp"
 #include "registry.hpp"
 #include "shared_buffer.hpp"
 
@@ -21,6 +22,7 @@ class AckLedger {
     SharedBuffer message;
     std::uint32_t failures;
     ConsumerId consumer;
+    Deadline expires = never;
   };
   /// One consumer's deliveries by id, so in delivery order.
   using Held = std::map<std::uint64_t, Unacked>;
@@ -31,7 +33,8 @@ class AckLedger {
   AckLedger& operator=(const AckLedger&) = delete;
 
   /// Records a delivery and returns its fresh id.
-  std::uint64_t record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer);
+  std::uint64_t record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer,
+                       Deadline expires = never);
 
   /// Removes and returns the delivery, or nothing when the id is not outstanding here.
   std::optional<Unacked> take(std::uint64_t id);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace paperboy::broker {
 
@@ -11,8 +12,8 @@ struct DropLog {
   std::uint64_t dropped = 0;
   std::string first_channel;  ///< where the first of them was lost
 
-  void record(const std::string& channel) {
-    if (dropped++ == 0) first_channel = channel;
+  void record(std::string_view channel) {
+    if (dropped++ == 0) first_channel.assign(channel);
   }
 };
 

@@ -31,11 +31,12 @@ std::size_t gather_spans(const SendQueue& queue, std::size_t front_offset,
     spans[count++] = iovec{const_cast<char*>(start), length};
   };
   for (std::size_t i = 0;
-       i < queue.size() && count + 2 <= spans.size() && total < max_bytes_per_call; ++i) {
+       i < queue.size() && count + 3 <= spans.size() && total < max_bytes_per_call; ++i) {
     // The prefix lives in the queue entry itself, which stays put for the length of the write.
     const Delivery& d = queue.at(i);
     if (d.prefix_size > 0) add(d.prefix.data(), d.prefix_size);
     add(d.buffer.data() + d.offset, d.size);
+    if (d.tail_offset != 0) add(d.buffer.data() + d.tail_offset, d.tail_size());
   }
   return count;
 }

@@ -28,23 +28,21 @@ void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint6
   wake();
 }
 
-void Outbox::push_first_delivery(const SharedBuffer& frame, QueueId origin) {
-  queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin); });
-  if (full()) was_full_ = true;
-  wake();
-}
-
-void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
+void Outbox::offer_topic(Publication& message, TopicChannel& channel, std::uint64_t fan_out) {
   if (!accepting_) return;
+  if (fan_out != 0) {
+    if (fan_out == last_fan_out_) return;  // it came through another channel already
+    last_fan_out_ = fan_out;
+  }
   if (full()) {
     channel.count_drop();
-    drop_log_.record(channel.name());
+    drop_log_.record(message.channel());
     ++dropped_total_;
     if (policy_ == SlowConsumerPolicy::disconnect) {
       accepting_ = false;
       if (on_overflow_) on_overflow_();
     } else if (dialect_ != Dialect::pb0) {
-      owe_gap(channel);
+      owe_gap(channel, message.channel());
     }
     return;
   }
@@ -54,14 +52,17 @@ void Outbox::offer_topic(const SharedBuffer& message, TopicChannel& channel) {
   wake();
 }
 
-void Outbox::owe_gap(const TopicChannel& channel) {
+void Outbox::owe_gap(const TopicChannel& channel, std::string_view published) {
   for (auto& gap : gaps_) {
-    if (gap.channel == channel.id()) {
+    if (gap.channel == channel.id() && gap.name == published) {
       ++gap.dropped;
       return;
     }
   }
-  gaps_.push_back({channel.id(), channel.name(), 1});
+  if (gaps_.size() >= max_named_gaps && published != channel.name()) {
+    return owe_gap(channel, channel.name());
+  }
+  gaps_.push_back({channel.id(), std::string(published), 1});
 }
 
 void Outbox::report_gaps() {
@@ -152,7 +153,8 @@ std::optional<Outbox::Stranded> Outbox::abandon_partial_write() {
   std::optional<Stranded> stranded;
   if (front_written_ > 0 && stranded_origin_) {
     Delivery& front = queue_.front();
-    stranded = Stranded{stranded_origin_, QueuedMessage{front.buffer, front.failures}};
+    stranded = Stranded{stranded_origin_,
+                        QueuedMessage{front.buffer, front.failures, {}, false, front.expires}};
     queue_.pop(1);
   }
   stranded_origin_ = {};

@@ -53,15 +53,14 @@ class Outbox {
   /// Queues a queue message for this consumer (the channel checked has_room()), filling the
   /// send-queue slot in place.
   void push_queued(const QueuedMessage& queued, QueueId origin, std::uint64_t delivery_id);
-  /// The same for a message delivered for the first time, with no id: its frame as it is.
-  void push_first_delivery(const SharedBuffer& frame, QueueId origin);
 
   /// Where a queue message for this connection alone is best encoded: next to its other
   /// deliveries, so a run of them goes out as one writev segment (see SharedBuffer::Arena).
   SharedBuffer::Arena& arena() noexcept { return arena_; }
 
-  /// Fans a topic message out to this subscriber, or applies the slow-consumer policy.
-  void offer_topic(const SharedBuffer& message, TopicChannel& channel);
+  /// Fans a topic message out to this subscriber, or applies the slow-consumer policy. A
+  /// non-zero `fan_out` already offered (through another matching channel) is skipped.
+  void offer_topic(Publication& message, TopicChannel& channel, std::uint64_t fan_out = 0);
 
   /// Stops taking deliveries: the connection is closing.
   void stop_accepting() noexcept { accepting_ = false; }
@@ -114,7 +113,11 @@ class Outbox {
     std::string name;  ///< the GAP names the channel
     std::uint64_t dropped;
   };
-  void owe_gap(const TopicChannel& channel);
+  /// Owes a GAP naming `published`, the channel the lost message was published on.
+  void owe_gap(const TopicChannel& channel, std::string_view published);
+  /// Distinct published names a subscriber's pending GAPs may name; past it a loss is reported
+  /// under its subscription's name, so a flood of names cannot grow what it holds.
+  static constexpr std::size_t max_named_gaps = 256;
   /// Entries from here on have not started to go out.
   std::size_t first_unsent() const noexcept { return front_written_ > 0 ? 1 : 0; }
   void report_gaps();
@@ -135,6 +138,7 @@ class Outbox {
   /// The channel of the half-written front, an auto-ack delivery whose consumer has left it.
   QueueId stranded_origin_;
   std::uint64_t dropped_total_ = 0;
+  std::uint64_t last_fan_out_ = 0;  ///< the last multi-channel fan-out offered here
   SlowConsumerPolicy policy_;
   Dialect dialect_ = Dialect::pb1_v1;
   bool accepting_ = true;

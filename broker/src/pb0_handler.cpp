@@ -17,6 +17,11 @@ void Session::on_pb0_first_frame(std::string_view channel) {
                 fmt::format("bad subscription channel of {} bytes", channel.size()),
                 Ending::at_once);
   }
+  // A wildcard segment makes a /topic pattern, as in PB1; anywhere else it is refused.
+  if (protocol::has_wildcard_segment(channel) && !protocol::is_pattern(channel)) {
+    return fail(Errc::bad_channel, "bad subscription channel: wildcards are for /topic",
+                Ending::at_once);
+  }
   if (protocol::channel_kind(channel) == protocol::ChannelKind::queue &&
       !router_.queue_allowed(channel)) {
     return fail(Errc::not_authorized, "queue channel limit reached", Ending::at_once);
@@ -32,6 +37,10 @@ void Session::on_pb0_frame(std::string_view body) {
       return fail(Errc::bad_channel, fmt::format("bad channel of {} bytes", body.size()),
                   Ending::at_once);
     }
+    if (protocol::has_wildcard_segment(body)) {
+      return fail(Errc::bad_channel, "a message is published to one channel, no wildcards",
+                  Ending::at_once);
+    }
     pb0_channel_.assign(body);
     pb0_data_due_ = true;
     return;
@@ -43,7 +52,7 @@ void Session::on_pb0_frame(std::string_view body) {
                             config_.max_payload),
                 Ending::at_once);
   }
-  publish(Publication(pb0_channel_, {}, body), 0);
+  publish(Publication(pb0_channel_, {}, body, accepted_.unix_ns), 0);
 }
 
 }  // namespace paperboy::broker

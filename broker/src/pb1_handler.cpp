@@ -25,8 +25,9 @@ void Session::on_pb1_first_frame(std::string_view body) {
 }
 
 void Session::on_pb1_frame(std::string_view body) {
-  if (auto pub = protocol::decode_pub(body)) return on_pub(*pub);  // the common case, first
-  auto decoded = protocol::decode(body);
+  const std::uint8_t version = pb1_version();
+  if (auto pub = protocol::decode_pub(body, version)) return on_pub(*pub);  // the common case
+  auto decoded = protocol::decode(body, version);
   if (!decoded) {
     const auto op = static_cast<unsigned>(static_cast<unsigned char>(body.empty() ? 0 : body[0]));
     return fail(Errc::protocol, body.empty() ? std::string("empty frame")
@@ -78,8 +79,13 @@ void Session::on_hello(const protocol::Hello& hello) {
 }
 
 void Session::on_sub(const protocol::Sub& sub) {
-  const auto kind = protocol::check_channel(sub.channel);
-  if (!kind) return reply_err(sub.req, Errc::bad_channel, "bad channel name");
+  const auto kind = protocol::check_subscription(sub.channel);
+  if (!kind) {
+    return reply_err(sub.req, Errc::bad_channel,
+                     protocol::has_wildcard_segment(sub.channel)
+                         ? "bad channel name: wildcards are for /topic, and '>' only last"
+                         : "bad channel name");
+  }
   if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {
     return reply_err(sub.req, Errc::not_authorized,
                      fmt::format("subscription limit of {} reached", config_.max_subscriptions));
@@ -105,19 +111,25 @@ void Session::on_unsub(const protocol::Unsub& unsub) {
 void Session::on_pub(const protocol::Pub& pub) {
   // The channel of the last PUB was valid then and is valid now: skip the UTF-8 scan.
   const bool known = gate_.routed_last(pub.channel);
-  if (!known && !protocol::check_channel(pub.channel)) {
-    return reply_err(pub.req, Errc::bad_channel, "bad channel name");
+  if (!known && !protocol::check_publish_channel(pub.channel)) {
+    return reply_err(pub.req, Errc::bad_channel,
+                     protocol::has_wildcard_segment(pub.channel)
+                         ? "bad channel name: a message is published to one channel, no wildcards"
+                         : "bad channel name");
   }
   if (!pub.reply_to.empty() && !protocol::check_channel(pub.reply_to)) {
     return reply_err(pub.req, Errc::bad_channel, "bad reply-to channel name");
   }
-  if (pub.payload.size() > config_.max_payload) {
+  // Headers count against the payload limit: together they are what a subscriber must hold.
+  if (pub.headers.size() + pub.payload.size() > config_.max_payload) {
     return fail(Errc::frame_too_large,
-                fmt::format("payload of {} bytes exceeds the limit of {}", pub.payload.size(),
-                            config_.max_payload),
+                fmt::format("payload of {} bytes exceeds the limit of {}",
+                            pub.headers.size() + pub.payload.size(), config_.max_payload),
                 Ending::in_order, pub.req);
   }
-  publish(Publication(pub.channel, pub.reply_to, pub.payload), pub.req);
+  publish(Publication(pub.channel, pub.reply_to, pub.payload, accepted_.unix_ns,
+                      accepted_.expiry(pub.ttl_ms), pub.headers),
+          pub.req, pub.require_subscriber());
 }
 
 void Session::on_ack(const protocol::Ack& ack) {
@@ -131,7 +143,8 @@ void Session::on_nack(const protocol::Nack& nack) {
   if (!consumer) return;
   // Back to the head, for someone else if anyone else has credit; a failed delivery counts.
   std::vector<QueuedMessage> back;
-  back.push_back({std::move(unacked->message), unacked->failures + 1, unacked->consumer});
+  back.push_back({std::move(unacked->message), unacked->failures + 1, unacked->consumer, false,
+                  unacked->expires});
   consumer->channel().give_back(std::move(back));
 }
 

@@ -11,22 +11,23 @@ PublishGate::PublishGate(Router& router, MemoryBudget& memory, std::size_t max_r
       max_read_ahead_(max_read_ahead),
       on_ready_(std::move(on_ready)) {}
 
-std::optional<PublishGate::Settled> PublishGate::publish(Publication&& message, std::uint32_t req) {
+std::optional<PublishGate::Settled> PublishGate::publish(Publication&& message, std::uint32_t req,
+                                                         bool require_subscriber) {
   // Once one PUB waits, every later one waits behind it: per-publisher order is kept.
   if (parked_.empty() && !paused_for_memory()) {
-    if (auto settled = offer(message, req)) return settled;
+    if (auto settled = offer(message, req, require_subscriber)) return settled;
   }
   // The message may point into the read buffer until encoded; a parked PUB keeps its own copy,
   // out of any shared slab, so the read-ahead bound counts what parking really costs.
   message.detach();
   parked_bytes_ += cost(message);
-  parked_.push_back({std::move(message), req});
+  parked_.push_back({std::move(message), req, require_subscriber});
   return std::nullopt;
 }
 
 std::size_t PublishGate::cost(Publication& parked) {
   // The frame's own allocation and the list node around the entry (two links).
-  return parked.frame().footprint() + sizeof(ParkedPub) + 2 * sizeof(void*);
+  return parked.v2_frame().footprint() + sizeof(ParkedPub) + 2 * sizeof(void*);
 }
 
 std::optional<PublishGate::Settled> PublishGate::retry_next() {
@@ -34,21 +35,22 @@ std::optional<PublishGate::Settled> PublishGate::retry_next() {
     return std::nullopt;
   }
   ParkedPub& front = parked_.front();
-  const auto settled = offer(front.message, front.req);
+  const auto settled = offer(front.message, front.req, front.require_subscriber);
   if (!settled) return std::nullopt;
   parked_bytes_ -= cost(front.message);
   parked_.pop_front();
   return settled;
 }
 
-std::optional<PublishGate::Settled> PublishGate::offer(Publication& message, std::uint32_t req) {
-  const auto outcome = router_.publish(message, route_cache_);
+std::optional<PublishGate::Settled> PublishGate::offer(Publication& message, std::uint32_t req,
+                                                       bool require_subscriber) {
+  const auto outcome = router_.publish(message, route_cache_, require_subscriber);
   if (outcome.full) {
     outcome.full->wait_for_room(*this);
     waiting_on_ = outcome.full->id();
     return std::nullopt;
   }
-  return Settled{req, outcome.refused};
+  return Settled{req, outcome.refusal};
 }
 
 bool PublishGate::paused_for_memory() {

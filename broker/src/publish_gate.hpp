@@ -22,10 +22,10 @@ class MemoryBudget;
 /// bound (ACKs, SUBs) still go through.
 class PublishGate final : private RoomWaiter {
  public:
-  /// A PUB the router has dealt with: taken, or refused (a new queue channel past --max-queues).
+  /// A PUB the router has dealt with: taken (Refusal::none), or refused.
   struct Settled {
     std::uint32_t req;
-    bool refused;
+    Router::Refusal refusal;
   };
 
   /// `on_ready` runs when what the parked PUBs wait for is there (room in the channel, the memory
@@ -38,7 +38,8 @@ class PublishGate final : private RoomWaiter {
 
   /// Routes a PUB now unless PUBs are parked or memory is short: its outcome, or nothing when it
   /// was parked (it then keeps its own copy of the message). Moved from only when parked.
-  std::optional<Settled> publish(Publication&& message, std::uint32_t req);
+  std::optional<Settled> publish(Publication&& message, std::uint32_t req,
+                                 bool require_subscriber = false);
 
   /// Routes the oldest parked PUB if it can go now: its outcome, or nothing while it must wait
   /// (or none is parked). Call until nothing comes back.
@@ -52,6 +53,8 @@ class PublishGate final : private RoomWaiter {
   bool empty() const noexcept { return parked_.empty(); }
   std::size_t parked() const noexcept { return parked_.size(); }
   std::size_t parked_bytes() const noexcept { return parked_bytes_; }
+  /// The full queue channel the front parked PUB waits for; empty when none does.
+  QueueId waiting_on() const noexcept { return waiting_on_; }
 
   /// The last PUB was routed to `channel` (a name already checked then, so valid now).
   bool routed_last(std::string_view channel) const noexcept {
@@ -65,9 +68,10 @@ class PublishGate final : private RoomWaiter {
   struct ParkedPub {
     Publication message;  ///< encoded: it no longer points into the read buffer
     std::uint32_t req;
+    bool require_subscriber;
   };
 
-  std::optional<Settled> offer(Publication& message, std::uint32_t req);
+  std::optional<Settled> offer(Publication& message, std::uint32_t req, bool require_subscriber);
   /// What one parked PUB costs, the measure of --max-read-ahead.
   static std::size_t cost(Publication& parked);
   bool paused_for_memory();

@@ -68,9 +68,10 @@ bool QueueChannel::publish(Publication& message) {
     }
   }
   // Encoded either way: a refused message waits with its publisher, apart from the read buffer.
-  const SharedBuffer& frame = message.frame();
+  const SharedBuffer& frame = message.v2_frame();
+  if (full()) drop_expired_head();
   if (full()) return false;
-  enqueue(QueuedMessage{frame});
+  enqueue(QueuedMessage{frame, 0, {}, false, message.expires()});
   pump();
   return true;
 }
@@ -91,6 +92,10 @@ std::size_t QueueChannel::return_slice(std::size_t at_most) {
   std::size_t n = 0;
   for (; n < at_most && !returning_.empty(); ++n) {
     QueuedMessage queued = returning_.take_back();
+    if (expired(queued.expires)) {
+      count_expired();
+      continue;
+    }
     const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
                       router_.dead_letter(*this, queued.message, queued.failures);
     if (dead) continue;
@@ -163,6 +168,11 @@ std::size_t QueueChannel::pump_up_to(std::size_t at_most, bool& cut) {
       cut = true;
       break;
     }
+    if (expired(backlog_.front().expires)) {
+      dequeue();
+      count_expired();
+      continue;
+    }
     QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
     if (!consumer) break;
     consumer->take(dequeue(), *this);
@@ -233,6 +243,18 @@ QueuedMessage QueueChannel::dequeue() {
   backlog_bytes_ -= queued.message.size();
   MemoryGauge::remove(sizeof(QueuedMessage));
   return queued;
+}
+
+void QueueChannel::drop_expired_head() {
+  while (returning_.empty() && !backlog_.empty() && expired(backlog_.front().expires)) {
+    dequeue();
+    count_expired();
+  }
+}
+
+void QueueChannel::count_expired() {
+  ++expired_total_;
+  router_.count_expired(*this);
 }
 
 void QueueChannel::wake_waiters() {

@@ -96,6 +96,8 @@ class QueueChannel {
   /// Bytes of the backlog proper (given-back messages count once at the head).
   std::size_t backlog_bytes() const noexcept { return backlog_bytes_; }
   std::size_t consumer_count() const noexcept { return consumers_.size(); }
+  /// Messages whose TTL ran out before anyone took them.
+  std::uint64_t expired_total() const noexcept { return expired_total_; }
 
  private:
   bool full() const noexcept;
@@ -105,6 +107,12 @@ class QueueChannel {
   QueueConsumer* scan_for_consumer(ConsumerId avoid) noexcept;
   void enqueue(QueuedMessage message);
   QueuedMessage dequeue();
+  /// Discards the backlog's expired messages at its head. Like RabbitMQ's per-message TTL, a
+  /// message expires when it reaches the head, so nothing scans the whole backlog: one behind a
+  /// longer-lived message waits (and counts against the bounds) until that one has gone.
+  void drop_expired_head();
+  /// Counts a message discarded for its TTL.
+  void count_expired();
   void wake_waiters();
   /// Moves up to `at_most` given-back messages to the head; how many it moved.
   std::size_t return_slice(std::size_t at_most);
@@ -128,6 +136,7 @@ class QueueChannel {
   /// per turn, and are the logical head of the channel meanwhile.
   ReturnedMessages returning_;
   Discarded discarded_;
+  std::uint64_t expired_total_ = 0;
   bool scheduled_ = false;  ///< queued in the router's bulk work
 };
 

@@ -14,7 +14,7 @@ bool QueueConsumer::can_take() const noexcept {
 void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
   std::uint64_t id = 0;
   if (manual_ack_) {
-    id = ledger_.record(queued.message, queued.failures, id_);
+    id = ledger_.record(queued.message, queued.failures, id_, queued.expires);
     ++unacked_;
     // At the bound, what the ledger holds may still be counted as whole slabs: copy it out
     // before turning the consumer away.
@@ -24,12 +24,11 @@ void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
 }
 
 void QueueConsumer::take(Publication& message, QueueChannel& channel) {
-  if (manual_ack_ || outbox_.dialect() != Dialect::pb1_v1)
-    return take(QueuedMessage{message.frame()}, channel);
-  // An auto-ack PB1 delivery sends the frame as it is, and nobody else sends it: encoded in this
-  // consumer's arena, round robin leaves each consumer a contiguous run (one writev segment)
-  // instead of every n-th message of the read batch's slabs.
-  outbox_.push_first_delivery(message.frame(outbox_.arena()), channel.id());
+  // An auto-ack delivery is sent by nobody else: encoded in this consumer's arena, round robin
+  // leaves each consumer a contiguous run (one writev segment) instead of every n-th message of
+  // the read batch's slabs.
+  const SharedBuffer& frame = manual_ack_ ? message.v2_frame() : message.v2_frame(outbox_.arena());
+  take(QueuedMessage{frame, 0, {}, false, message.expires()}, channel);
 }
 
 ReturnedMessages QueueConsumer::surrender(const QueueChannel& channel) {

@@ -44,26 +44,33 @@ void ReturnedMessages::prepend(ReturnedMessages&& ahead) {
 
 QueuedMessage ReturnedMessages::take_back() {
   Batch& last = batches_.back();
-  QueuedMessage queued =
-      std::visit(Overloaded{
-                     [](std::vector<QueuedMessage>& messages) {
-                       QueuedMessage m = std::move(messages.back());
-                       messages.pop_back();
-                       return m;
-                     },
-                     [](AckLedger::Held& unacked) {
-                       const auto it = std::prev(unacked.end());
-                       QueuedMessage m{std::move(it->second.message), it->second.failures + 1};
-                       unacked.erase(it);
-                       return m;
-                     },
-                     [](std::vector<Delivery>& unsent) {
-                       QueuedMessage m{std::move(unsent.back().buffer), unsent.back().failures};
-                       unsent.pop_back();
-                       return m;
-                     },
-                 },
-                 last);
+  QueuedMessage queued = std::visit(Overloaded{
+                                        [](std::vector<QueuedMessage>& messages) {
+                                          QueuedMessage m = std::move(messages.back());
+                                          messages.pop_back();
+                                          return m;
+                                        },
+                                        [](AckLedger::Held& unacked) {
+                                          const auto it = std::prev(unacked.end());
+                                          QueuedMessage m{std::move(it->second.message),
+                                                          it->second.failures + 1,
+                                                          {},
+                                                          false,
+                                                          it->second.expires};
+                                          unacked.erase(it);
+                                          return m;
+                                        },
+                                        [](std::vector<Delivery>& unsent) {
+                                          QueuedMessage m{std::move(unsent.back().buffer),
+                                                          unsent.back().failures,
+                                                          {},
+                                                          false,
+                                                          unsent.back().expires};
+                                          unsent.pop_back();
+                                          return m;
+                                        },
+                                    },
+                                    last);
   --size_;
   if (std::visit([](const auto& batch) { return batch.empty(); }, last)) batches_.pop_back();
   return queued;

@@ -4,6 +4,7 @@
 
 #include "delivery.hpp"
 #include "outbox.hpp"
+#include "paperboy/protocol/headers.hpp"
 #include "paperboy/protocol/msg_layout.hpp"
 
 namespace paperboy::broker {
@@ -14,11 +15,29 @@ namespace {
 // matched exactly; this is the one prefix rule).
 constexpr std::string_view reply_prefix = "/topic/_reply/";
 
+/// A dead letter's headers: its own, then why it died, as RabbitMQ's x-death says it. Should
+/// they not fit the header block's u16 length, it keeps its own alone.
+std::string death_headers(std::string_view own, std::string_view channel, std::uint32_t failures) {
+  protocol::HeaderBuilder death;
+  death.add("x-death-reason", "rejected");
+  death.add("x-deliveries", std::to_string(failures));
+  death.add("x-original-channel", channel);
+  std::string headers(own);
+  if (headers.size() + death.bytes().size() <= protocol::max_header_block_size) {
+    headers += death.bytes();
+  }
+  return headers;
+}
+
 }  // namespace
 
 bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
   auto [it, created] = topics_.try_emplace(std::string(topic));
-  if (created) it->second = std::make_unique<TopicChannel>(it->first, registry_.topics);
+  if (created) {
+    it->second = std::make_unique<TopicChannel>(it->first, registry_.topics);
+    // A pattern is a channel like any other, which the names it matches deliver through too.
+    if (protocol::is_pattern(topic)) patterns_.insert(topic, it->second->id());
+  }
   return it->second->subscribe(subscriber);
 }
 
@@ -36,7 +55,10 @@ bool Router::unsubscribe(Outbox& subscriber, std::string_view topic) {
   if (it == topics_.end()) return false;
   const bool was = it->second->unsubscribe(subscriber);
   subscriber.forget(it->second->id());
-  if (it->second->empty()) topics_.erase(it);
+  if (it->second->empty()) {
+    patterns_.remove(topic);  // nothing when it is no pattern
+    topics_.erase(it);
+  }
   return was;
 }
 
@@ -47,6 +69,21 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
   const bool was = channel.unsubscribe(consumer);
   release_if_idle(channel);
   return was;
+}
+
+Router::Published Router::publish(Publication& message, RouteCache& cache,
+                                  bool require_subscriber) {
+  if (!require_subscriber) return publish(message, cache);
+  const std::string_view channel = message.channel();
+  if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
+    const auto it = queues_.find(channel);
+    if (it == queues_.end() || it->second->consumer_count() == 0) {
+      return {nullptr, Refusal::no_subscribers};
+    }
+  } else if (!find_topic(channel) && patterns_.match(channel).empty()) {
+    return {nullptr, Refusal::no_subscribers};
+  }
+  return publish(message, cache);
 }
 
 Router::Published Router::publish(Publication& message, RouteCache& cache) {
@@ -64,19 +101,33 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
     }
   }
   if (!queue && !topic) {
-    if (!route(channel, cache)) return {nullptr, true};
+    if (!route(channel, cache)) return {nullptr, Refusal::queue_limit};
     queue = find(cache.queue);
     topic = find(cache.topic);
   }
   // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
   // keeps the encoded message while it waits).
-  if (queue) return {queue->publish(message) ? nullptr : queue, false};
-  if (topic) {
-    topic->publish(message.frame());
-  } else if (channel.starts_with(reply_prefix)) {
+  if (queue) return {queue->publish(message) ? nullptr : queue};
+  if (!publish_topic(message, topic) && channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
   return {};
+}
+
+bool Router::publish_topic(Publication& message, TopicChannel* exact) {
+  const auto matched =
+      patterns_.empty() ? std::span<const TopicId>() : patterns_.match(message.channel());
+  if (matched.empty()) {
+    if (exact) exact->publish(message);
+    return exact != nullptr;
+  }
+  // The exact channel and the patterns may share subscribers: each takes the message once.
+  const std::uint64_t fan_out = ++fan_out_sequence_;
+  if (exact) exact->publish(message, fan_out);
+  for (const TopicId id : matched) {
+    if (TopicChannel* pattern = find(id)) pattern->publish(message, fan_out);
+  }
+  return true;
 }
 
 bool Router::route(std::string_view channel, RouteCache& cache) {
@@ -111,7 +162,7 @@ void Router::give_back(QueueId from, QueuedMessage message) {
   if (!channel) {
     const std::string_view frame = message.message.view();
     const std::string_view body = frame.substr(protocol::frame_header_size);
-    channel = &queue(protocol::written_msg_layout(frame).channel_in(body));
+    channel = &queue(protocol::written_msg_v2_layout(frame).channel_in(body));
   }
   std::vector<QueuedMessage> back;
   back.push_back(std::move(message));
@@ -127,9 +178,12 @@ bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
         from.name());
     return false;
   }
-  const auto layout = protocol::written_msg_layout(message.view());
+  const auto layout = protocol::written_msg_v2_layout(message.view());
   const std::string_view body = message.view().substr(protocol::frame_header_size);
-  Publication letter(dead_name, layout.reply_to_in(body), layout.payload_in(body));
+  const std::string headers = death_headers(layout.headers_in(body), from.name(), failures);
+  // Its timestamp is still when it was published; a dead letter waits until someone reads it.
+  Publication letter(dead_name, layout.reply_to_in(body), layout.payload_in(body),
+                     protocol::msg_published_at(body), never, headers);
   // A dead-letter channel is an ordinary queue, bounded like one. A letter it has no room for
   // (or that would create one queue more than --max-queues) is dropped and counted, as RabbitMQ
   // drops what it cannot dead-letter: keeping it would redeliver it to the consumer that keeps
@@ -144,6 +198,11 @@ bool Router::dead_letter(const QueueChannel& from, const SharedBuffer& message,
   dead_letter_log_("queue.dead_letter channel={:?} to={:?} deliveries={} bytes={}", from.name(),
                    dead_name, failures, layout.payload_size);
   return true;
+}
+
+void Router::count_expired(const QueueChannel& channel) {
+  expired_log_("queue.expired channel={:?} expired={} reason=\"ttl ran out while waiting\"",
+               channel.name(), channel.expired_total());
 }
 
 QueueChannel& Router::queue(std::string_view name) {

@@ -16,6 +16,7 @@
 #include "registry.hpp"
 #include "shared_buffer.hpp"
 #include "topic_channel.hpp"
+#include "topic_patterns.hpp"
 
 namespace paperboy::broker {
 
@@ -45,7 +46,7 @@ class Router {
   void start_discarding() noexcept { discarding_ = true; }
   bool discarding() const noexcept { return discarding_; }
 
-  /// Subscribes to a topic; false if already subscribed there.
+  /// Subscribes to a topic or a wildcard pattern of topics; false if already subscribed there.
   bool subscribe(Outbox& subscriber, std::string_view topic);
   /// Subscribes to a queue, creating it if it is new and --max-queues allows; false if not.
   bool subscribe(QueueConsumer& consumer, std::string_view queue);
@@ -56,10 +57,16 @@ class Router {
   /// Leaves a queue; what the consumer held goes back to the channel. False if not a consumer.
   bool unsubscribe(QueueConsumer& consumer, std::string_view queue);
 
+  /// Why a published message was not taken.
+  enum class Refusal : std::uint8_t {
+    none,
+    queue_limit,     ///< a new queue channel would pass --max-queues
+    no_subscribers,  ///< it asked for a subscriber (PUB v2 flag) and nothing would receive it
+  };
   /// What became of a published message.
   struct Published {
     QueueChannel* full = nullptr;  ///< a full queue refused it for now: wait for its room
-    bool refused = false;          ///< a new queue channel would pass --max-queues
+    Refusal refusal = Refusal::none;
   };
   /// One publisher's last route, so a stream of PUBs to one channel skips the name lookup.
   struct RouteCache {
@@ -71,6 +78,9 @@ class Router {
   /// Routes a message, then encodes it if a channel takes it: taken (or, on a topic with no
   /// subscribers, dropped without being encoded), waiting for room, or refused.
   Published publish(Publication& message, RouteCache& cache);
+  /// The same for a message that must reach someone: refused with no_subscribers when no topic
+  /// subscriber, or no queue consumer, is there to receive it.
+  Published publish(Publication& message, RouteCache& cache, bool require_subscriber);
 
   /// Puts a queue message back at the head of the queue channel it came from. Should that channel
   /// be gone (its last consumer left while the message was half written to it), it goes to a new
@@ -99,6 +109,9 @@ class Router {
   std::size_t topic_count() const noexcept { return topics_.size(); }
   std::size_t queue_count() const noexcept { return queues_.size(); }
   std::uint64_t dead_lettered() const noexcept { return dead_letter_log_.total(); }
+  /// Counts (and logs, rate-limited) a message `channel` discarded for its TTL.
+  void count_expired(const QueueChannel& channel);
+  std::uint64_t messages_expired() const noexcept { return expired_log_.total(); }
   std::uint64_t dead_letters_dropped() const noexcept { return dead_letter_dropped_log_.total(); }
 
  private:
@@ -107,18 +120,25 @@ class Router {
 
   QueueChannel& queue(std::string_view name);
   TopicChannel* find_topic(std::string_view name) noexcept;
+  /// Delivers a topic message through its exact channel (if any) and the patterns matching it.
+  /// False when nobody subscribes to either.
+  bool publish_topic(Publication& message, TopicChannel* exact);
   /// Looks the channel up by name and caches the result; false when a new queue would pass
   /// --max-queues.
   bool route(std::string_view channel, RouteCache& cache);
 
   const Config& config_;
   BulkWork bulk_work_;
-  Registry registry_;  ///< outlives the channels, which leave it as they die
-  Table<TopicChannel> topics_;
+  Registry registry_;           ///< outlives the channels, which leave it as they die
+  Table<TopicChannel> topics_;  ///< exact names, and wildcard patterns under their own name
+  /// Which pattern channels match a published name.
+  TopicPatterns patterns_;
+  std::uint64_t fan_out_sequence_ = 0;
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;
   RateLimitedLog dead_letter_dropped_log_;
   RateLimitedLog dead_letter_skipped_log_;
+  RateLimitedLog expired_log_{spdlog::level::info};
   bool discarding_ = false;
 };
 

@@ -237,8 +237,9 @@ asio::awaitable<void> Server::housekeeping_loop() {
     co_await housekeeping_timer_.async_wait(use_nothrow);
   }
   log_discarded(*router_);
-  spdlog::info("server.stopped dead_lettered={} dead_letters_dropped={}", router_->dead_lettered(),
-               router_->dead_letters_dropped());
+  spdlog::info("server.stopped dead_lettered={} dead_letters_dropped={} messages_expired={}",
+               router_->dead_lettered(), router_->dead_letters_dropped(),
+               router_->messages_expired());
   if (on_stopped_) on_stopped_();
 }
 

@@ -124,6 +124,8 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
 }
 
 void Session::process_frames() {
+  // The PUBs of one read were taken together: one clock read stamps them all.
+  accepted_ = Acceptance::now();
   bool parsed_any = false;
   while (state_ < State::finishing && !input_blocked()) {
     const auto frame = reader_.next();
@@ -225,17 +227,22 @@ bool Session::unsubscribe(std::string_view channel) {
 // ---------------------------------------------------------------------------------------------
 // Publishing
 
-void Session::publish(Publication&& message, std::uint32_t req) {
-  const auto settled = gate_.publish(std::move(message), req);
-  if (!settled) return;
-  if (!settled->refused) return reply_ok(settled->req);  // the common case first
+void Session::publish(Publication&& message, std::uint32_t req, bool require_subscriber) {
+  const auto settled = gate_.publish(std::move(message), req, require_subscriber);
+  if (!settled) return report_blocking();
+  if (settled->refusal == Router::Refusal::none) {
+    return reply_ok(settled->req);  // the common case first
+  }
   on_published(*settled);
 }
 
 void Session::on_published(const PublishGate::Settled& settled) {
   // Taken: confirmed. Refused: a PB1 peer is told, a PB0 one is closed.
-  if (!settled.refused) {
+  if (settled.refusal == Router::Refusal::none) {
     reply_ok(settled.req);
+  } else if (settled.refusal == Router::Refusal::no_subscribers) {
+    // Only version 2 asks for this, and the connection stays: it refuses one message.
+    reply_err(settled.req, Errc::no_subscribers, "no subscribers");
   } else if (speaks_pb1()) {
     reply_err(settled.req, Errc::not_authorized,
               fmt::format("queue channel limit of {} reached", config_.max_queues));
@@ -261,6 +268,7 @@ void Session::retry_parked() {
     on_published(*settled);
   }
   if (state_ >= State::closing) return;
+  report_blocking();
   if (!gate_.empty()) {
     // Progress: a finished peer's PUBs get a fresh grace for as long as they keep moving.
     if (moved && parked_deadline_ != Clock::time_point::max()) {
@@ -272,6 +280,22 @@ void Session::retry_parked() {
   // The peer said goodbye while PUBs waited; now they are all taken, close as asked.
   if (state_ == State::finishing) return begin_close(Queued::give_back);
   unblock_input();
+}
+
+void Session::report_blocking() {
+  // Version 2 is told which full queue its PUBs wait for, as RabbitMQ sends connection.blocked:
+  // once when they start waiting on it, once when they stop.
+  if (outbox_.dialect() != Dialect::pb1_v2) return;
+  const QueueChannel* full = router_.find(gate_.waiting_on());
+  const std::string_view now = full ? std::string_view(full->name()) : std::string_view();
+  if (now == blocked_on_) return;
+  if (!blocked_on_.empty()) {
+    outbox_.push(control_frame(protocol::Unblocked{blocked_on_}, protocol::pb1_version_2));
+  }
+  blocked_on_.assign(now);
+  if (!blocked_on_.empty()) {
+    outbox_.push(control_frame(protocol::Blocked{blocked_on_}, protocol::pb1_version_2));
+  }
 }
 
 void Session::on_memory_relieved() {

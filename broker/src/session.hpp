@@ -138,11 +138,17 @@ class Session final : public std::enable_shared_from_this<Session> {
   std::size_t leave_some(std::size_t at_most);
   bool leaving() const noexcept { return left_channels_ && not_left_ != subscriptions_.end(); }
 
-  void publish(Publication&& message, std::uint32_t req);
+  void publish(Publication&& message, std::uint32_t req, bool require_subscriber = false);
+  /// The version of PB1 this connection speaks (1 until HELLO says more).
+  std::uint8_t pb1_version() const noexcept {
+    return outbox_.dialect() == Dialect::pb1_v2 ? protocol::pb1_version_2 : protocol::pb1_version;
+  }
   /// Answers a PUB the router has dealt with: OK, or its refusal.
   void on_published(const PublishGate::Settled& settled);
   void post_retry();
   void retry_parked();
+  /// Sends BLOCKED / UNBLOCKED (version 2) when the full queue its PUBs wait for changes.
+  void report_blocking();
   void on_room();
   bool input_blocked() const noexcept;
   void unblock_input();
@@ -167,6 +173,10 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// The subscriptions still to leave once left_channels_ is set; none are added or removed after.
   Subscriptions::iterator not_left_;
   std::string client_name_;
+  /// When the frames being processed were read: their PUBs' timestamp and TTL start.
+  Acceptance accepted_;
+  /// The full queue this connection was last told (BLOCKED) its PUBs wait for; empty if none.
+  std::string blocked_on_;
   /// PB0 comes in frame(channel) frame(data) pairs: the channel of a pair whose data is due.
   std::string pb0_channel_;
   bool pb0_data_due_ = false;

@@ -22,8 +22,8 @@ bool TopicChannel::unsubscribe(Outbox& subscriber) {
   return true;
 }
 
-void TopicChannel::publish(const SharedBuffer& message) {
-  for (Outbox* subscriber : subscribers_) subscriber->offer_topic(message, *this);
+void TopicChannel::publish(Publication& message, std::uint64_t fan_out) {
+  for (Outbox* subscriber : subscribers_) subscriber->offer_topic(message, *this, fan_out);
 }
 
 }  // namespace paperboy::broker

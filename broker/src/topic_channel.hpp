@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "publication.hpp"
 #include "registry.hpp"
 #include "shared_buffer.hpp"
 
@@ -29,8 +30,10 @@ class TopicChannel {
   bool unsubscribe(Outbox& subscriber);
 
   /// Offers the message to every subscriber; each applies its own overflow policy, so a slow
-  /// one never holds up the publisher or the others.
-  void publish(const SharedBuffer& message);
+  /// one never holds up the publisher or the others. `fan_out` numbers a message that several
+  /// channels deliver (an exact name and wildcard patterns): a subscriber of more than one of
+  /// them takes it once. 0: this channel alone delivers it.
+  void publish(Publication& message, std::uint64_t fan_out = 0);
 
   void count_drop() noexcept { ++dropped_total_; }
   std::uint64_t dropped_total() const noexcept { return dropped_total_; }

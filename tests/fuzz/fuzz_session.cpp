@@ -104,11 +104,17 @@ bool opens_pb1(std::string_view input, std::uint32_t max_body) {
 }
 
 void check_output(std::string_view output, bool pb1, std::uint32_t max_body) {
+  // Frames after WELCOME are in the version it names.
+  std::uint8_t version = pb::pb1_version;
   for (;;) {
     const auto frame = pb::parse_frame(output, max_body);
     if (frame.status == pb::FrameStatus::too_large) fail("the broker sent a frame over the limit");
     if (frame.status == pb::FrameStatus::need_more) return;
-    if (pb1 && !pb::decode(frame.body)) fail("the broker sent a PB1 frame that does not decode");
+    if (pb1) {
+      const auto decoded = pb::decode(frame.body, version);
+      if (!decoded) fail("the broker sent a PB1 frame that does not decode");
+      if (const auto* welcome = std::get_if<pb::Welcome>(&*decoded)) version = welcome->version;
+    }
     output.remove_prefix(pb::frame_header_size + frame.body.size());
   }
 }

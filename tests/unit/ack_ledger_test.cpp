@@ -18,7 +18,7 @@ using namespace paperboy::broker;
 namespace {
 
 SharedBuffer message_frame(std::string_view payload) {
-  return Publication("/queue/q", {}, payload).frame();
+  return Publication("/queue/q", {}, payload, 0).v2_frame();
 }
 
 struct Fixture {
@@ -33,7 +33,7 @@ struct Fixture {
 
 std::string payload_of(const AckLedger::Unacked& unacked) {
   const std::string_view frame = unacked.message.view();
-  const auto layout = paperboy::protocol::written_msg_layout(frame);
+  const auto layout = paperboy::protocol::written_msg_v2_layout(frame);
   return std::string(layout.payload_in(frame.substr(paperboy::protocol::frame_header_size)));
 }
 

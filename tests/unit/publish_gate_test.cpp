@@ -31,14 +31,14 @@ struct Publisher {
 
   std::optional<PublishGate::Settled> publish(std::string_view channel, std::uint32_t req,
                                               std::string_view payload = "payload") {
-    return gate.publish(Publication(channel, {}, payload), req);
+    return gate.publish(Publication(channel, {}, payload, 0), req);
   }
 
   // The reqs of every parked PUB that can go now, in the order they went.
   std::vector<std::uint32_t> retry_all() {
     std::vector<std::uint32_t> reqs;
     while (const auto settled = gate.retry_next()) {
-      CHECK_FALSE(settled->refused);
+      CHECK(settled->refusal == Router::Refusal::none);
       reqs.push_back(settled->req);
     }
     return reqs;
@@ -86,7 +86,7 @@ TEST_CASE("PublishGate: a PUB a channel takes is settled at once and nothing par
   const auto queued = p.publish("/queue/jobs", 7);
   REQUIRE(queued);
   CHECK(queued->req == 7);
-  CHECK_FALSE(queued->refused);
+  CHECK(queued->refusal == Router::Refusal::none);
   const auto topic = p.publish("/topic/nobody", 8);  // no subscriber: taken and dropped
   REQUIRE(topic);
   CHECK(topic->req == 8);
@@ -105,7 +105,7 @@ TEST_CASE("PublishGate: a new queue past --max-queues is refused, not parked") {
   const auto refused = p.publish("/queue/b", 2);
   REQUIRE(refused);
   CHECK(refused->req == 2);
-  CHECK(refused->refused);
+  CHECK(refused->refusal == Router::Refusal::queue_limit);
   CHECK(p.gate.empty());
   CHECK(p.router.queue_count() == 1);
 }
@@ -186,12 +186,12 @@ TEST_CASE("PublishGate: the memory alarm parks PUBs until it clears") {
 TEST_CASE("Publication: a parked PUB's frame leaves its shared slab, its fields intact") {
   // Parked one-byte PUBs cut from slabs full of other messages would each keep 64 KiB alive
   // while the read-ahead counted a few dozen bytes.
-  Publication message("/queue/jobs", "/topic/_reply/1", "p");
-  REQUIRE(message.frame().in_shared_slab());
-  const std::string before(message.frame().view());
+  Publication message("/queue/jobs", "/topic/_reply/1", "p", 0);
+  REQUIRE(message.v2_frame().in_shared_slab());
+  const std::string before(message.v2_frame().view());
   message.detach();
-  CHECK_FALSE(message.frame().in_shared_slab());
-  CHECK(message.frame().view() == before);
+  CHECK_FALSE(message.v2_frame().in_shared_slab());
+  CHECK(message.v2_frame().view() == before);
   CHECK(message.channel() == "/queue/jobs");
-  CHECK(message.frame().footprint() < 1024);
+  CHECK(message.v2_frame().footprint() < 1024);
 }

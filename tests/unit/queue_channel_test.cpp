@@ -222,7 +222,7 @@ TEST_CASE("QueueChannel: a half-written delivery whose consumer left goes back i
   config.channel_backlog_bytes = 64 << 20;
   Router router(config, io.get_executor());
   Router::RouteCache cache;
-  Publication message("/queue/r", {}, big);
+  Publication message("/queue/r", {}, big, 0);
   QueuePeer leaves(io, config, false, 0);
   QueuePeer other(io, config, false, 0);
   REQUIRE(router.subscribe(leaves.consumer, "/queue/r"));

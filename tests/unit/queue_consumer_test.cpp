@@ -25,7 +25,9 @@ std::vector<QueuedMessage> in_order(ReturnedMessages back) {
 
 TEST_CASE("QueueConsumer: auto ack takes while its send queue has room, and again once drained") {
   Config config;
-  config.client_queue_bytes = 4 * (queue_message("m0").size() + SendQueue::slot_size);
+  // Room for four MSGs as a version-1 peer gets them.
+  const std::size_t delivered = paperboy::protocol::msg_layout("/queue/q", {}, 2).frame_size();
+  config.client_queue_bytes = 4 * (delivered + SendQueue::slot_size);
   Fixture f(config);
   QueuePeer c(f.io, f.config, false, 0);
   REQUIRE(f.channel.subscribe(c.consumer));

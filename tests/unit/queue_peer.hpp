@@ -30,13 +30,13 @@ namespace paperboy::broker::test {
 
 /// A published message's shared frame, as the router hands it to a channel.
 inline SharedBuffer queue_message(std::string_view payload, std::string_view channel = "/queue/q") {
-  return Publication(channel, {}, payload).frame();
+  return Publication(channel, {}, payload, 0).v2_frame();
 }
 
 /// The payload of a message's shared frame.
 inline std::string payload_of(const SharedBuffer& message) {
   const std::string_view frame = message.view();
-  const auto layout = protocol::written_msg_layout(frame);
+  const auto layout = protocol::written_msg_v2_layout(frame);
   return std::string(layout.payload_in(frame.substr(protocol::frame_header_size)));
 }
 
@@ -134,7 +134,7 @@ struct ChannelFixture {
   void publish(std::string_view payload) { REQUIRE(offer(payload)); }
   /// Publishes a message: false when the channel refuses it (its backlog is full).
   bool offer(std::string_view payload) {
-    Publication message("/queue/q", {}, payload);
+    Publication message("/queue/q", {}, payload, 0);
     return channel.publish(message);
   }
 

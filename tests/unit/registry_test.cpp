@@ -53,7 +53,7 @@ TEST_CASE("Router: a publisher's cached route follows a topic that was dropped a
   Outbox subscriber(io.get_executor(), config, drops);
   Router::RouteCache cache;
   const auto publish = [&] {
-    Publication message("/topic/t", {}, "m");
+    Publication message("/topic/t", {}, "m", 0);
     return router.publish(message, cache);
   };
 
