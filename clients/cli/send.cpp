@@ -41,8 +41,7 @@ class Publisher {
   void finish() {
     const auto timeout = timeout_of(args_.connect);
     try {
-      client_.flush(timeout);
-      client_.ping(timeout);
+      client_.sync(timeout);
     } catch (const client::Error& error) {
       if (!error.timed_out()) throw;
       throw client::Error(error.code(),

@@ -83,6 +83,7 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   version_ = 0;
   awaited_req_ = 0;
   last_pong_.reset();
+  blocked_on_.clear();
   reply_inbox_.clear();
   // A moved-from client gets a fresh table.
   if (requests_) {
@@ -325,15 +326,34 @@ void Client::reply(const Message& request, std::string_view payload) {
 }
 
 std::chrono::microseconds Client::ping(Timeout timeout) {
-  auto& c = connection();
-  const auto token = ++last_ping_token_;
   const auto start = Clock::now();
-  const auto deadline = deadline_after(timeout);
-  c.append(protocol::Ping{token});
-  while (last_pong_ != token) receive(deadline, "for PONG");
+  round_trip(deadline_after(timeout));
   const auto round_trip =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-  // Everything sent before the PING has been answered by now: report the first refusal.
+  throw_first_refusal();
+  return round_trip;
+}
+
+void Client::sync(Timeout timeout) {
+  const auto deadline = deadline_after(timeout);
+  round_trip(deadline);
+  // The broker answers the PING while earlier PUBs wait parked on a full queue; it says so with
+  // BLOCKED, and UNBLOCKED comes once they were all taken (after their OKs).
+  while (!blocked_on_.empty()) {
+    receive(deadline, "for the broker to take the messages held back by the full queue " +
+                          printable(blocked_on_.front()));
+  }
+  throw_first_refusal();
+}
+
+void Client::round_trip(Clock::time_point deadline) {
+  auto& c = connection();
+  const auto token = ++last_ping_token_;
+  c.append(protocol::Ping{token});
+  while (last_pong_ != token) receive(deadline, "for PONG");
+}
+
+void Client::throw_first_refusal() {
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
     if (const auto* refusal = std::get_if<Refusal>(&*it)) {
       const Error error = server_error(protocol::Err{refusal->req, refusal->code, refusal->text});
@@ -341,7 +361,6 @@ std::chrono::microseconds Client::ping(Timeout timeout) {
       throw error;
     }
   }
-  return round_trip;
 }
 
 void Client::close(Timeout timeout) {
@@ -516,12 +535,20 @@ void Client::on_frame(std::string_view body) {
       connection_->append(protocol::Pong{std::get<protocol::Ping>(message).token});
       return;
     case Op::pong: last_pong_ = std::get<protocol::Pong>(message).token; return;
-    case Op::blocked:
-      notify_flow(Blocked{std::string(std::get<protocol::Blocked>(message).channel)});
+    case Op::blocked: {
+      std::string channel(std::get<protocol::Blocked>(message).channel);
+      if (std::find(blocked_on_.begin(), blocked_on_.end(), channel) == blocked_on_.end()) {
+        blocked_on_.push_back(channel);
+      }
+      notify_flow(Blocked{std::move(channel)});
       return;
-    case Op::unblocked:
-      notify_flow(Unblocked{std::string(std::get<protocol::Unblocked>(message).channel)});
+    }
+    case Op::unblocked: {
+      std::string channel(std::get<protocol::Unblocked>(message).channel);
+      std::erase(blocked_on_, channel);
+      notify_flow(Unblocked{std::move(channel)});
       return;
+    }
     case Op::hello:
     case Op::welcome:
     case Op::sub:

@@ -66,22 +66,21 @@ pc::Client connect_client(const Daemon& daemon) {
   return client;
 }
 
-// Publishes `payload` to `channel` requiring a subscriber until one takes it: it is delivered
-// once, to the first subscriber that is there.
-void await_subscriber(pc::Client& publisher, const std::string& channel,
-                      const std::string& payload) {
-  pc::PublishOptions required;
-  required.require_subscriber = true;
-  const bool taken = wait_until([&] {
+// Repeats `attempt` (a publish that requires a subscriber, a request) while the broker refuses it
+// for want of a subscriber on `channel`: a refused attempt reached nobody, so the one that
+// succeeds is the only one delivered.
+template <class Attempt>
+void once_subscribed(const std::string& channel, Attempt&& attempt) {
+  const bool done = wait_until([&] {
     try {
-      publisher.publish_confirmed(channel, payload, required);
+      attempt();
       return true;
     } catch (const pc::Error& e) {
       if (!e.no_responders()) throw;
       return false;
     }
   });
-  REQUIRE_MESSAGE(taken, "nobody subscribed to " << channel);
+  REQUIRE_MESSAGE(done, "nobody subscribed to " << channel);
 }
 
 }  // namespace
@@ -142,7 +141,10 @@ TEST_CASE("cli: listen takes several --channel and wildcards, and --show-channel
   auto publisher = connect_client(daemon);
   // listen subscribes in order, so once /topic/weather has a subscriber all three are in place;
   // a publish that requires a subscriber is delivered only once there is one.
-  await_subscriber(publisher, "/topic/weather", "ready");
+  pc::PublishOptions required;
+  required.require_subscriber = true;
+  once_subscribed("/topic/weather",
+                  [&] { publisher.publish_confirmed("/topic/weather", "ready", required); });
   for (const char* channel :
        {"/topic/news/sports", "/topic/news", "/topic/news/a/b", "/topic/other", "/topic/weather"}) {
     publisher.publish(channel, "hello");
@@ -159,11 +161,17 @@ TEST_CASE("cli: listen takes several --channel and wildcards, and --show-channel
 TEST_CASE("cli: request gets the answer of reply, and both exit 0") {
   Daemon daemon;
   INFO(daemon.log_tail());
-  // The request waits in the queue until the responder subscribes.
+  Command reply = cli(
+      at(daemon, {"reply", "--channel", "/queue/upper", "--count", "2", "--exec", "tr a-z A-Z"}));
+  // A request fails at once while nobody consumes its queue: ask until the responder is there.
+  auto requester = connect_client(daemon);
+  std::string first_answer;
+  once_subscribed("/queue/upper",
+                  [&] { first_answer = requester.request("/queue/upper", "ready?").payload; });
+  requester.close();
+  CHECK(first_answer == "READY?");
   Command request = cli(
       at(daemon, {"request", "--channel", "/queue/upper", "--data", "hello", "--timeout", "15s"}));
-  Command reply = cli(
-      at(daemon, {"reply", "--channel", "/queue/upper", "--count", "1", "--exec", "tr a-z A-Z"}));
   CHECK(request.exit_code() == 0);
   CHECK(request.out() == "HELLO\n");
   CHECK(reply.exit_code() == 0);
@@ -203,7 +211,8 @@ TEST_CASE("cli: a request to a queue nobody consumes says no responders and exit
 TEST_CASE("cli: send says on stderr when a full queue blocks it and when it is unblocked") {
   Daemon daemon({"--channel-backlog", "1"});
   INFO(daemon.log_tail());
-  Command send = cli(at(daemon, {"send", "--channel", "/queue/b", "--count", "3", "--size", "1"}));
+  Command send = cli(at(daemon, {"send", "--channel", "/queue/b", "--count", "3", "--size", "1",
+                                 "--timeout", "15s"}));
   // The backlog holds one message, so the second is parked until a consumer comes.
   REQUIRE_MESSAGE(wait_until([&] { return send.err().starts_with("blocked channel=/queue/b\n"); }),
                   "send did not report being blocked; stderr: " << send.err());

@@ -245,7 +245,7 @@ TEST_CASE("client v2: a request that timed out in a queue expires there, never h
   worker.hello();
   worker.subscribe_manual("/queue/busy", 1);
   auto client = connect_client(daemon, "itest-requester");
-  client.publish("/queue/busy", "first job");
+  client.publish_confirmed("/queue/busy", "first job");
   const auto first = worker.expect_delivery("/queue/busy", "first job", false);
 
   constexpr auto timeout = std::chrono::milliseconds(300);
@@ -262,6 +262,8 @@ TEST_CASE("client v2: a request that timed out in a queue expires there, never h
   const auto next = worker.expect_delivery("/queue/busy", "next job", false);
   worker.ack(next->delivery);
   worker.ping_pong();
+  // Discarded as expired (not lost some other way): the broker counted it.
+  CHECK(wait_until([&] { return daemon.log_count("queue.expired channel=\"/queue/busy\"") == 1; }));
   client.close();
   expect_clean_exit(daemon);
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "paperboy/client/error.hpp"
 #include "paperboy/client/event.hpp"
@@ -187,9 +188,17 @@ class Client {
   void reply(const Message& request, std::string_view payload);
 
   /// PING/PONG round trip; returns its duration. The broker answers frames in order, so when
-  /// ping() returns, everything sent before it has been processed: it throws the first pending
-  /// refusal of an earlier request sent without an id, if there is one.
+  /// ping() returns, everything sent before it has been processed, except PUBs it holds back
+  /// for a full queue (see sync()): it throws the first pending refusal of an earlier request
+  /// sent without an id, if there is one.
   std::chrono::microseconds ping(Timeout timeout = default_timeout);
+
+  /// Writes everything buffered and waits until the broker has taken all of it: a PING round
+  /// trip, then, in PB1 version 2, until no PUB of this connection is held back for a full
+  /// queue (BLOCKED until UNBLOCKED). Throws like ping(), and Error with timed_out() when the
+  /// queue's consumers do not make room in time. (In version 1 a held-back PUB is not seen:
+  /// use publish_confirmed() to be sure.)
+  void sync(Timeout timeout = default_timeout);
 
   /// Flushes what is buffered, then closes the connection. Idempotent.
   void close(Timeout timeout = default_timeout);
@@ -215,6 +224,8 @@ class Client {
   RequestToken send_request_until(std::string_view channel, std::string_view payload,
                                   Clock::time_point deadline);
   void notify_flow(Event event);
+  void round_trip(Clock::time_point deadline);
+  void throw_first_refusal();
   void await_ok(std::uint32_t req, Clock::time_point deadline, std::string_view what);
   void receive(Clock::time_point deadline, std::string_view what);
   std::optional<std::string_view> read_frame(Clock::time_point deadline);
@@ -241,6 +252,8 @@ class Client {
   bool awaited_ok_ = false;
   std::uint64_t last_ping_token_ = 0;
   std::optional<std::uint64_t> last_pong_;
+  // The queues this connection's PUBs are held back for (between BLOCKED and UNBLOCKED).
+  std::vector<std::string> blocked_on_;
   // This connection's private reply channel (empty until its first request) and the requests in
   // flight (kept across connect() only to go on counting correlations).
   std::string reply_inbox_;
