@@ -498,10 +498,13 @@ void Client::on_frame(std::string_view body) {
   switch (protocol::op_of(message)) {
     case Op::msg: {
       const auto& msg = std::get<protocol::Msg>(message);
-      Message delivered{std::string(msg.channel), std::string(msg.reply_to),
-                        std::string(msg.payload), msg.delivery,
-                        msg.redelivered(),        {},
-                        msg.published_at};
+      Message delivered;
+      delivered.channel = msg.channel;
+      delivered.reply_to = msg.reply_to;
+      delivered.payload = msg.payload;
+      delivered.delivery = msg.delivery;
+      delivered.redelivered = msg.redelivered();
+      delivered.published_at = msg.published_at;
       for (const auto& header : protocol::HeaderBlock(msg.headers)) {
         delivered.headers.push_back({std::string(header.key), std::string(header.value)});
       }
@@ -603,8 +606,8 @@ void Client::append_pub(std::uint32_t req, std::string_view channel, std::string
   const auto size = payload.size() + headers.bytes().size();
   if (size > max_payload_) {
     throw Error(protocol::make_error_code(protocol::Errc::frame_too_large),
-                "payload and headers of " + std::to_string(size) +
-                    " bytes are larger than the server's max_payload of " +
+                (headers.bytes().empty() ? "payload of " : "payload and headers of ") +
+                    std::to_string(size) + " bytes exceed the server's max_payload of " +
                     std::to_string(max_payload_),
                 false);
   }
