@@ -172,6 +172,14 @@ TEST_CASE("client v2: headers with binary values and the broker's timestamp roun
   const auto refused = thrown_by([&] { publisher.publish("/topic/headers", "x", bad_key); });
   CHECK(refused.code() == std::errc::invalid_argument);
   CHECK_FALSE(refused.connection_lost());
+  // Headers count against max_payload with the payload.
+  pc::PublishOptions one_header;
+  one_header.headers = {{"k", "v"}};  // 5 bytes: u8 klen, key, u16 vlen, value
+  const std::string filling(publisher.server_max_payload() - 4, 'x');
+  const auto too_large =
+      thrown_by([&] { publisher.publish("/topic/headers", filling, one_header); });
+  CHECK(too_large.code() == p::Errc::frame_too_large);
+  CHECK_FALSE(too_large.connection_lost());
   publisher.ping();
   subscriber.close();
   publisher.close();
@@ -280,6 +288,11 @@ TEST_CASE("client v2: BLOCKED and UNBLOCKED events around a full queue backlog")
   REQUIRE(std::holds_alternative<pc::Blocked>(*blocked));
   CHECK(std::get<pc::Blocked>(*blocked).channel == "/queue/full");
 
+  // sync() waits for the held-back message to be taken; nobody consumes yet, so it times out.
+  const auto waited = thrown_by([&] { publisher.sync(300ms); });
+  CHECK_MESSAGE(waited.timed_out(), waited.what());
+  CHECK(std::string(waited.what()).find("/queue/full") != std::string::npos);
+
   auto consumer = connect_client(daemon, "itest-consumer");
   consumer.subscribe("/queue/full");
   CHECK(next_message(consumer).payload == "one");
@@ -288,7 +301,7 @@ TEST_CASE("client v2: BLOCKED and UNBLOCKED events around a full queue backlog")
   REQUIRE(unblocked.has_value());
   REQUIRE(std::holds_alternative<pc::Unblocked>(*unblocked));
   CHECK(std::get<pc::Unblocked>(*unblocked).channel == "/queue/full");
-  publisher.ping();
+  publisher.sync();
   publisher.close();
   consumer.close();
   expect_clean_exit(daemon);
