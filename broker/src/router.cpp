@@ -108,15 +108,24 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
   // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
   // keeps the encoded message while it waits).
   if (queue) return {queue->publish(message) ? nullptr : queue};
-  if (!publish_topic(message, topic) && channel.starts_with(reply_prefix)) {
+  if (!publish_topic(message, topic, cache) && channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
   return {};
 }
 
-bool Router::publish_topic(Publication& message, TopicChannel* exact) {
-  const auto matched =
-      patterns_.empty() ? std::span<const TopicId>() : patterns_.match(message.channel());
+std::span<const TopicId> Router::matching_patterns(RouteCache& cache) {
+  if (patterns_.empty()) return {};
+  if (cache.patterns_generation != patterns_.generation()) {
+    const auto matched = patterns_.match(cache.channel);
+    cache.patterns.assign(matched.begin(), matched.end());
+    cache.patterns_generation = patterns_.generation();
+  }
+  return cache.patterns;
+}
+
+bool Router::publish_topic(Publication& message, TopicChannel* exact, RouteCache& cache) {
+  const auto matched = matching_patterns(cache);
   if (matched.empty()) {
     if (exact) exact->publish(message);
     return exact != nullptr;
@@ -131,7 +140,11 @@ bool Router::publish_topic(Publication& message, TopicChannel* exact) {
 }
 
 bool Router::route(std::string_view channel, RouteCache& cache) {
-  cache.channel.assign(channel);
+  // A topic routed again (it had no exact subscriber) keeps its patterns while they are current.
+  if (cache.channel != channel) {
+    cache.channel.assign(channel);
+    cache.patterns_generation = 0;
+  }
   cache.queue = {};
   cache.topic = {};
   if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {

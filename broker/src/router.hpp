@@ -2,9 +2,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "bulk_work.hpp"
 #include "name_map.hpp"
@@ -73,6 +75,11 @@ class Router {
     std::string channel;  ///< empty: nothing routed yet
     TopicId topic;
     QueueId queue;
+    /// The wildcard patterns matching a topic `channel`, as of TopicPatterns generation
+    /// `patterns_generation` (0: not looked up): while no pattern comes or goes, a stream of PUBs
+    /// to one topic skips even the patterns' cache.
+    std::uint64_t patterns_generation = 0;
+    std::vector<TopicId> patterns;
   };
 
   /// Routes a message, then encodes it if a channel takes it: taken (or, on a topic with no
@@ -122,7 +129,9 @@ class Router {
   TopicChannel* find_topic(std::string_view name) noexcept;
   /// Delivers a topic message through its exact channel (if any) and the patterns matching it.
   /// False when nobody subscribes to either.
-  bool publish_topic(Publication& message, TopicChannel* exact);
+  bool publish_topic(Publication& message, TopicChannel* exact, RouteCache& cache);
+  /// The pattern channels matching the cached route's topic, from the cache while it is current.
+  std::span<const TopicId> matching_patterns(RouteCache& cache);
   /// Looks the channel up by name and caches the result; false when a new queue would pass
   /// --max-queues.
   bool route(std::string_view channel, RouteCache& cache);
