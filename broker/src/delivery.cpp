@@ -69,6 +69,15 @@ void fill_topic_delivery(Delivery& d, Publication& message, Dialect dialect) {
   }
 }
 
+void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueId origin,
+                         Deadline expires) noexcept {
+  fill_whole(d, frame);
+  d.origin = origin;
+  d.failures = 0;
+  d.delivery_id = 0;
+  d.expires = expires;
+}
+
 void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect, QueueId origin,
                          std::uint64_t delivery_id) noexcept {
   const std::uint8_t flags = queued.failures > 0 ? protocol::msg_flag_redelivered : 0;

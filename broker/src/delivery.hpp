@@ -69,6 +69,11 @@ struct Delivery {
 /// the frame of that version if it is the first to need it.
 void fill_topic_delivery(Delivery& d, Publication& message, Dialect dialect);
 
+/// Makes `d` (a reused send-queue slot) send a version-2 queue message the first time, with no
+/// delivery id: the frame as it is.
+void fill_first_delivery(Delivery& d, const SharedBuffer& frame, QueueId origin,
+                         Deadline expires) noexcept;
+
 /// Makes `d` (a reused send-queue slot) send a queue message to one consumer: with a delivery id
 /// when it must be acked, flagged redelivered when an earlier delivery of it failed.
 void fill_queue_delivery(Delivery& d, const QueuedMessage& queued, Dialect dialect, QueueId origin,

@@ -28,6 +28,12 @@ void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint6
   wake();
 }
 
+void Outbox::push_first_delivery(const SharedBuffer& frame, QueueId origin, Deadline expires) {
+  queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin, expires); });
+  if (full()) was_full_ = true;
+  wake();
+}
+
 void Outbox::offer_topic(Publication& message, TopicChannel& channel, std::uint64_t fan_out) {
   if (!accepting_) return;
   if (fan_out != 0) {

@@ -53,6 +53,8 @@ class Outbox {
   /// Queues a queue message for this consumer (the channel checked has_room()), filling the
   /// send-queue slot in place.
   void push_queued(const QueuedMessage& queued, QueueId origin, std::uint64_t delivery_id);
+  /// The same for a version-2 auto-ack delivery of a message's first turn: its frame as it is.
+  void push_first_delivery(const SharedBuffer& frame, QueueId origin, Deadline expires);
 
   /// Where a queue message for this connection alone is best encoded: next to its other
   /// deliveries, so a run of them goes out as one writev segment (see SharedBuffer::Arena).

@@ -27,7 +27,13 @@ void QueueConsumer::take(Publication& message, QueueChannel& channel) {
   // An auto-ack delivery is sent by nobody else: encoded in this consumer's arena, round robin
   // leaves each consumer a contiguous run (one writev segment) instead of every n-th message of
   // the read batch's slabs.
-  const SharedBuffer& frame = manual_ack_ ? message.v2_frame() : message.v2_frame(outbox_.arena());
+  if (manual_ack_)
+    return take(QueuedMessage{message.v2_frame(), 0, {}, false, message.expires()}, channel);
+  const SharedBuffer& frame = message.v2_frame(outbox_.arena());
+  if (outbox_.dialect() == Dialect::pb1_v2) {
+    // The common case sends the frame as it is, with no message record to build.
+    return outbox_.push_first_delivery(frame, channel.id(), message.expires());
+  }
   take(QueuedMessage{frame, 0, {}, false, message.expires()}, channel);
 }
 

@@ -34,6 +34,7 @@ std::string death_headers(std::string_view own, std::string_view channel, std::u
 bool Router::subscribe(Outbox& subscriber, std::string_view topic) {
   auto [it, created] = topics_.try_emplace(std::string(topic));
   if (created) {
+    ++topics_created_;
     it->second = std::make_unique<TopicChannel>(it->first, registry_.topics);
     // A pattern is a channel like any other, which the names it matches deliver through too.
     if (protocol::is_pattern(topic)) patterns_.insert(topic, it->second->id());
@@ -71,36 +72,33 @@ bool Router::unsubscribe(QueueConsumer& consumer, std::string_view name) {
   return was;
 }
 
-Router::Published Router::publish(Publication& message, RouteCache& cache,
-                                  bool require_subscriber) {
-  if (!require_subscriber) return publish(message, cache);
-  const std::string_view channel = message.channel();
+bool Router::has_subscriber(std::string_view channel) {
   if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
     const auto it = queues_.find(channel);
-    if (it == queues_.end() || it->second->consumer_count() == 0) {
-      return {nullptr, Refusal::no_subscribers};
-    }
-  } else if (!find_topic(channel) && patterns_.match(channel).empty()) {
-    return {nullptr, Refusal::no_subscribers};
+    return it != queues_.end() && it->second->consumer_count() > 0;
   }
-  return publish(message, cache);
+  return find_topic(channel) || !patterns_.match(channel).empty();
 }
 
 Router::Published Router::publish(Publication& message, RouteCache& cache) {
   const std::string_view channel = message.channel();
   // A stream of PUBs to one channel skips the name lookup: the cache holds the ids of the last
-  // route, and an id whose channel is gone finds nothing. A topic nobody subscribed to is looked
-  // up again each time: it may have a subscriber by now.
+  // route, and an id whose channel is gone finds nothing. A topic with no channel of its exact
+  // name (nobody subscribed, or only through patterns) is looked up again only once a topic
+  // channel has been created since: it may be its.
   QueueChannel* queue = nullptr;
   TopicChannel* topic = nullptr;
+  bool still_routed = false;
   if (channel == cache.channel) {
     if (cache.queue) {
       queue = find(cache.queue);
-    } else {
+    } else if (cache.topic) {
       topic = find(cache.topic);
+    } else {
+      still_routed = cache.topics_created == topics_created_;
     }
   }
-  if (!queue && !topic) {
+  if (!queue && !topic && !still_routed) {
     if (!route(channel, cache)) return {nullptr, Refusal::queue_limit};
     queue = find(cache.queue);
     topic = find(cache.topic);
@@ -147,6 +145,7 @@ bool Router::route(std::string_view channel, RouteCache& cache) {
   }
   cache.queue = {};
   cache.topic = {};
+  cache.topics_created = topics_created_;
   if (protocol::channel_kind(channel) == protocol::ChannelKind::queue) {
     // A queue keeps messages for consumers that have not come yet, so publishing creates it,
     // up to a bound: every channel may hold a whole backlog.

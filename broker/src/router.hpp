@@ -75,6 +75,9 @@ class Router {
     std::string channel;  ///< empty: nothing routed yet
     TopicId topic;
     QueueId queue;
+    /// Router::topics_created_ when routed: a topic with no exact channel then still has none
+    /// while no topic channel has been created since.
+    std::uint64_t topics_created = 0;
     /// The wildcard patterns matching a topic `channel`, as of TopicPatterns generation
     /// `patterns_generation` (0: not looked up): while no pattern comes or goes, a stream of PUBs
     /// to one topic skips even the patterns' cache.
@@ -87,7 +90,15 @@ class Router {
   Published publish(Publication& message, RouteCache& cache);
   /// The same for a message that must reach someone: refused with no_subscribers when no topic
   /// subscriber, or no queue consumer, is there to receive it.
-  Published publish(Publication& message, RouteCache& cache, bool require_subscriber);
+  Published publish(Publication& message, RouteCache& cache, bool require_subscriber) {
+    if (require_subscriber && !has_subscriber(message.channel())) {
+      return {nullptr, Refusal::no_subscribers};
+    }
+    return publish(message, cache);
+  }
+  /// True when a message on `channel` would reach someone now: a queue consumer, a subscriber of
+  /// the topic or of a pattern matching it.
+  bool has_subscriber(std::string_view channel);
 
   /// Puts a queue message back at the head of the queue channel it came from. Should that channel
   /// be gone (its last consumer left while the message was half written to it), it goes to a new
@@ -143,6 +154,7 @@ class Router {
   /// Which pattern channels match a published name.
   TopicPatterns patterns_;
   std::uint64_t fan_out_sequence_ = 0;
+  std::uint64_t topics_created_ = 0;  ///< topic channels ever created (see RouteCache)
   Table<QueueChannel> queues_;
   RateLimitedLog dead_letter_log_;
   RateLimitedLog dead_letter_dropped_log_;
