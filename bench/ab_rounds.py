@@ -12,6 +12,11 @@ machine), with user and kernel CPU per delivery from /proc/PID/stat around each 
       --ratio queue-128B:new/main --ratio queue-128B:new/limit --out runs.jsonl
 
 A broker whose name contains "limit" is started without paperboyd's flags.
+
+Two cases can be compared on one broker too (e.g. version 2 subscribers against version 1 ones):
+--case-ratio 'fanout-v2/fanout-v1:new' takes the ratio of the two cases' figures within each
+round, and --rotate-cases rotates the order the cases run in every round, so neither always
+runs first.
 """
 import argparse
 import collections
@@ -74,6 +79,10 @@ def main():
     ap.add_argument("--broker", action="append", required=True, help="NAME=PATH")
     ap.add_argument("--case", action="append", required=True, help="NAME:BROKER,...:ARGS")
     ap.add_argument("--ratio", action="append", default=[], help="CASE:A/B")
+    ap.add_argument("--case-ratio", action="append", default=[], help="CASE_A/CASE_B:BROKER")
+    ap.add_argument("--rotate-cases", action="store_true")
+    ap.add_argument("--broker-flags", default="",
+                    help="extra paperboyd flags (not for a 'limit' broker), e.g. '--max-payload 1048576'")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--out")
@@ -84,14 +93,15 @@ def main():
         for spec in o.broker:
             name, path = spec.split("=", 1)
             ports[name] = free_port()
-            extra = [] if "limit" in name else ["--log-level", "warn"]
+            extra = [] if "limit" in name else ["--log-level", "warn", *o.broker_flags.split()]
             procs[name] = subprocess.Popen([path, "--port", str(ports[name]), *extra],
                                            stderr=subprocess.DEVNULL)
         for name in procs:
             wait_listening(ports[name])
         runs = []
         for r in range(o.rounds):
-            for case in o.case:
+            cases = o.case[r % len(o.case):] + o.case[:r % len(o.case)] if o.rotate_cases else o.case
+            for case in cases:
                 cname, names, args = case.split(":", 2)
                 order = names.split(",")
                 order = order[r % len(order):] + order[:r % len(order)]
@@ -129,6 +139,24 @@ def main():
             if v:
                 print(f"{cname:16} {a}/{b} {k:8} median {statistics.median(v):.2f} "
                       f"(range {min(v):.2f}-{max(v):.2f}, {len(v)} rounds)")
+    for spec in o.case_ratio:
+        pair, b = spec.rsplit(":", 1)
+        ca, cb = pair.split("/")
+        for k in ("msgs", "per_cpu", "p50", "p99"):
+            v = [x[ca][b][k] / x[cb][b][k] for x in by_round_case(runs).values()
+                 if ca in x and cb in x and b in x[ca] and b in x[cb]
+                 and x[ca][b][k] and x[cb][b][k]]
+            if v:
+                print(f"{ca}/{cb} on {b} {k:8} median {statistics.median(v):.3f} "
+                      f"(range {min(v):.3f}-{max(v):.3f}, {len(v)} rounds)")
+
+
+def by_round_case(runs):
+    """round -> case -> broker -> record"""
+    out = collections.defaultdict(lambda: collections.defaultdict(dict))
+    for rec in runs:
+        out[rec["round"]][rec["case"]][rec["broker"]] = rec
+    return out
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_smoke: a functional run of paperboy-bench against the real daemon, so the tool cannot rot.
 # Starts paperboyd on a free port, runs the fanout and queue workloads (and queue in the PB0
-# dialect) with small counts, and
-# fails unless every message arrived exactly once. No timing is asserted: a benchmark is not a
+# dialect, fan-out to version 2 subscribers, to wildcard subscribers, and next to idle wildcard
+# patterns) with small counts, and fails unless every message arrived exactly once. No timing is asserted: a benchmark is not a
 # test.
 #   usage: smoke_test.sh PATH/TO/paperboyd PATH/TO/paperboy-bench
 set -euo pipefail
@@ -28,13 +28,15 @@ start_daemon "$daemon" || fail "paperboyd did not start"
 port=$daemon_port
 
 passed=0
-for case in pb1:fanout pb1:queue pb0:queue; do
-  broker=${case%%:*}
-  workload=${case#*:}
+# broker:workload[:extra options, comma-separated]
+for case in pb1:fanout pb1:queue pb0:queue pb1:fanout:--sub-version=2 \
+  pb1:fanout:--channel=smoke/fan,--sub-pattern=/topic/smoke/* pb1:fanout:--idle-patterns=1000; do
+  IFS=: read -r broker workload extra <<<"$case"
+  IFS=, read -r -a extra_args <<<"$extra"
   pubs=2
   subs=3
   out=$("$bench" "$workload" --broker "$broker" --port "$port" --count "$count" --pubs "$pubs" \
-          --subs "$subs" --deadline 60 --broker-pid "$daemon_pid" --json) ||
+          --subs "$subs" --deadline 60 --broker-pid "$daemon_pid" --json "${extra_args[@]}") ||
     fail "$case: paperboy-bench exited $?: $out"
   echo "$out"
   expected=$((count * pubs))

@@ -101,7 +101,7 @@ class ConnsLauncher {
 }  // namespace
 
 Outcome run_conns_workload(const Options& o, Report& report) {
-  const auto protocol = make_wire_protocol(o.broker);
+  const auto protocol = make_wire_protocol(o.broker, o.sub_version);
   asio::io_context io(1);
   RunShared run;
   run.protocol = protocol.get();

@@ -87,6 +87,18 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--prefetch", o.prefetch,
                  "--ack manual: unacked deliveries a subscriber may hold (default: the broker's)")
       ->check(CLI::Range(1, 65535));
+  app.add_option("--sub-version", o.sub_version,
+                 "pb1: protocol version the subscribers ask for (publishers speak 1)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 2));
+  app.add_option("--sub-pattern", o.sub_pattern,
+                 "pb1 topic: the name subscribers SUB to instead of the channel, a wildcard "
+                 "pattern that matches it (e.g. --channel bench/fanout --sub-pattern "
+                 "'/topic/bench/*')");
+  app.add_option("--idle-patterns", o.idle_patterns,
+                 "pb1 topic: one more connection subscribes this many wildcard patterns that "
+                 "match nothing published (/topic/<channel's first segment>/idle<i>/> and "
+                 "/topic/*/idle<i>, alternately)");
   app.add_option("--channel", o.channel, "Channel name (default bench.<workload>)");
   app.add_option("--label", o.label, "Free text copied into the report");
   app.add_flag("--json", o.json, "Print one JSON object with the figures");
@@ -117,6 +129,9 @@ int main(int argc, char** argv) {
   std::optional<std::uint16_t> prefetch;
   if (options.ack == AckMode::manual) prefetch = options.prefetch;
   report.add("prefetch", prefetch);
+  report.add("sub_version", static_cast<unsigned>(options.sub_version));
+  report.add("sub_pattern", options.sub_pattern);
+  report.add("idle_patterns", options.idle_patterns);
   auto outcome = paperboy::bench::Outcome::failed;
   try {
     switch (options.workload) {

@@ -74,6 +74,14 @@ std::string options_conflict(const Options& o) {
   } else if (o.prefetch != 0) {
     return "--prefetch needs --ack manual";
   }
+  const bool topic = o.workload != Workload::queue && o.workload != Workload::conns;
+  if (o.sub_version != 1 && o.broker != BrokerKind::pb1) return "--sub-version needs --broker pb1";
+  if (!o.sub_pattern.empty() && (o.broker != BrokerKind::pb1 || !topic)) {
+    return "--sub-pattern needs --broker pb1 and a topic workload";
+  }
+  if (o.idle_patterns != 0 && (o.broker != BrokerKind::pb1 || !topic)) {
+    return "--idle-patterns needs --broker pb1 and a topic workload";
+  }
   return {};
 }
 

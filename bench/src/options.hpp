@@ -44,6 +44,9 @@ struct Options {
   AckMode ack = AckMode::automatic;
   std::uint16_t prefetch = 0;  ///< manual ack: unacked deliveries per subscriber; 0: broker's
   bool json = false;
+  std::uint8_t sub_version = 1;   ///< PB1 version the subscribers ask for in HELLO
+  std::string sub_pattern;        ///< PB1: what subscribers SUB to instead of the channel
+  std::size_t idle_patterns = 0;  ///< PB1 topic: wildcard patterns held by one more connection
   std::string channel;
   std::string label;
 };

@@ -175,6 +175,29 @@ class Controller {
   RunResult& result_;
 };
 
+// One connection subscribed to spec.idle_patterns wildcard patterns that match nothing the run
+// publishes: half of them under the channel's own first segment, so that matching a publish
+// walks into a crowded part of the broker's pattern trie, half starting with `*`.
+SubscriberPlan idle_pattern_holder(const RunSpec& spec, std::size_t id) {
+  const std::string& name = spec.channel.name;
+  const std::string first_segment = name.substr(0, name.find('/'));
+  SubscriberPlan plan;
+  plan.id = static_cast<std::uint32_t>(id);
+  plan.idle = true;
+  for (std::size_t i = 0; i < spec.idle_patterns; ++i) {
+    ChannelSpec pattern = spec.channel;
+    pattern.subscribe_name = i % 2 == 0
+                                 ? "/topic/" + first_segment + "/idle" + std::to_string(i) + "/>"
+                                 : "/topic/*/idle" + std::to_string(i);
+    if (i == 0) {
+      plan.channel = pattern;
+    } else {
+      plan.more_channels.push_back(pattern);
+    }
+  }
+  return plan;
+}
+
 void collect(const RunShared& run, RunResult& result) {
   for (const auto& p : run.publishers) result.published += p->published();
   result.expected =
@@ -245,6 +268,10 @@ RunResult run_pubsub(const RunSpec& spec) {
         std::make_shared<Subscriber>(subscriber_io.get_executor(), run, std::move(plan)));
   }
   run.active_subscribers = spec.subscribers;
+  if (spec.idle_patterns > 0) {
+    run.subscribers.push_back(std::make_shared<Subscriber>(
+        subscriber_io.get_executor(), run, idle_pattern_holder(spec, run.subscribers.size())));
+  }
 
   for (const auto& s : run.subscribers) {
     asio::co_spawn(subscriber_io, s->run(s), asio::detached);

@@ -21,6 +21,9 @@ struct RunSpec {
   std::size_t publishers = 1;
   std::size_t subscribers = 1;  ///< active ones, which must receive every message meant for them
   std::size_t stalled = 0;      ///< extra subscribers that stop reading once subscribed
+  /// Wildcard patterns one more, idle, connection subscribes before the run; none matches the
+  /// channel, so they cost the broker only the matching of each publish.
+  std::size_t idle_patterns = 0;
   std::size_t payload_size = 128;
   std::uint64_t count = 0;  ///< per publisher; 0: publish for `seconds`
   double seconds = 0;

@@ -21,8 +21,9 @@ std::string Subscriber::name() const {
 }
 
 asio::awaitable<void> Subscriber::run([[maybe_unused]] std::shared_ptr<Subscriber> self) {
-  const std::string hello =
+  std::string hello =
       run_.protocol->greeting(name()) + run_.protocol->subscribe(plan_.channel, plan_.id);
+  for (const auto& more : plan_.more_channels) hello += run_.protocol->subscribe(more, plan_.id);
   std::error_code ec = co_await connection_.connect(run_.endpoint);
   if (!ec) ec = co_await connection_.write(hello);
   if (ec) {
@@ -31,7 +32,9 @@ asio::awaitable<void> Subscriber::run([[maybe_unused]] std::shared_ptr<Subscribe
     alive_.store(false);
     co_return;
   }
-  if (!run_.protocol->confirms_subscription()) on_confirm();
+  if (!run_.protocol->confirms_subscription()) {
+    for (std::size_t i = 0; i <= plan_.more_channels.size(); ++i) on_confirm();
+  }
   bool garbage = false;
   while (!ec) {
     ec = co_await connection_.read_some();
@@ -88,7 +91,7 @@ void Subscriber::on_payload(std::string_view payload, std::uint64_t delivery) {
 }
 
 void Subscriber::on_confirm() {
-  if (confirmed_) return;
+  if (confirmed_ || ++confirmations_ < 1 + plan_.more_channels.size()) return;
   confirmed_ = true;
   run_.confirmed_subscribers.fetch_add(1);
 }

@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "connection.hpp"
 #include "latency_histogram.hpp"
@@ -26,6 +27,8 @@ struct SubscriberPlan {
   bool stalled = false;
   /// Tracks nothing per message (idle connections of the conns workload).
   bool idle = false;
+  /// Subscribed too, after `channel`; the subscriber counts as confirmed once all are.
+  std::vector<ChannelSpec> more_channels;
 };
 
 /// One subscribing connection: large reads, every message parsed in place and checked against
@@ -85,6 +88,7 @@ class Subscriber final : public ServerEvents {
   std::uint64_t corrupt_ = 0;
   std::uint64_t gaps_ = 0;
   std::uint64_t payload_bytes_ = 0;
+  std::size_t confirmations_ = 0;
   bool confirmed_ = false;
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> last_arrival_ns_{0};

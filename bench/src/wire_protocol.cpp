@@ -12,9 +12,10 @@ std::string_view broker_name(BrokerKind kind) noexcept {
   return "unknown";
 }
 
-std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind) {
+std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind,
+                                                 std::uint8_t pb1_subscriber_version) {
   switch (kind) {
-    case BrokerKind::pb1: return make_pb1_protocol();
+    case BrokerKind::pb1: return make_pb1_protocol(pb1_subscriber_version);
     case BrokerKind::pb0: return make_pb0_protocol();
     case BrokerKind::nats: return make_nats_protocol();
     case BrokerKind::redis: return make_redis_protocol();

@@ -22,6 +22,9 @@ struct ChannelSpec {
   /// `prefetch` unacknowledged at once; 0 lets the broker choose.
   bool manual_ack = false;
   std::uint16_t prefetch = 0;
+  /// PB1 only: the full name subscribers SUB to instead of the channel's own (a wildcard pattern
+  /// that matches it); empty: the channel's.
+  std::string subscribe_name = {};
 };
 
 /// What a protocol parser hands up while it walks the bytes the server sent.
@@ -89,10 +92,12 @@ class WireProtocol {
   virtual void append_ack(std::string& /*out*/, std::uint64_t /*delivery*/) const {}
 };
 
-/// The protocol a broker kind speaks.
-std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind);
+/// The protocol a broker kind speaks. PB1 subscribers ask for `pb1_subscriber_version` in HELLO
+/// (publishers always speak version 1, so only the subscribers' side changes).
+std::unique_ptr<WireProtocol> make_wire_protocol(BrokerKind kind,
+                                                 std::uint8_t pb1_subscriber_version = 1);
 
-std::unique_ptr<WireProtocol> make_pb1_protocol();
+std::unique_ptr<WireProtocol> make_pb1_protocol(std::uint8_t subscriber_version);
 std::unique_ptr<WireProtocol> make_pb0_protocol();
 std::unique_ptr<WireProtocol> make_nats_protocol();
 std::unique_ptr<WireProtocol> make_redis_protocol();

@@ -11,7 +11,9 @@ RunSpec make_spec(const Options& o, const WireProtocol& protocol) {
   spec.protocol = &protocol;
   spec.host = o.host;
   spec.port = o.port;
-  spec.channel = {o.channel, o.workload == Workload::queue, o.ack == AckMode::manual, o.prefetch};
+  spec.channel = {o.channel, o.workload == Workload::queue, o.ack == AckMode::manual, o.prefetch,
+                  o.sub_pattern};
+  spec.idle_patterns = o.idle_patterns;
   spec.publishers = o.pubs;
   spec.subscribers = o.subs;
   spec.payload_size = o.size;
@@ -39,7 +41,7 @@ double rate_of(std::uint64_t n, double seconds) {
 }  // namespace
 
 Outcome run_pubsub_workload(const Options& o, Report& report) {
-  const auto protocol = make_wire_protocol(o.broker);
+  const auto protocol = make_wire_protocol(o.broker, o.sub_version);
   if (o.workload == Workload::queue && !protocol->supports_queue()) {
     report.add("error", std::string(broker_name(o.broker)) + " has no queue pattern");
     return Outcome::unsupported;
@@ -53,7 +55,7 @@ Outcome run_slow_workload(const Options& o, Report& report) {
   // The baseline has the S-1 subscribers that keep reading; the measured run adds the stalled
   // one. Each publisher's window counts only subscribers that read, so the publisher is held
   // back by them alone: whatever slows it in the second run is the broker.
-  const auto protocol = make_wire_protocol(o.broker);
+  const auto protocol = make_wire_protocol(o.broker, o.sub_version);
   RunSpec spec = make_spec(o, *protocol);
   spec.subscribers = o.subs > 1 ? o.subs - 1 : 1;
   const RunResult base = run_pubsub(spec);

@@ -39,7 +39,7 @@ void Conn::send_frame(std::string_view body, Duration timeout) {
 }
 
 void Conn::send(const p::Message& message) {
-  send_raw(p::encode_frame(message));
+  send_raw(p::encode_frame(message, version_));
 }
 
 void Conn::send_hello(std::string_view client_name, std::uint8_t version, std::string_view token) {
@@ -70,8 +70,8 @@ void Conn::nack(std::uint64_t delivery) {
   send(p::Nack{delivery});
 }
 
-Decoded<p::Welcome> Conn::hello(std::string_view client_name) {
-  send_hello(client_name);
+Decoded<p::Welcome> Conn::hello(std::string_view client_name, std::uint8_t version) {
+  send_hello(client_name, version);
   return expect<p::Welcome>();
 }
 
@@ -102,12 +102,21 @@ void Conn::ping_pong() {
   }
 }
 
-Decoded<p::Message> Conn::expect_message(Duration timeout) {
-  auto body = std::make_unique<const std::string>(stream_.expect_frame("a PB1 frame", timeout));
-  auto decoded = p::decode(*body);
-  if (!decoded) FAIL(name() << ": received an " << describe_pb1_frame(*body));
+Decoded<p::Message> Conn::decode_owned(std::string body) {
+  auto owned = std::make_unique<const std::string>(std::move(body));
+  auto decoded = p::decode(*owned, version_);
+  if (!decoded) FAIL(name() << ": received an " << describe_pb1_frame(*owned, version_));
   p::Message message = *decoded;
-  return Decoded<p::Message>(std::move(body), message);
+  if (const auto* welcome = std::get_if<p::Welcome>(&message)) {
+    version_ = welcome->version;
+    const FrameStream::Describer v1 = &describe_pb1_frame;
+    stream_.set_describer(version_ >= p::pb1_version_2 ? &describe_pb1_v2_frame : v1);
+  }
+  return Decoded<p::Message>(std::move(owned), message);
+}
+
+Decoded<p::Message> Conn::expect_message(Duration timeout) {
+  return decode_owned(stream_.expect_frame("a PB1 frame", timeout));
 }
 
 std::optional<Decoded<p::Message>> Conn::poll_message(Duration timeout) {
@@ -116,11 +125,14 @@ std::optional<Decoded<p::Message>> Conn::poll_message(Duration timeout) {
     if (stream_.closed()) FAIL(name() << ": the daemon closed the connection");
     return std::nullopt;
   }
-  auto owned = std::make_unique<const std::string>(std::move(*body));
-  auto decoded = p::decode(*owned);
-  if (!decoded) FAIL(name() << ": received an " << describe_pb1_frame(*owned));
-  p::Message message = *decoded;
-  return Decoded<p::Message>(std::move(owned), message);
+  return decode_owned(std::move(*body));
+}
+
+void Conn::expect_blocked(std::string_view channel, Duration timeout) {
+  const auto blocked = expect<p::Blocked>(timeout);
+  if (blocked->channel != channel) {
+    FAIL(name() << ": expected BLOCKED(" << printable(channel) << "), got " << describe(*blocked));
+  }
 }
 
 void Conn::expect_ok(std::uint32_t req, Duration timeout) {

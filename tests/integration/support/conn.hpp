@@ -54,11 +54,14 @@ class Conn {
 
   const std::string& name() const { return stream_.name(); }
   FrameStream& stream() { return stream_; }
+  /// The PB1 version frames are written and read in: 1 until a WELCOME says otherwise.
+  std::uint8_t version() const { return version_; }
   Socket& socket() { return stream_.socket(); }
 
   // Sending. Nothing here waits for an answer.
   void send_raw(std::string_view bytes, Duration timeout = default_timeout);
   void send_frame(std::string_view body, Duration timeout = default_timeout);
+  /// Sends a message in the negotiated version's layout.
   void send(const protocol::Message& message);
   void send_hello(std::string_view client_name = "itest",
                   std::uint8_t version = protocol::pb1_version, std::string_view token = {});
@@ -72,8 +75,10 @@ class Conn {
   void nack(std::uint64_t delivery);
 
   // Requests with their answer.
-  /// HELLO, then WELCOME must follow.
-  Decoded<protocol::Welcome> hello(std::string_view client_name = "itest");
+  /// HELLO asking for `version`, then WELCOME must follow; from then on this connection speaks
+  /// the version the WELCOME names.
+  Decoded<protocol::Welcome> hello(std::string_view client_name = "itest",
+                                   std::uint8_t version = protocol::pb1_version);
   /// SUB with a fresh request id, then OK(req) must follow.
   void subscribe(std::string_view channel, std::uint8_t flags = 0, std::uint16_t prefetch = 0);
   /// subscribe() with the manual-ack flag and a prefetch (0: the daemon's default).
@@ -92,11 +97,14 @@ class Conn {
   std::uint32_t next_req() { return ++last_req_; }
 
   // Receiving.
-  /// The next frame decoded as a PB1 message of any type.
+  /// The next frame decoded as a PB1 message of any type in the negotiated version (a WELCOME
+  /// sets that version for the frames after it).
   Decoded<protocol::Message> expect_message(Duration timeout = default_timeout);
   /// The next frame if one arrives within `timeout`, else nullopt; fails if the daemon closes
   /// the connection or sends something that does not decode.
   std::optional<Decoded<protocol::Message>> poll_message(Duration timeout);
+  /// BLOCKED(channel) must come next.
+  void expect_blocked(std::string_view channel, Duration timeout = default_timeout);
   /// The next frame, which must be a T.
   template <class T>
   Decoded<T> expect(Duration timeout = default_timeout);
@@ -127,7 +135,11 @@ class Conn {
   }
 
  private:
+  /// Decodes a frame body in the negotiated version and adopts the version of a WELCOME.
+  Decoded<protocol::Message> decode_owned(std::string body);
+
   FrameStream stream_;
+  std::uint8_t version_ = protocol::pb1_version;
   std::uint32_t last_req_ = 0;
   std::uint64_t last_ping_ = 0;
 };

@@ -41,6 +41,7 @@ std::string describe(const protocol::Message& message) {
         } else if constexpr (std::is_same_v<T, p::Welcome>) {
           out << "version=" << unsigned{m.version} << " max_payload=" << m.max_payload
               << " server_id=" << printable(m.server_id);
+          if (!m.server_version.empty()) out << " server_version=" << printable(m.server_version);
         } else if constexpr (std::is_same_v<T, p::Sub>) {
           out << "req=" << m.req << " flags=" << unsigned{m.flags} << " prefetch=" << m.prefetch
               << " channel=" << printable(m.channel);
@@ -49,10 +50,17 @@ std::string describe(const protocol::Message& message) {
         } else if constexpr (std::is_same_v<T, p::Pub>) {
           out << "req=" << m.req << " channel=" << printable(m.channel)
               << " reply_to=" << printable(m.reply_to) << " payload=" << printable(m.payload);
+          if (m.flags != 0 || m.ttl_ms != 0 || !m.headers.empty()) {
+            out << " flags=" << unsigned{m.flags} << " ttl_ms=" << m.ttl_ms
+                << " headers=" << printable(m.headers);
+          }
         } else if constexpr (std::is_same_v<T, p::Msg>) {
           out << "delivery=" << m.delivery << " flags=" << unsigned{m.flags}
               << " channel=" << printable(m.channel) << " reply_to=" << printable(m.reply_to)
               << " payload=" << printable(m.payload);
+          if (m.published_at != 0 || !m.headers.empty()) {
+            out << " published_at=" << m.published_at << " headers=" << printable(m.headers);
+          }
         } else if constexpr (std::is_same_v<T, p::Ack> || std::is_same_v<T, p::Nack>) {
           out << "delivery=" << m.delivery;
         } else if constexpr (std::is_same_v<T, p::Ok>) {
@@ -64,6 +72,8 @@ std::string describe(const protocol::Message& message) {
           out << "token=" << m.token;
         } else if constexpr (std::is_same_v<T, p::Gap>) {
           out << "dropped=" << m.dropped << " channel=" << printable(m.channel);
+        } else if constexpr (std::is_same_v<T, p::Blocked> || std::is_same_v<T, p::Unblocked>) {
+          out << "channel=" << printable(m.channel);
         }
       },
       message);
@@ -71,10 +81,19 @@ std::string describe(const protocol::Message& message) {
   return out.str();
 }
 
-std::string describe_pb1_frame(std::string_view body) {
-  const auto decoded = protocol::decode(body);
+std::string describe_pb1_frame(std::string_view body, std::uint8_t version) {
+  const auto decoded = protocol::decode(body, version);
   if (decoded) return describe(*decoded);
-  return "undecodable PB1 frame (" + decoded.error().message() + ") " + printable(body);
+  return "undecodable PB1 v" + std::to_string(version) + " frame (" + decoded.error().message() +
+         ") " + printable(body);
+}
+
+std::string describe_pb1_frame(std::string_view body) {
+  return describe_pb1_frame(body, protocol::pb1_version);
+}
+
+std::string describe_pb1_v2_frame(std::string_view body) {
+  return describe_pb1_frame(body, protocol::pb1_version_2);
 }
 
 std::string describe_raw_frame(std::string_view body) {

@@ -71,6 +71,9 @@ class FrameStream {
   /// The bytes of that incomplete frame, length prefix included.
   std::string partial_frame();
 
+  /// How frames are described from now on (a PB1 connection's layout changes with its version).
+  void set_describer(Describer describer) { describe_ = describer; }
+
   /// Describes a frame body the way this connection's dialect reads it.
   std::string describe(std::string_view body) const { return describe_(body); }
 
