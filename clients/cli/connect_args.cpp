@@ -1,8 +1,9 @@
 #include "connect_args.hpp"
 
 #include <chrono>
-#include <map>
-#include <string>
+#include <utility>
+
+#include "duration_option.hpp"
 
 namespace paperboy::cli {
 
@@ -23,27 +24,21 @@ void add_connect_options(CLI::App& command, ConnectArgs& args) {
       ->type_name("TOKEN")
       ->envname("PAPERBOY_TOKEN")
       ->group("Connection");
-  // A plain number is seconds, as it always was; "2s", "500ms", "1m" name their unit.
-  const std::map<std::string, double> units{{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}};
-  command
-      .add_option("--timeout", args.timeout_seconds,
-                  "How long to wait for the connection and for each answer from the broker: "
-                  "seconds, or a number with a unit (500ms, 2s, 1m, 1h)")
-      ->type_name("DURATION")
-      ->capture_default_str()
-      ->transform(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::CASE_SENSITIVE, "UNIT")
-                      .description(""))
-      ->check(CLI::Range(0.001, 1e6).description(""))
+  add_duration_option(command, "--timeout", args.timeout,
+                      "How long to wait for the connection and for each answer from the broker: "
+                      "a number with a unit (500ms, 2s, 1m, 1h), or seconds",
+                      std::chrono::milliseconds(1), "5s")
       ->group("Connection");
 }
 
 client::Timeout timeout_of(const ConnectArgs& args) {
-  return std::chrono::duration_cast<client::Timeout>(
-      std::chrono::duration<double>(args.timeout_seconds));
+  return args.timeout;
 }
 
-client::Client connect(const ConnectArgs& args) {
+client::Client connect(const ConnectArgs& args,
+                       std::function<void(const client::Event&)> on_flow_control) {
   client::ConnectOptions options;
+  options.on_flow_control = std::move(on_flow_control);
   options.client_name = args.name;
   options.token = args.token;
   options.connect_timeout = timeout_of(args);

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "paperboy/client/client.hpp"
@@ -14,7 +16,7 @@ struct ConnectArgs {
   std::uint16_t port = 25000;
   std::string name;
   std::string token;
-  double timeout_seconds = 5;
+  client::Timeout timeout = std::chrono::seconds(5);
 };
 
 /// Adds --host, --port, --name, --token and --timeout to a command.
@@ -23,7 +25,9 @@ void add_connect_options(CLI::App& command, ConnectArgs& args);
 /// The timeout for connecting and for each answer the command waits for.
 client::Timeout timeout_of(const ConnectArgs& args);
 
-/// Connects a client as `args` say (HELLO/WELCOME included); throws client::Error.
-client::Client connect(const ConnectArgs& args);
+/// Connects a client as `args` say (HELLO/WELCOME included), handing BLOCKED/UNBLOCKED to
+/// `on_flow_control` when given (ConnectOptions::on_flow_control); throws client::Error.
+client::Client connect(const ConnectArgs& args,
+                       std::function<void(const client::Event&)> on_flow_control = {});
 
 }  // namespace paperboy::cli

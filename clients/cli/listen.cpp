@@ -1,10 +1,10 @@
 #include "listen.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <variant>
 
 #include "interrupts.hpp"
+#include "notices.hpp"
 #include "output_format.hpp"
 
 namespace paperboy::cli {
@@ -15,7 +15,7 @@ constexpr auto wait_slice = std::chrono::seconds(1);
 }  // namespace
 
 CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
-  auto* command = app.add_subcommand("listen", "Subscribe to a channel and print each message");
+  auto* command = app.add_subcommand("listen", "Subscribe to channels and print each message");
   command->footer(
       "Formats:\n"
       "  text  the payload, then a newline\n"
@@ -23,15 +23,21 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
       "  hex   the payload in lowercase hex, then a newline\n"
       "  json  one object per line: {\"channel\":...,\"reply_to\":...,\"payload\":...}\n"
       "        (\"payload_hex\" instead of \"payload\" when the payload is not UTF-8),\n"
-      "        with \"redelivered\":true added for a message handed out before\n"
+      "        with \"redelivered\":true added for a message handed out before, and\n"
+      "        \"published_at\":\"2026-12-07T02:00:00.123456789Z\" (UTC) and\n"
+      "        \"headers\":[{\"key\":...,\"value\":...},...] (\"value_hex\" when not UTF-8)\n"
+      "        from a broker that speaks PB1 version 2 (headers only when there are any)\n"
+      "Wildcards on /topic: '*' is one segment, a last '>' one or more (/topic/news/>);\n"
+      "each message is printed once, with the channel it was published on.\n"
       "Messages a slow listener lost on a topic are reported on stderr as\n"
       "  gap channel=C dropped=N\n"
       "With --ack manual each /queue message is acked once it is printed; what was received\n"
       "but not printed when listen stops goes back to the queue for other consumers.\n"
       "Stops after --count messages, or on Ctrl-C (exit status 0).");
   command
-      ->add_option("-c,--channel", args.channel,
-                   "Channel to subscribe to: /topic/... or /queue/...")
+      ->add_option("-c,--channel", args.channels,
+                   "Channel to subscribe to: /topic/... (wildcards allowed) or /queue/...; "
+                   "repeat for several")
       ->type_name("CHANNEL")
       ->required();
   command
@@ -42,6 +48,9 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
   command->add_option("-n,--count", args.count, "Exit after this many messages (0: never)")
       ->type_name("N")
       ->capture_default_str();
+  command->add_flag("--show-channel", args.show_channel,
+                    "In text and hex formats, start each line with the message's channel and a "
+                    "space");
   add_ack_options(*command, args.ack);
   args.connect.name = "paperboy-listen";
   add_connect_options(*command, args.connect);
@@ -51,7 +60,9 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
 int run_listen(const ListenArgs& args) {
   const auto format = parse_output_format(args.format).value_or(OutputFormat::text);
   auto client = connect(args.connect);
-  client.subscribe(args.channel, subscribe_options(args.ack), timeout_of(args.connect));
+  for (const auto& channel : args.channels) {
+    client.subscribe(channel, subscribe_options(args.ack), timeout_of(args.connect));
+  }
   // Only now: until subscribed, Ctrl-C simply ends the process.
   catch_interrupts();
 
@@ -60,18 +71,17 @@ int run_listen(const ListenArgs& args) {
   while (!interrupted() && (args.count == 0 || received < args.count)) {
     auto event = client.next(wait_slice);
     if (!event) continue;
-    if (const auto* gap = std::get_if<client::Gap>(&*event)) {
-      std::fprintf(stderr, "gap channel=%s dropped=%llu\n", gap->channel.c_str(),
-                   static_cast<unsigned long long>(gap->dropped));
+    const auto* message = std::get_if<client::Message>(&*event);
+    if (message == nullptr) {
+      report_notice(*event);
       continue;
     }
-    const auto& message = std::get<client::Message>(*event);
     out.clear();
-    append_message(out, message, format);
+    append_message(out, *message, format, args.show_channel);
     write_stdout(out);
     // Printed, so done: the ack (a no-op for auto-ack deliveries) is written with the next
     // batch, at the latest when next() waits.
-    client.ack(message);
+    client.ack(*message);
     ++received;
   }
   client.close(timeout_of(args.connect));

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ack_args.hpp"
 #include "connect_args.hpp"
@@ -13,9 +14,10 @@ namespace paperboy::cli {
 struct ListenArgs {
   ConnectArgs connect;
   AckArgs ack;
-  std::string channel;
+  std::vector<std::string> channels;
   std::string format = "text";
   std::uint64_t count = 0;  // 0: until interrupted
+  bool show_channel = false;
 };
 
 /// Adds the `listen` subcommand, filling `args` when it is parsed.

@@ -1,7 +1,9 @@
 #include "output_format.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <stdexcept>
 
 #include "paperboy/protocol/utf8.hpp"
@@ -59,7 +61,39 @@ void append_json_field(std::string& out, std::string_view key, std::string_view 
   }
 }
 
+// RFC 3339 in UTC with nanoseconds: exact, sortable as text, and readable.
+void append_timestamp(std::string& out, std::uint64_t unix_nanoseconds) {
+  constexpr std::uint64_t per_second = 1'000'000'000;
+  const auto seconds = static_cast<std::time_t>(unix_nanoseconds / per_second);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const auto date_length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + date_length, sizeof text - date_length, ".%09lluZ",
+                static_cast<unsigned long long>(unix_nanoseconds % per_second));
+  out += text;
+}
+
+void append_json_headers(std::string& out, const client::Headers& headers) {
+  out += "\"headers\":[";
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '{';
+    append_json_field(out, "key", headers[i].key);
+    out += ',';
+    append_json_field(out, "value", headers[i].value);
+    out += '}';
+  }
+  out += ']';
+}
+
 }  // namespace
+
+std::string format_timestamp(std::uint64_t unix_nanoseconds) {
+  std::string out;
+  append_timestamp(out, unix_nanoseconds);
+  return out;
+}
 
 std::optional<OutputFormat> parse_output_format(std::string_view name) {
   if (name == "text") return OutputFormat::text;
@@ -69,7 +103,12 @@ std::optional<OutputFormat> parse_output_format(std::string_view name) {
   return std::nullopt;
 }
 
-void append_message(std::string& out, const client::Message& message, OutputFormat format) {
+void append_message(std::string& out, const client::Message& message, OutputFormat format,
+                    bool show_channel) {
+  if (show_channel && (format == OutputFormat::text || format == OutputFormat::hex)) {
+    out += message.channel;
+    out += ' ';
+  }
   switch (format) {
     case OutputFormat::text:
       out += message.payload;
@@ -89,6 +128,16 @@ void append_message(std::string& out, const client::Message& message, OutputForm
       append_json_field(out, "payload", message.payload);
       // Only when set, so every other line keeps the three fields it always had.
       if (message.redelivered) out += ",\"redelivered\":true";
+      // Version 2 only: a version 1 connection has no timestamp (0) and no headers.
+      if (message.published_at != 0) {
+        out += ",\"published_at\":\"";
+        append_timestamp(out, message.published_at);
+        out += '"';
+      }
+      if (!message.headers.empty()) {
+        out += ',';
+        append_json_headers(out, message.headers);
+      }
       out += "}\n";
       return;
   }

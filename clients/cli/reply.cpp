@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "interrupts.hpp"
+#include "notices.hpp"
 #include "shell_command.hpp"
 
 namespace paperboy::cli {
@@ -82,12 +83,12 @@ int run_reply(const ReplyArgs& args) {
   while (!interrupted() && (args.count == 0 || replied < args.count)) {
     auto event = client.next(wait_slice);
     if (!event) continue;
-    if (const auto* gap = std::get_if<client::Gap>(&*event)) {
-      std::fprintf(stderr, "gap channel=%s dropped=%llu\n", gap->channel.c_str(),
-                   static_cast<unsigned long long>(gap->dropped));
+    const auto* message = std::get_if<client::Message>(&*event);
+    if (message == nullptr) {
+      report_notice(*event);
       continue;
     }
-    const auto& request = std::get<client::Message>(*event);
+    const auto& request = *message;
     if (request.reply_to.empty()) {
       note(request, "skipped a message without reply_to");
       client.ack(request);  // handled: there is nobody to answer

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "notices.hpp"
 #include "output_format.hpp"
 
 namespace paperboy::cli {
@@ -25,7 +26,9 @@ CLI::App* add_request_command(CLI::App& app, RequestArgs& args) {
       "responder (e.g. `paperboy reply`) publishes its answer there. Without --data the\n"
       "request is all of stdin. The reply is printed like `listen` prints a message (--format).\n"
       "Exits 0 with the reply, 1 with a one-line reason on stderr when none comes within\n"
-      "--timeout or the broker refused the request.");
+      "--timeout or the broker refused the request. With a broker that speaks PB1 version 2\n"
+      "a request to a channel nobody consumes fails at once (`no responders on CHANNEL`),\n"
+      "and one that waits in a queue expires there when --timeout runs out.");
   command
       ->add_option("-c,--channel", args.channel,
                    "Channel to send the request to: /queue/... (one responder answers) or "
@@ -48,7 +51,7 @@ CLI::App* add_request_command(CLI::App& app, RequestArgs& args) {
 int run_request(const RequestArgs& args) {
   const auto format = parse_output_format(args.format).value_or(OutputFormat::text);
   const std::string payload = args.data_given ? args.data : read_stdin();
-  auto client = connect(args.connect);
+  auto client = connect(args.connect, report_notice);
   const auto reply = client.request(args.channel, payload, timeout_of(args.connect));
   std::string out;
   append_message(out, reply, format);

@@ -5,6 +5,11 @@
 #include <iostream>
 #include <string_view>
 #include <thread>
+#include <utility>
+
+#include "duration_option.hpp"
+#include "notices.hpp"
+#include "option_values.hpp"
 
 namespace paperboy::cli {
 namespace {
@@ -16,14 +21,17 @@ using Clock = std::chrono::steady_clock;
 // request id, so ask before sending the rest rather than after a million of them.
 class Publisher {
  public:
-  Publisher(client::Client& client, const SendArgs& args) : client_(client), args_(args) {}
+  Publisher(client::Client& client, const SendArgs& args) : client_(client), args_(args) {
+    options_.headers = args.headers;
+    options_.ttl = args.ttl;
+  }
 
   void publish(std::string_view payload) {
     const auto timeout = timeout_of(args_.connect);
     if (args_.confirm) {
-      client_.publish_confirmed(args_.channel, payload, {}, timeout);
+      client_.publish_confirmed(args_.channel, payload, options_, timeout);
     } else {
-      client_.publish(args_.channel, payload);
+      client_.publish(args_.channel, payload, options_);
       if (sent_ == 0) client_.ping(timeout);
     }
     ++sent_;
@@ -33,8 +41,7 @@ class Publisher {
   void finish() {
     const auto timeout = timeout_of(args_.connect);
     try {
-      client_.flush(timeout);
-      client_.ping(timeout);
+      client_.sync(timeout);
     } catch (const client::Error& error) {
       if (!error.timed_out()) throw;
       throw client::Error(error.code(),
@@ -49,6 +56,7 @@ class Publisher {
  private:
   client::Client& client_;
   const SendArgs& args_;
+  client::PublishOptions options_;
   std::uint64_t sent_ = 0;
 };
 
@@ -99,7 +107,11 @@ CLI::App* add_send_command(CLI::App& app, SendArgs& args) {
       "                --interval seconds apart\n"
       "  (neither)     each line of stdin, without its newline, is one message\n"
       "Exits 0 once the broker has processed every message, 1 with the reason on stderr\n"
-      "if it refused one (e.g. ERR 3 bad_channel) or could not be reached.");
+      "if it refused one (e.g. ERR 3 bad_channel) or could not be reached.\n"
+      "While the broker holds a message back because the backlog of a /queue is full, send\n"
+      "waits, and says so on stderr: `blocked channel=C`, then `unblocked channel=C`.\n"
+      "--header and --ttl need a broker that speaks PB1 version 2; an older one makes send\n"
+      "exit 1 rather than publish without them.");
   command
       ->add_option("-c,--channel", args.channel, "Channel to publish to: /topic/... or /queue/...")
       ->type_name("CHANNEL")
@@ -123,6 +135,28 @@ CLI::App* add_send_command(CLI::App& app, SendArgs& args) {
   data->excludes(count);
   command->add_flag("--confirm", args.confirm,
                     "Wait for the broker to confirm each message (publisher confirms)");
+  command
+      ->add_option_function<std::vector<std::string>>(
+          "-H,--header",
+          [&args](const std::vector<std::string>& texts) {
+            for (const auto& text : texts) {
+              auto header = parse_header(text);
+              if (!header) {
+                throw CLI::ValidationError(
+                    "--header", "'" + text +
+                                    "' is not KEY=VALUE with a KEY of printable ASCII without "
+                                    "space or ':'");
+              }
+              args.headers.push_back(std::move(*header));
+            }
+          },
+          "A header for every message, KEY=VALUE; repeat for several (kept in order, a KEY may "
+          "repeat)")
+      ->type_name("KEY=VALUE");
+  add_duration_option(*command, "--ttl", args.ttl,
+                      "On a /queue: how long each message may wait for a consumer before the "
+                      "broker discards it (500ms, 5s, 1m; 0: forever)",
+                      std::chrono::milliseconds(0), "0");
   args.connect.name = "paperboy-send";
   add_connect_options(*command, args.connect);
   command->callback([&args, data, count] {
@@ -134,7 +168,7 @@ CLI::App* add_send_command(CLI::App& app, SendArgs& args) {
 }
 
 int run_send(const SendArgs& args) {
-  auto client = connect(args.connect);
+  auto client = connect(args.connect, report_notice);
   Publisher publisher(client, args);
   switch (args.source) {
     case SendArgs::Source::data: publisher.publish(args.data); break;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,6 +22,8 @@ struct SendArgs {
   std::size_t size = 16;
   double interval_seconds = 0;
   bool confirm = false;
+  client::Headers headers;
+  std::chrono::milliseconds ttl{0};  // 0: no expiry
 };
 
 /// Adds the `send` subcommand, filling `args` when it is parsed.

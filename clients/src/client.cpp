@@ -1,5 +1,6 @@
 #include "paperboy/client/client.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <random>
 #include <utility>
@@ -7,6 +8,7 @@
 #include "connection.hpp"
 #include "errors.hpp"
 #include "paperboy/protocol/errc.hpp"
+#include "paperboy/protocol/headers.hpp"
 #include "paperboy/protocol/messages.hpp"
 #include "request_table.hpp"
 
@@ -76,9 +78,12 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   connection_.reset();
   pending_.clear();
   server_id_.clear();
+  server_version_.clear();
   max_payload_ = 0;
+  version_ = 0;
   awaited_req_ = 0;
   last_pong_.reset();
+  blocked_on_.clear();
   reply_inbox_.clear();
   // A moved-from client gets a fresh table.
   if (requests_) {
@@ -87,15 +92,42 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
     requests_ = std::make_unique<RequestTable>();
   }
   write_timeout_ = options.write_timeout;
+  flow_control_handler_ = options.on_flow_control;
   check_field(options.client_name, "client name", protocol::Errc::protocol);
   check_field(options.token, "token", protocol::Errc::protocol);
+  if (options.protocol_version < protocol::pb1_version ||
+      options.protocol_version > newest_protocol_version) {
+    throw Error(make_error_code(std::errc::invalid_argument),
+                "PB1 version " + std::to_string(options.protocol_version) +
+                    " is not one this client speaks (1 to " +
+                    std::to_string(newest_protocol_version) + ")",
+                true);
+  }
 
   const auto deadline = deadline_after(options.connect_timeout);
+  try {
+    connection_ = handshake(host, port, options, options.protocol_version, deadline);
+  } catch (const Error& error) {
+    // A version-1 broker refuses any other version with ERR 9 and closes: ask again, once, in
+    // the version it speaks.
+    if (error.code() != protocol::Errc::unsupported_version ||
+        options.protocol_version == protocol::pb1_version) {
+      throw;
+    }
+    connection_ = handshake(host, port, options, protocol::pb1_version, deadline);
+  }
+}
+
+std::unique_ptr<Connection> Client::handshake(std::string_view host, std::uint16_t port,
+                                              const ConnectOptions& options, std::uint8_t version,
+                                              Clock::time_point deadline) {
   const std::string peer = std::string(host) + ":" + std::to_string(port);
   auto connection = std::make_unique<Connection>();
   connection->connect(host, port, deadline);
-  connection->append(protocol::Hello{protocol::pb1_version, options.client_name, options.token});
-  connection->flush(deadline);
+  connection->append(protocol::Hello{version, options.client_name, options.token});
+  // Nothing to read yet: the broker answers only once it has the whole HELLO.
+  while (connection->flush(deadline)) {
+  }
 
   // Until WELCOME nothing else may arrive; an ERR here (auth failed, too many connections,
   // unsupported version, shutting down) means we were not let in, whatever its code.
@@ -121,16 +153,20 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
     throw protocol_error(std::string(protocol::op_name(protocol::op_of(*decoded))) + " from " +
                          peer + " instead of WELCOME");
   }
-  if (welcome->version != protocol::pb1_version) {
+  // The broker answers in the newest version both speak, never a newer one than we asked for.
+  if (welcome->version < protocol::pb1_version || welcome->version > version) {
     throw Error(protocol::make_error_code(protocol::Errc::unsupported_version),
-                peer + " speaks PB1 version " + std::to_string(welcome->version) +
-                    ", this client version " + std::to_string(protocol::pb1_version),
+                peer + " answered in PB1 version " + std::to_string(welcome->version) +
+                    " to a HELLO in version " + std::to_string(version),
                 true);
   }
+  version_ = welcome->version;
   max_payload_ = welcome->max_payload;
   server_id_ = std::string(welcome->server_id);
+  server_version_ = std::string(welcome->server_version);
+  connection->set_version(version_);
   connection->set_max_payload(max_payload_);
-  connection_ = std::move(connection);
+  return connection;
 }
 
 bool Client::connected() const noexcept {
@@ -156,18 +192,28 @@ void Client::unsubscribe(std::string_view channel, Timeout timeout) {
 
 void Client::publish(std::string_view channel, std::string_view payload,
                      std::string_view reply_to) {
-  auto& c = connection();
-  check_publish(channel, payload, reply_to);
-  c.append(protocol::Pub{0, channel, reply_to, payload});
+  PublishOptions options;
+  options.reply_to = reply_to;
+  publish(channel, payload, options);
+}
+
+void Client::publish(std::string_view channel, std::string_view payload,
+                     const PublishOptions& options) {
+  append_pub(0, channel, payload, options);
   maybe_flush();
 }
 
 void Client::publish_confirmed(std::string_view channel, std::string_view payload,
                                std::string_view reply_to, Timeout timeout) {
-  auto& c = connection();
-  check_publish(channel, payload, reply_to);
+  PublishOptions options;
+  options.reply_to = reply_to;
+  publish_confirmed(channel, payload, options, timeout);
+}
+
+void Client::publish_confirmed(std::string_view channel, std::string_view payload,
+                               const PublishOptions& options, Timeout timeout) {
   const auto req = next_req();
-  c.append(protocol::Pub{req, channel, reply_to, payload});
+  append_pub(req, channel, payload, options);
   await_ok(req, deadline_after(timeout), "for the confirmation of PUB " + std::string(channel));
 }
 
@@ -203,21 +249,38 @@ void Client::nack(std::uint64_t delivery) {
 
 RequestToken Client::send_request(std::string_view channel, std::string_view payload,
                                   Timeout timeout) {
+  return send_request_until(channel, payload, deadline_after(timeout));
+}
+
+RequestToken Client::send_request_until(std::string_view channel, std::string_view payload,
+                                        Clock::time_point deadline) {
   connection();
-  check_publish(channel, payload, {});
+  PublishOptions options;
+  if (version_ >= protocol::pb1_version_2) {
+    // Nobody to answer: refused at once. Nobody waiting for the answer any more: discarded by
+    // the broker instead of handed to a worker later.
+    options.require_subscriber = true;
+    options.ttl = std::max(Timeout(1), std::chrono::ceil<Timeout>(deadline - Clock::now()));
+  }
   if (reply_inbox_.empty()) {
     // Subscribed once per connection, and only set once the broker confirmed it: a SUB that
     // timed out is tried again, under a new id, by the next request.
     std::string inbox = std::string(reply_prefix) + random_reply_id();
-    subscribe(inbox, {}, timeout);
+    subscribe(inbox, {}, std::chrono::ceil<Timeout>(deadline - Clock::now()));
     reply_inbox_ = std::move(inbox);
   }
-  // With a request id, so a refusal (ERR 3 for a bad channel) names the request it fails
-  // instead of leaving it to time out; nobody waits for the OK.
+  // With a request id, so a refusal (ERR 3 for a bad channel, ERR 11 for no subscriber) names
+  // the request it fails instead of leaving it to time out; nobody waits for the OK.
   const auto req = next_req();
   const RequestToken token = requests_->add(req);
   const std::string reply_to = reply_inbox_ + '/' + std::to_string(token.correlation);
-  connection_->append(protocol::Pub{req, channel, reply_to, payload});
+  options.reply_to = reply_to;
+  try {
+    append_pub(req, channel, payload, options);
+  } catch (...) {
+    requests_->cancel(token);  // never sent: nothing may be left in flight
+    throw;
+  }
   maybe_flush();
   return token;
 }
@@ -236,8 +299,15 @@ std::size_t Client::requests_in_flight() const noexcept {
 
 Message Client::request(std::string_view channel, std::string_view payload, Timeout timeout) {
   const auto deadline = deadline_after(timeout);
-  const auto token = send_request(channel, payload, timeout);
-  auto reply = await_reply(token, deadline, false);
+  const auto token = send_request_until(channel, payload, deadline);
+  std::optional<Message> reply;
+  try {
+    reply = await_reply(token, deadline, false);
+  } catch (const Error& error) {
+    if (!error.no_responders()) throw;
+    throw Error(error.code(), "no responders on " + printable(channel), false, error.req(),
+                error.server_text());
+  }
   if (!reply) {
     cancel_request(token);
     throw timeout_error("waiting for a reply to the request on " + printable(channel));
@@ -256,15 +326,34 @@ void Client::reply(const Message& request, std::string_view payload) {
 }
 
 std::chrono::microseconds Client::ping(Timeout timeout) {
-  auto& c = connection();
-  const auto token = ++last_ping_token_;
   const auto start = Clock::now();
-  const auto deadline = deadline_after(timeout);
-  c.append(protocol::Ping{token});
-  while (last_pong_ != token) receive(deadline, "for PONG");
+  round_trip(deadline_after(timeout));
   const auto round_trip =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-  // Everything sent before the PING has been answered by now: report the first refusal.
+  throw_first_refusal();
+  return round_trip;
+}
+
+void Client::sync(Timeout timeout) {
+  const auto deadline = deadline_after(timeout);
+  round_trip(deadline);
+  // The broker answers the PING while earlier PUBs wait parked on a full queue; it says so with
+  // BLOCKED, and UNBLOCKED comes once they were all taken (after their OKs).
+  while (!blocked_on_.empty()) {
+    receive(deadline, "for the broker to take the messages held back by the full queue " +
+                          printable(blocked_on_.front()));
+  }
+  throw_first_refusal();
+}
+
+void Client::round_trip(Clock::time_point deadline) {
+  auto& c = connection();
+  const auto token = ++last_ping_token_;
+  c.append(protocol::Ping{token});
+  while (last_pong_ != token) receive(deadline, "for PONG");
+}
+
+void Client::throw_first_refusal() {
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
     if (const auto* refusal = std::get_if<Refusal>(&*it)) {
       const Error error = server_error(protocol::Err{refusal->req, refusal->code, refusal->text});
@@ -272,7 +361,6 @@ std::chrono::microseconds Client::ping(Timeout timeout) {
       throw error;
     }
   }
-  return round_trip;
 }
 
 void Client::close(Timeout timeout) {
@@ -299,10 +387,10 @@ std::uint32_t Client::next_req() noexcept {
 std::optional<Event> Client::take_pending() {
   Pending item = std::move(pending_.front());
   pending_.pop_front();
-  if (auto* message = std::get_if<Message>(&item)) return Event{std::move(*message)};
-  if (auto* gap = std::get_if<Gap>(&item)) return Event{std::move(*gap)};
-  const auto& refusal = std::get<Refusal>(item);
-  throw server_error(protocol::Err{refusal.req, refusal.code, refusal.text});
+  if (const auto* refusal = std::get_if<Refusal>(&item)) {
+    throw server_error(protocol::Err{refusal->req, refusal->code, refusal->text});
+  }
+  return std::get<Event>(std::move(item));
 }
 
 void Client::await_ok(std::uint32_t req, Clock::time_point deadline, std::string_view what) {
@@ -364,11 +452,16 @@ std::optional<std::string_view> Client::read_frame(Clock::time_point deadline) {
 }
 
 void Client::write_all(Clock::time_point deadline) {
-  try {
-    connection_->flush(deadline);
-  } catch (const Error& error) {
-    on_connection_error(error);
-    throw;
+  for (;;) {
+    std::optional<std::string_view> frame;
+    try {
+      frame = connection_->flush(deadline);
+    } catch (const Error& error) {
+      on_connection_error(error);
+      throw;
+    }
+    if (!frame) return;
+    on_frame(*frame);
   }
 }
 
@@ -396,7 +489,7 @@ void Client::on_connection_error(const Error& error) {
 }
 
 void Client::on_frame(std::string_view body) {
-  const auto decoded = protocol::decode(body);
+  const auto decoded = protocol::decode(body, version_);
   if (!decoded) {
     lose_connection();
     throw protocol_error("malformed frame from the server");
@@ -405,14 +498,22 @@ void Client::on_frame(std::string_view body) {
   switch (protocol::op_of(message)) {
     case Op::msg: {
       const auto& msg = std::get<protocol::Msg>(message);
-      Message delivered{std::string(msg.channel), std::string(msg.reply_to),
-                        std::string(msg.payload), msg.delivery, msg.redelivered()};
-      if (!take_reply(delivered)) pending_.emplace_back(std::move(delivered));
+      Message delivered;
+      delivered.channel = msg.channel;
+      delivered.reply_to = msg.reply_to;
+      delivered.payload = msg.payload;
+      delivered.delivery = msg.delivery;
+      delivered.redelivered = msg.redelivered();
+      delivered.published_at = msg.published_at;
+      for (const auto& header : protocol::HeaderBlock(msg.headers)) {
+        delivered.headers.push_back({std::string(header.key), std::string(header.value)});
+      }
+      if (!take_reply(delivered)) pending_.emplace_back(Event{std::move(delivered)});
       return;
     }
     case Op::gap: {
       const auto& gap = std::get<protocol::Gap>(message);
-      pending_.emplace_back(Gap{std::string(gap.channel), gap.dropped});
+      pending_.emplace_back(Event{Gap{std::string(gap.channel), gap.dropped}});
       return;
     }
     case Op::ok:
@@ -437,37 +538,84 @@ void Client::on_frame(std::string_view body) {
       connection_->append(protocol::Pong{std::get<protocol::Ping>(message).token});
       return;
     case Op::pong: last_pong_ = std::get<protocol::Pong>(message).token; return;
+    case Op::blocked: {
+      std::string channel(std::get<protocol::Blocked>(message).channel);
+      if (std::find(blocked_on_.begin(), blocked_on_.end(), channel) == blocked_on_.end()) {
+        blocked_on_.push_back(channel);
+      }
+      notify_flow(Blocked{std::move(channel)});
+      return;
+    }
+    case Op::unblocked: {
+      std::string channel(std::get<protocol::Unblocked>(message).channel);
+      std::erase(blocked_on_, channel);
+      notify_flow(Unblocked{std::move(channel)});
+      return;
+    }
     case Op::hello:
     case Op::welcome:
     case Op::sub:
     case Op::unsub:
     case Op::pub:
     case Op::ack:
-    case Op::nack:
-    case Op::blocked:  // version 2 only: this client speaks version 1
-    case Op::unblocked: break;
+    case Op::nack: break;
   }
   lose_connection();
   throw protocol_error("unexpected " + std::string(protocol::op_name(protocol::op_of(message))) +
                        " from the server");
 }
 
+void Client::notify_flow(Event event) {
+  if (flow_control_handler_) {
+    flow_control_handler_(event);
+  } else {
+    pending_.emplace_back(std::move(event));
+  }
+}
+
 void Client::maybe_flush() {
   if (connection_->unsent() >= publish_buffer_bytes) write_all(deadline_after(write_timeout_));
 }
 
-void Client::check_publish(std::string_view channel, std::string_view payload,
-                           std::string_view reply_to) const {
+void Client::append_pub(std::uint32_t req, std::string_view channel, std::string_view payload,
+                        const PublishOptions& options) {
+  auto& c = connection();
   check_field(channel, "channel name", protocol::Errc::bad_channel);
-  check_field(reply_to, "reply-to channel name", protocol::Errc::bad_channel);
-  // The broker would answer a larger payload with ERR 2 and close the connection.
-  if (payload.size() > max_payload_) {
+  check_field(options.reply_to, "reply-to channel name", protocol::Errc::bad_channel);
+  const bool needs_v2 =
+      !options.headers.empty() || options.ttl > Timeout::zero() || options.require_subscriber;
+  if (needs_v2 && version_ < protocol::pb1_version_2) {
+    throw Error(protocol::make_error_code(protocol::Errc::unsupported_version),
+                "not published to " + printable(channel) +
+                    ": the broker speaks PB1 version 1, which has no headers, TTL or "
+                    "require-a-subscriber",
+                false);
+  }
+  protocol::HeaderBuilder headers;
+  for (const auto& header : options.headers) {
+    if (!headers.add(header.key, header.value)) {
+      throw Error(make_error_code(std::errc::invalid_argument),
+                  protocol::valid_header_key(header.key)
+                      ? "headers of more than 65535 bytes (at header " + printable(header.key) + ")"
+                      : "bad header key \"" + printable(header.key) +
+                            "\": 1 to 255 bytes of printable ASCII without space or ':'",
+                  false);
+    }
+  }
+  // The broker would answer a larger message with ERR 2 and close the connection.
+  const auto size = payload.size() + headers.bytes().size();
+  if (size > max_payload_) {
     throw Error(protocol::make_error_code(protocol::Errc::frame_too_large),
-                "payload of " + std::to_string(payload.size()) +
-                    " bytes is larger than the server's max_payload of " +
+                (headers.bytes().empty() ? "payload of " : "payload and headers of ") +
+                    std::to_string(size) + " bytes exceed the server's max_payload of " +
                     std::to_string(max_payload_),
                 false);
   }
+  constexpr auto max_ttl = Timeout(std::numeric_limits<std::uint32_t>::max());
+  const auto ttl = std::clamp(options.ttl, Timeout::zero(), max_ttl);
+  const std::uint8_t flags = options.require_subscriber ? protocol::pub_flag_require_subscriber : 0;
+  c.append(protocol::Pub{req, channel, options.reply_to, payload, flags,
+                         static_cast<std::uint32_t>(ttl.count()), headers.bytes()});
 }
 
 void Client::lose_connection() noexcept {

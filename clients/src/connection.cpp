@@ -113,15 +113,18 @@ void Connection::set_max_payload(std::uint32_t max_payload) {
   exact_reads_ = false;
 }
 
-void Connection::flush(Clock::time_point deadline) {
+std::optional<std::string_view> Connection::flush(Clock::time_point deadline) {
   if (!is_open()) throw not_connected_error();
   while (unsent() > 0 || write_error_) {
     if (write_error_) fail(write_error_, "cannot write to the server");
     if (write_some() || write_error_) continue;
     // The socket's send buffer is full: the broker stopped reading us, e.g. for a full /queue
-    // backlog. Keep reading what it sends meanwhile (decoded later): when this connection also
-    // consumes that queue, our reading is what makes room, and without it each side would wait
-    // for the other until the deadline.
+    // backlog. Keep reading what it sends meanwhile, and hand each frame over: when this
+    // connection also consumes that queue, our reading is what makes room (without it each
+    // side would wait for the other until the deadline), and a BLOCKED says why we wait.
+    if (!exact_reads_) {
+      if (auto frame = buffered_frame()) return frame;
+    }
     if (Clock::now() >= deadline) {
       throw timeout_error(
           "writing to the server: it stopped reading (back-pressure, e.g. a full /queue "
@@ -131,22 +134,13 @@ void Connection::flush(Clock::time_point deadline) {
     const short ready = wait(exact_reads_ ? POLLOUT : POLLOUT | POLLIN, deadline);
     if ((ready & POLLOUT) == 0 && (ready & POLLIN) != 0 && !exact_reads_) read_some();
   }
+  return std::nullopt;
 }
 
 std::optional<std::string_view> Connection::read_frame(Clock::time_point deadline) {
   if (!is_open()) throw not_connected_error();
   for (;;) {
-    const auto parsed = in_.next();
-    if (parsed.status == protocol::FrameStatus::frame) {
-      pending_frame_size_ = 0;
-      return parsed.body;
-    }
-    if (parsed.status == protocol::FrameStatus::too_large) {
-      fail(protocol::make_error_code(protocol::Errc::frame_too_large),
-           "the server sent a frame of " + std::to_string(parsed.declared_length) +
-               " bytes, over the limit");
-    }
-    pending_frame_size_ = parsed.declared_length;
+    if (auto frame = buffered_frame()) return frame;
     // Try the socket before sleeping on it: a busy subscriber usually finds bytes waiting.
     if (unsent() > 0) write_some();
     if (read_some()) continue;
@@ -154,6 +148,21 @@ std::optional<std::string_view> Connection::read_frame(Clock::time_point deadlin
     const short ready = wait(unsent() > 0 ? POLLIN | POLLOUT : POLLIN, deadline);
     if (ready == 0) return std::nullopt;
   }
+}
+
+std::optional<std::string_view> Connection::buffered_frame() {
+  const auto parsed = in_.next();
+  if (parsed.status == protocol::FrameStatus::frame) {
+    pending_frame_size_ = 0;
+    return parsed.body;
+  }
+  if (parsed.status == protocol::FrameStatus::too_large) {
+    fail(protocol::make_error_code(protocol::Errc::frame_too_large),
+         "the server sent a frame of " + std::to_string(parsed.declared_length) +
+             " bytes, over the limit");
+  }
+  pending_frame_size_ = parsed.declared_length;
+  return std::nullopt;
 }
 
 void Connection::close() noexcept {

@@ -36,15 +36,22 @@ class Connection {
   /// exactly (never a byte past the frame), so nothing is buffered under the old limit.
   void set_max_payload(std::uint32_t max_payload);
 
-  /// Encodes a frame at the end of the outgoing buffer.
-  void append(const protocol::Message& message) { protocol::append_frame(out_, message); }
+  /// From now on frames are encoded and decoded in this PB1 version (from WELCOME).
+  void set_version(std::uint8_t version) noexcept { version_ = version; }
+  std::uint8_t version() const noexcept { return version_; }
+
+  /// Encodes a frame, in the connection's version, at the end of the outgoing buffer.
+  void append(const protocol::Message& message) { protocol::append_frame(out_, message, version_); }
 
   /// Bytes appended but not yet written to the socket.
   std::size_t unsent() const noexcept { return out_.size() - out_sent_; }
 
-  /// Writes the whole outgoing buffer; throws Error when the deadline passes first, or when a
-  /// write failed (now or during an earlier read_frame).
-  void flush(Clock::time_point deadline);
+  /// Writes the outgoing buffer. Returns nothing once all of it is written; returns a frame
+  /// body that arrived while the socket was not writable (the broker holds us back, maybe
+  /// saying so with BLOCKED): the caller handles it and calls flush() again. Throws Error when
+  /// the deadline passes first, or when a write failed (now or during an earlier read_frame).
+  /// The body is a view into the read buffer, valid until the next call on this connection.
+  std::optional<std::string_view> flush(Clock::time_point deadline);
 
   /// The next frame body, waiting for it until the deadline, or nothing when the deadline passed
   /// or a signal interrupted the wait. Writes outgoing bytes while it waits (a failed write is
@@ -56,6 +63,7 @@ class Connection {
   void close() noexcept;
 
  private:
+  std::optional<std::string_view> buffered_frame();
   bool write_some();
   bool read_some();
   short wait(short events, Clock::time_point deadline);
@@ -66,6 +74,7 @@ class Connection {
   protocol::FrameBuffer in_;
   std::uint32_t pending_frame_size_ = 0;  // declared length of a partly read frame, 0 if unknown
   bool exact_reads_ = true;
+  std::uint8_t version_ = protocol::pb1_version;
   std::string out_;
   std::size_t out_sent_ = 0;
   std::error_code write_error_;

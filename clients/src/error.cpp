@@ -34,6 +34,10 @@ Error::Error(std::error_code code, std::string message, bool connection_lost, st
       req_(req),
       connection_lost_(connection_lost) {}
 
+bool Error::no_responders() const noexcept {
+  return code() == protocol::Errc::no_subscribers;
+}
+
 Error server_error(const protocol::Err& err) {
   const auto code = static_cast<protocol::Errc>(err.code);
   std::string message =

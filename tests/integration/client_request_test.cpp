@@ -1,7 +1,8 @@
 // paperboy::client's request() against the real daemon and a raw PB1 responder: each request
-// gets its own reply, through one private /topic/_reply/<id> inbox per connection; a request
-// nobody answers fails with a timeout and leaves the client working; a reply that comes after
-// its request gave up is never taken for the answer to a later one.
+// gets its own reply, through one private /topic/_reply/<id> inbox per connection; a request its
+// consumer does not answer fails with a timeout and leaves the client working; a reply that comes
+// after its request gave up is never taken for the answer to a later one. (A request nobody
+// consumes fails at once: client_v2_test.cpp.)
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -68,8 +69,8 @@ class EchoResponder {
 }  // namespace
 
 TEST_CASE(
-    "client request(): replies are matched through one private inbox, a request nobody answers "
-    "times out, and a late reply is discarded") {
+    "client request(): replies are matched through one private inbox, a request its consumer "
+    "does not answer times out, and a late reply is discarded") {
   Daemon daemon;
   INFO(daemon.log_tail());
   const std::string echo = "/queue/echo";
@@ -88,11 +89,15 @@ TEST_CASE(
     CHECK(answer.channel.starts_with(reply_prefix));
   }
 
-  // Nobody serves /queue/nobody: a clean timeout, the connection kept.
+  // The consumer of /queue/slow takes the request and does not answer in time: a clean timeout,
+  // the connection kept.
+  Conn late(daemon.port(), "late-responder");
+  late.hello();
+  late.subscribe_manual("/queue/slow", 1);
   const auto started = std::chrono::steady_clock::now();
   try {
-    client.request("/queue/nobody", "hello?", std::chrono::milliseconds(300));
-    FAIL("request() to a queue without a responder returned a reply");
+    client.request("/queue/slow", "hello?", std::chrono::milliseconds(300));
+    FAIL("request() to a consumer that does not answer returned a reply");
   } catch (const pc::Error& e) {
     CHECK_MESSAGE(e.timed_out(), e.what());
     CHECK_MESSAGE(!e.connection_lost(), e.what());
@@ -102,12 +107,8 @@ TEST_CASE(
   CHECK(client.requests_in_flight() == 0);
   client.ping();
 
-  // A responder turns up late and answers the abandoned request; that reply must not pass for
-  // the answer to the next request.
-  Conn late(daemon.port(), "late-responder");
-  late.hello();
-  late.subscribe_manual("/queue/nobody", 1);
-  const auto abandoned = late.expect_delivery("/queue/nobody", "hello?", false);
+  // It answers late; that reply must not pass for the answer to the next request.
+  const auto abandoned = late.expect_delivery("/queue/slow", "hello?", false);
   late.pub(abandoned->reply_to, "too late");
   late.ack(abandoned->delivery);
   late.ping_pong();

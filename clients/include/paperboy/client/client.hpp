@@ -4,11 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "paperboy/client/error.hpp"
 #include "paperboy/client/event.hpp"
@@ -27,12 +29,37 @@ inline constexpr Timeout default_timeout = std::chrono::seconds(5);
 /// Outgoing PUBs are buffered until about this many bytes are pending, then written in one go.
 inline constexpr std::size_t publish_buffer_bytes = 64 * 1024;
 
+/// The newest PB1 version this client speaks (PROTOCOL.md, "Version 2").
+inline constexpr std::uint8_t newest_protocol_version = 2;
+
 /// How to introduce ourselves to the broker, and how long setting up and writing may take.
 struct ConnectOptions {
   std::string client_name = "paperboy-client";  ///< shown in the broker's logs
   std::string token;                            ///< auth token; empty when the broker needs none
   Timeout connect_timeout = default_timeout;    ///< TCP connect plus HELLO/WELCOME
   Timeout write_timeout = default_timeout;      ///< how long publish()/ack() may block flushing
+  /// The PB1 version to ask for: 2, or 1 to speak version 1 only. A broker that refuses version
+  /// 2 (ERR 9, as version-1 brokers do) is connected to again, once, with version 1.
+  std::uint8_t protocol_version = newest_protocol_version;
+  /// Takes the Blocked and Unblocked events the moment they are read, from inside whichever call
+  /// is reading (often a publish() or flush() the broker holds back), instead of queueing them
+  /// for next(). Unset: they are queued for next() like any event. An exception it throws
+  /// propagates out of that call.
+  std::function<void(const Event&)> on_flow_control;
+};
+
+/// How to publish: everything but the reply_to is PB1 version 2 only, and a publish that uses it
+/// on a version 1 connection is refused by the client (Error, code protocol::Errc::
+/// unsupported_version, connection kept) rather than sent without it.
+struct PublishOptions {
+  std::string_view reply_to;  ///< where a responder should answer; empty for none
+  Headers headers;            ///< sent in this order; count against server_max_payload()
+  /// How long a /queue message may wait for a consumer before the broker discards it (rounded
+  /// down to whole milliseconds, at most 2^32-1); zero for no expiry. Topics ignore it.
+  Timeout ttl = Timeout::zero();
+  /// Refuse the message (ERR 11, Error::no_responders()) when nothing would receive it: a topic
+  /// without a matching subscription, a queue without a consumer.
+  bool require_subscriber = false;
 };
 
 /// How to subscribe: manual ack and prefetch credit only mean something on /queue channels.
@@ -78,6 +105,13 @@ class Client {
   /// The broker's self-description (from WELCOME).
   const std::string& server_id() const noexcept { return server_id_; }
 
+  /// The PB1 version spoken on this connection (from WELCOME): 2, or 1 with a version-1 broker
+  /// (or ConnectOptions::protocol_version 1); 0 when not connected.
+  std::uint8_t protocol_version() const noexcept { return version_; }
+
+  /// The broker's release ("0.2.0", from WELCOME); empty on a version 1 connection.
+  const std::string& server_version() const noexcept { return server_version_; }
+
   /// Subscribes and waits for the broker's OK; throws Error on its ERR or on timeout.
   void subscribe(std::string_view channel, const SubscribeOptions& options = {},
                  Timeout timeout = default_timeout);
@@ -87,20 +121,23 @@ class Client {
 
   /// Queues a PUB that asks for no answer; written once publish_buffer_bytes are pending, by
   /// flush(), or before any call waits for the server. Throws Error (connection kept) when the
-  /// payload exceeds server_max_payload().
+  /// payload (with its headers) exceeds server_max_payload(), or for a bad header key.
   void publish(std::string_view channel, std::string_view payload, std::string_view reply_to = {});
+  void publish(std::string_view channel, std::string_view payload, const PublishOptions& options);
 
   /// Publishes with a request id and waits until the broker confirms it with OK (publisher
-  /// confirm); throws Error on its ERR or on timeout.
+  /// confirm); throws Error on its ERR (Error::no_responders() for ERR 11) or on timeout.
   void publish_confirmed(std::string_view channel, std::string_view payload,
                          std::string_view reply_to = {}, Timeout timeout = default_timeout);
+  void publish_confirmed(std::string_view channel, std::string_view payload,
+                         const PublishOptions& options, Timeout timeout = default_timeout);
 
   /// Writes everything buffered (publishes, acks) to the socket.
   void flush(Timeout timeout = default_timeout);
 
-  /// The next delivery or gap, or nothing when none arrives within the timeout (or a signal
-  /// handler ran: poll(2) was interrupted, so a signal-driven loop can check its flag at once).
-  /// Writes buffered frames before it waits.
+  /// The next delivery, gap or flow-control notice, or nothing when none arrives within the timeout
+  /// (or a signal handler ran: poll(2) was interrupted, so a signal-driven loop can check its flag
+  /// at once). Writes buffered frames before it waits.
   std::optional<Event> next(Timeout timeout);
 
   /// Acknowledges a manual-ack delivery (buffered like publish). Delivery 0 needs none: no-op.
@@ -117,7 +154,9 @@ class Client {
   /// connection's private reply channel, /topic/_reply/<random id>, and waits up to `timeout`
   /// for the broker's OK; every request's reply_to is /topic/_reply/<id>/<correlation>.
   /// Replies never reach next(): they wait for wait_reply(), and a reply to a request that is
-  /// not in flight (cancelled, already answered) is discarded.
+  /// not in flight (cancelled, already answered) is discarded. In PB1 version 2 the request
+  /// requires a subscriber (the broker refuses it at once when nothing consumes the channel)
+  /// and has a TTL of `timeout`: it never waits in a queue longer than its requester does.
   RequestToken send_request(std::string_view channel, std::string_view payload,
                             Timeout timeout = default_timeout);
 
@@ -125,8 +164,9 @@ class Client {
   /// signal interrupted the wait, as in next()); the request stays in flight until it returns a
   /// reply or throws. Writes buffered frames before it waits; deliveries that arrive meanwhile
   /// are kept for next(). Throws the broker's ERR when it refused the request's PUB (e.g. ERR 3
-  /// for a bad channel; the request is then done), and Error (std::errc::invalid_argument) for
-  /// a token that is not in flight.
+  /// for a bad channel, ERR 11 with Error::no_responders() when nothing consumes the channel;
+  /// the request is then done), and Error (std::errc::invalid_argument) for a token that is not
+  /// in flight.
   std::optional<Message> wait_reply(RequestToken token, Timeout timeout = default_timeout);
 
   /// Forgets a request in flight: a reply that still comes for it is discarded. No-op for a
@@ -137,7 +177,9 @@ class Client {
   std::size_t requests_in_flight() const noexcept;
 
   /// send_request() and wait_reply() within one timeout: the reply, or Error with timed_out()
-  /// when none came in time (the request is cancelled).
+  /// when none came in time (the request is cancelled, and the broker discards it if it still
+  /// waits in a queue), or at once Error with no_responders() ("no responders on /queue/x")
+  /// when nothing consumes the channel (version 2; a version 1 broker lets it time out).
   Message request(std::string_view channel, std::string_view payload,
                   Timeout timeout = default_timeout);
 
@@ -146,9 +188,17 @@ class Client {
   void reply(const Message& request, std::string_view payload);
 
   /// PING/PONG round trip; returns its duration. The broker answers frames in order, so when
-  /// ping() returns, everything sent before it has been processed: it throws the first pending
-  /// refusal of an earlier request sent without an id, if there is one.
+  /// ping() returns, everything sent before it has been processed, except PUBs it holds back
+  /// for a full queue (see sync()): it throws the first pending refusal of an earlier request
+  /// sent without an id, if there is one.
   std::chrono::microseconds ping(Timeout timeout = default_timeout);
+
+  /// Writes everything buffered and waits until the broker has taken all of it: a PING round
+  /// trip, then, in PB1 version 2, until no PUB of this connection is held back for a full
+  /// queue (BLOCKED until UNBLOCKED). Throws like ping(), and Error with timed_out() when the
+  /// queue's consumers do not make room in time. (In version 1 a held-back PUB is not seen:
+  /// use publish_confirmed() to be sure.)
+  void sync(Timeout timeout = default_timeout);
 
   /// Flushes what is buffered, then closes the connection. Idempotent.
   void close(Timeout timeout = default_timeout);
@@ -160,12 +210,22 @@ class Client {
     std::uint16_t code = 0;
     std::string text;
   };
-  using Pending = std::variant<Message, Gap, Refusal>;
+  using Pending = std::variant<Event, Refusal>;
   using Clock = std::chrono::steady_clock;
 
   Connection& connection();
   std::uint32_t next_req() noexcept;
   std::optional<Event> take_pending();
+  std::unique_ptr<Connection> handshake(std::string_view host, std::uint16_t port,
+                                        const ConnectOptions& options, std::uint8_t version,
+                                        Clock::time_point deadline);
+  void append_pub(std::uint32_t req, std::string_view channel, std::string_view payload,
+                  const PublishOptions& options);
+  RequestToken send_request_until(std::string_view channel, std::string_view payload,
+                                  Clock::time_point deadline);
+  void notify_flow(Event event);
+  void round_trip(Clock::time_point deadline);
+  void throw_first_refusal();
   void await_ok(std::uint32_t req, Clock::time_point deadline, std::string_view what);
   void receive(Clock::time_point deadline, std::string_view what);
   std::optional<std::string_view> read_frame(Clock::time_point deadline);
@@ -176,14 +236,15 @@ class Client {
                                      bool stop_on_signal);
   bool take_reply(Message& message);
   void maybe_flush();
-  void check_publish(std::string_view channel, std::string_view payload,
-                     std::string_view reply_to) const;
   void lose_connection() noexcept;
 
   std::unique_ptr<Connection> connection_;
   std::deque<Pending> pending_;
   std::string server_id_;
+  std::string server_version_;
   std::uint32_t max_payload_ = 0;
+  std::uint8_t version_ = 0;
+  std::function<void(const Event&)> flow_control_handler_;
   Timeout write_timeout_ = default_timeout;
   std::uint32_t last_req_ = 0;
   // The request id whose OK/ERR the current call waits for (0: none), and the last answers seen.
@@ -191,6 +252,8 @@ class Client {
   bool awaited_ok_ = false;
   std::uint64_t last_ping_token_ = 0;
   std::optional<std::uint64_t> last_pong_;
+  // The queues this connection's PUBs are held back for (between BLOCKED and UNBLOCKED).
+  std::vector<std::string> blocked_on_;
   // This connection's private reply channel (empty until its first request) and the requests in
   // flight (kept across connect() only to go on counting correlations).
   std::string reply_inbox_;

@@ -27,6 +27,10 @@ class Error : public std::system_error {
   /// True when a deadline passed before the server answered.
   bool timed_out() const noexcept { return code() == std::errc::timed_out; }
 
+  /// True when the broker refused a message that required a subscriber because nothing would
+  /// receive it (ERR 11 no_subscribers): a request() nobody serves, "no responders on /queue/x".
+  bool no_responders() const noexcept;
+
   /// The request id of a server ERR: the failed request's, or 0 for a request sent without one
   /// (a plain publish, an ack) or for the connection as a whole. 0 for client-side errors.
   std::uint32_t req() const noexcept { return req_; }

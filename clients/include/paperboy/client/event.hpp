@@ -3,16 +3,32 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace paperboy::client {
 
+/// One message header: a key (1-255 bytes of printable ASCII, no space or ':') and a value of
+/// any bytes. A message's headers keep the publisher's order, and a key may repeat.
+struct Header {
+  std::string key;
+  std::string value;
+  friend bool operator==(const Header&, const Header&) = default;
+};
+
+/// A message's headers, in the order they were published.
+using Headers = std::vector<Header>;
+
 /// One delivery from the broker (a MSG frame), owning its bytes.
 struct Message {
-  std::string channel;
+  std::string channel;   ///< the channel it was published on (also under a wildcard SUB)
   std::string reply_to;  ///< where the publisher wants an answer; empty for none
   std::string payload;
   std::uint64_t delivery = 0;  ///< id to ack()/nack(); 0 when the broker needs no ack
   bool redelivered = false;    ///< the broker handed this message out before
+  Headers headers;             ///< PB1 version 2 only; empty on a version 1 connection
+  /// When the broker accepted the PUB, in Unix time nanoseconds (PB1 version 2; 0 on a version 1
+  /// connection).
+  std::uint64_t published_at = 0;
 };
 
 /// The broker dropped `dropped` messages on topic `channel` for this subscriber (it read too
@@ -22,7 +38,18 @@ struct Gap {
   std::uint64_t dropped = 0;
 };
 
+/// PB1 version 2: a PUB of this connection is parked because the backlog of queue `channel` is
+/// full; the broker reads nothing more from this connection until Unblocked.
+struct Blocked {
+  std::string channel;
+};
+
+/// PB1 version 2: the parked PUBs of this connection on `channel` were taken; it is read again.
+struct Unblocked {
+  std::string channel;
+};
+
 /// What Client::next() hands out, in the order the broker sent it.
-using Event = std::variant<Message, Gap>;
+using Event = std::variant<Message, Gap, Blocked, Unblocked>;
 
 }  // namespace paperboy::client
