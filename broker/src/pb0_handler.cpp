@@ -18,7 +18,8 @@ void Session::on_pb0_first_frame(std::string_view channel) {
                 Ending::at_once);
   }
   // A wildcard segment makes a /topic pattern, as in PB1; anywhere else it is refused.
-  if (protocol::has_wildcard_segment(channel) && !protocol::is_pattern(channel)) {
+  if (protocol::has_wildcard_segment(channel) &&
+      (!protocol::is_pattern(channel) || channel.starts_with(protocol::reply_prefix))) {
     return fail(Errc::bad_channel, "bad subscription channel: wildcards are for /topic",
                 Ending::at_once);
   }

@@ -83,7 +83,7 @@ void Session::on_sub(const protocol::Sub& sub) {
   if (!kind) {
     return reply_err(sub.req, Errc::bad_channel,
                      protocol::has_wildcard_segment(sub.channel)
-                         ? "bad channel name: wildcards are for /topic, and '>' only last"
+                         ? "bad channel name: wildcards are for /topic (not replies), '>' only last"
                          : "bad channel name");
   }
   if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {

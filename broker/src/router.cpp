@@ -10,10 +10,7 @@
 namespace paperboy::broker {
 namespace {
 
-// Replies to `/topic/_reply/<id>/<anything>` reach the subscribers of `/topic/_reply/<id>`, so a
-// requester subscribes once and tells its replies apart by the suffix (channels are otherwise
-// matched exactly; this is the one prefix rule).
-constexpr std::string_view reply_prefix = "/topic/_reply/";
+using protocol::reply_prefix;
 
 /// A dead letter's headers: its own, then why it died, as RabbitMQ's x-death says it. Should
 /// they not fit the header block's u16 length, it keeps its own alone.
@@ -77,7 +74,8 @@ bool Router::has_subscriber(std::string_view channel) {
     const auto it = queues_.find(channel);
     return it != queues_.end() && it->second->consumer_count() > 0;
   }
-  return find_topic(channel) || !patterns_.match(channel).empty();
+  return find_topic(channel) ||
+         (!channel.starts_with(reply_prefix) && !patterns_.match(channel).empty());
 }
 
 Router::Published Router::publish(Publication& message, RouteCache& cache) {
@@ -113,7 +111,8 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
 }
 
 std::span<const TopicId> Router::matching_patterns(RouteCache& cache) {
-  if (patterns_.empty()) return {};
+  // A requester's inbox is private: no pattern reaches a reply channel.
+  if (patterns_.empty() || cache.channel.starts_with(reply_prefix)) return {};
   if (cache.patterns_generation != patterns_.generation()) {
     const auto matched = patterns_.match(cache.channel);
     cache.patterns.assign(matched.begin(), matched.end());

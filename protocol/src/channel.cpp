@@ -74,7 +74,10 @@ Result<ChannelKind> check_subscription(std::string_view name) noexcept {
   const auto kind = check_channel(name);
   if (!kind) return kind;
   const Wildcards found = find_wildcards_in_name(name);
-  if (found.any && (*kind == ChannelKind::queue || found.misplaced)) return Errc::bad_channel;
+  if (found.any &&
+      (*kind == ChannelKind::queue || found.misplaced || name.starts_with(reply_prefix))) {
+    return Errc::bad_channel;
+  }
   return kind;
 }
 

@@ -113,6 +113,33 @@ TEST_CASE("v2 wildcard: overlapping subscriptions of one connection deliver each
   expect_clean_exit(daemon);
 }
 
+TEST_CASE("v2 wildcard: no pattern reaches a reply channel, and none may be subscribed there") {
+  Daemon daemon;
+  INFO(daemon.log_tail());
+  Conn snoop(daemon.port(), "snoop");
+  Conn requester(daemon.port(), "requester");
+  hello_v2(snoop);
+  requester.hello();
+  snoop.subscribe("/topic/>");
+  snoop.subscribe("/topic/*/inbox7/*");
+  for (const std::string_view pattern : {"/topic/_reply/*", "/topic/_reply/inbox7/>"}) {
+    CAPTURE(pattern);
+    const auto req = snoop.next_req();
+    snoop.sub(pattern, req);
+    snoop.expect_err(req, 3);
+  }
+  requester.subscribe("/topic/_reply/inbox7");
+  Conn responder(daemon.port(), "responder");
+  hello_v2(responder);
+  publish_v2(responder, "/topic/_reply/inbox7/1", "the answer");
+  requester.expect_msg("/topic/_reply/inbox7/1", "the answer");
+  // A topic outside the replies still reaches the snoop: its patterns work, they skip replies.
+  publish_v2(responder, "/topic/news", "public");
+  snoop.expect_msg("/topic/news", "public");
+  snoop.ping_pong();
+  expect_clean_exit(daemon);
+}
+
 TEST_CASE("v2 wildcard: a PB0 client subscribes to a pattern") {
   Daemon daemon;
   INFO(daemon.log_tail());

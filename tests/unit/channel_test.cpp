@@ -345,10 +345,26 @@ TEST_CASE("check_subscription: wildcards on /topic only, '>' only last") {
     REQUIRE(kind.ok());
     CHECK(*kind == ChannelKind::queue);
   }
-  for (const std::string_view name :
-       {"/queue/*", "/queue/>", "/queue/jobs/*", "/queue/*/jobs", "/queue/a/>", "/topic/>/a",
-        "/topic/>/", "/topic/a/>/b", "/topic/>/>", "/topic/>/*", "/topic/", "/topic", "/*", ">",
-        "/topic/* ", "/topic/\x7F/*", "/topic/*/\xC0\xAF"}) {
+  for (const std::string_view name : {"/queue/*",
+                                      "/queue/>",
+                                      "/queue/jobs/*",
+                                      "/queue/*/jobs",
+                                      "/queue/a/>",
+                                      "/topic/>/a",
+                                      "/topic/>/",
+                                      "/topic/a/>/b",
+                                      "/topic/>/>",
+                                      "/topic/>/*",
+                                      "/topic/",
+                                      "/topic",
+                                      "/*",
+                                      ">",
+                                      "/topic/* ",
+                                      "/topic/\x7F/*",
+                                      "/topic/*/\xC0\xAF",
+                                      "/topic/_reply/*",
+                                      "/topic/_reply/>",
+                                      "/topic/_reply/abc/*"}) {
     CAPTURE(hex(name));
     const auto result = check_subscription(name);
     CHECK_FALSE(result.ok());

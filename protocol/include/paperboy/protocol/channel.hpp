@@ -20,6 +20,12 @@ constexpr ChannelKind channel_kind(std::string_view name) noexcept {
   return name.starts_with("/queue") ? ChannelKind::queue : ChannelKind::topic;
 }
 
+/// Replies to `/topic/_reply/<id>/<anything>` reach the subscribers of `/topic/_reply/<id>`, so a
+/// requester subscribes once and tells its replies apart by the suffix (channels are otherwise
+/// matched exactly; this is the one prefix rule). No wildcard pattern reaches a reply channel,
+/// and none may be subscribed under this prefix: a requester's inbox is private.
+inline constexpr std::string_view reply_prefix = "/topic/_reply/";
+
 /// Validates a PB1 channel name: 1-255 bytes of valid UTF-8 with no spaces or control characters,
 /// "/topic/<rest>" or "/queue/<rest>" with a non-empty rest. Errc::bad_channel otherwise.
 Result<ChannelKind> check_channel(std::string_view name) noexcept;
@@ -35,8 +41,8 @@ bool is_pattern(std::string_view name) noexcept;
 /// nobody may publish to, and no queue may be called.
 bool has_wildcard_segment(std::string_view name) noexcept;
 
-/// Validates the channel of a PB1 SUB: check_channel, and wildcards only on /topic with ">" only
-/// last. Errc::bad_channel otherwise.
+/// Validates the channel of a PB1 SUB: check_channel, and wildcards only on /topic, with ">" only
+/// last and none under reply_prefix. Errc::bad_channel otherwise.
 Result<ChannelKind> check_subscription(std::string_view name) noexcept;
 
 /// Validates the channel of a PB1 PUB: check_channel, and no wildcard segment (a message is
