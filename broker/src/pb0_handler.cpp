@@ -53,7 +53,7 @@ void Session::on_pb0_frame(std::string_view body) {
                             config_.max_payload),
                 Ending::at_once);
   }
-  publish(Publication(pb0_channel_, {}, body, accepted_.unix_ns), 0);
+  publish(Publication(pb0_channel_, {}, body, accepted().unix_ns), 0);
 }
 
 }  // namespace paperboy::broker

@@ -127,8 +127,9 @@ void Session::on_pub(const protocol::Pub& pub) {
                             pub.headers.size() + pub.payload.size(), config_.max_payload),
                 Ending::in_order, pub.req);
   }
-  publish(Publication(pub.channel, pub.reply_to, pub.payload, accepted_.unix_ns,
-                      accepted_.expiry(pub.ttl_ms), pub.headers),
+  const Acceptance& taken = accepted();
+  publish(Publication(pub.channel, pub.reply_to, pub.payload, taken.unix_ns,
+                      taken.expiry(pub.ttl_ms), pub.headers),
           pub.req, pub.require_subscriber());
 }
 

@@ -124,8 +124,8 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
 }
 
 void Session::process_frames() {
-  // The PUBs of one read were taken together: one clock read stamps them all.
-  accepted_ = Acceptance::now();
+  // The PUBs of one read were taken together: the first of them reads the clock for them all.
+  accepted_.reset();
   bool parsed_any = false;
   while (state_ < State::finishing && !input_blocked()) {
     const auto frame = reader_.next();

@@ -173,8 +173,13 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// The subscriptions still to leave once left_channels_ is set; none are added or removed after.
   Subscriptions::iterator not_left_;
   std::string client_name_;
-  /// When the frames being processed were read: their PUBs' timestamp and TTL start.
-  Acceptance accepted_;
+  /// When the frames being processed were read: their PUBs' timestamp and TTL start. Read at
+  /// the first PUB of a read, so a read of ACKs alone reads no clock.
+  std::optional<Acceptance> accepted_;
+  const Acceptance& accepted() {
+    if (!accepted_) accepted_ = Acceptance::now();
+    return *accepted_;
+  }
   /// The full queue this connection was last told (BLOCKED) its PUBs wait for; empty if none.
   std::string blocked_on_;
   /// PB0 comes in frame(channel) frame(data) pairs: the channel of a pair whose data is due.
