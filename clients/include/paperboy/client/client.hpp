@@ -14,59 +14,12 @@
 
 #include "paperboy/client/error.hpp"
 #include "paperboy/client/event.hpp"
+#include "paperboy/client/options.hpp"
 
 namespace paperboy::client {
 
 class Connection;
 class RequestTable;
-
-/// How long a blocking call may wait. Every call that waits for the server takes one.
-using Timeout = std::chrono::milliseconds;
-
-/// The timeout used when a call is given none.
-inline constexpr Timeout default_timeout = std::chrono::seconds(5);
-
-/// Outgoing PUBs are buffered until about this many bytes are pending, then written in one go.
-inline constexpr std::size_t publish_buffer_bytes = 64 * 1024;
-
-/// The newest PB1 version this client speaks (PROTOCOL.md, "Version 2").
-inline constexpr std::uint8_t newest_protocol_version = 2;
-
-/// How to introduce ourselves to the broker, and how long setting up and writing may take.
-struct ConnectOptions {
-  std::string client_name = "paperboy-client";  ///< shown in the broker's logs
-  std::string token;                            ///< auth token; empty when the broker needs none
-  Timeout connect_timeout = default_timeout;    ///< TCP connect plus HELLO/WELCOME
-  Timeout write_timeout = default_timeout;      ///< how long publish()/ack() may block flushing
-  /// The PB1 version to ask for: 2, or 1 to speak version 1 only. A broker that refuses version
-  /// 2 (ERR 9, as version-1 brokers do) is connected to again, once, with version 1.
-  std::uint8_t protocol_version = newest_protocol_version;
-  /// Takes the Blocked and Unblocked events the moment they are read, from inside whichever call
-  /// is reading (often a publish() or flush() the broker holds back), instead of queueing them
-  /// for next(). Unset: they are queued for next() like any event. An exception it throws
-  /// propagates out of that call.
-  std::function<void(const Event&)> on_flow_control;
-};
-
-/// How to publish: everything but the reply_to is PB1 version 2 only, and a publish that uses it
-/// on a version 1 connection is refused by the client (Error, code protocol::Errc::
-/// unsupported_version, connection kept) rather than sent without it.
-struct PublishOptions {
-  std::string_view reply_to;  ///< where a responder should answer; empty for none
-  Headers headers;            ///< sent in this order; count against server_max_payload()
-  /// How long a /queue message may wait for a consumer before the broker discards it (rounded
-  /// down to whole milliseconds, at most 2^32-1); zero for no expiry. Topics ignore it.
-  Timeout ttl = Timeout::zero();
-  /// Refuse the message (ERR 11, Error::no_responders()) when nothing would receive it: a topic
-  /// without a matching subscription, a queue without a consumer.
-  bool require_subscriber = false;
-};
-
-/// How to subscribe: manual ack and prefetch credit only mean something on /queue channels.
-struct SubscribeOptions {
-  bool manual_ack = false;     ///< deliveries carry an id to ack()/nack()
-  std::uint16_t prefetch = 0;  ///< most unacked deliveries at once; 0 = the broker's default
-};
 
 /// Names a request sent with Client::send_request(), to collect its reply with wait_reply().
 struct RequestToken {

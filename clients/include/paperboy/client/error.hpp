@@ -27,6 +27,10 @@ class Error : public std::system_error {
   /// True when a deadline passed before the server answered.
   bool timed_out() const noexcept { return code() == std::errc::timed_out; }
 
+  /// True when a publish found the client's buffer full (ConnectOptions::offline_buffer_bytes):
+  /// the broker is gone or holds us back, and the message was not kept.
+  bool buffer_full() const noexcept { return code() == std::errc::no_buffer_space; }
+
   /// True when the broker refused a message that required a subscriber because nothing would
   /// receive it (ERR 11 no_subscribers): a request() nobody serves, "no responders on /queue/x".
   bool no_responders() const noexcept;

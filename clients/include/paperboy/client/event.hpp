@@ -5,6 +5,8 @@
 #include <variant>
 #include <vector>
 
+#include "paperboy/client/error.hpp"
+
 namespace paperboy::client {
 
 /// One message header: a key (1-255 bytes of printable ASCII, no space or ':') and a value of
@@ -49,7 +51,40 @@ struct Unblocked {
   std::string channel;
 };
 
-/// What Client::next() hands out, in the order the broker sent it.
-using Event = std::variant<Message, Gap, Blocked, Unblocked>;
+/// The connection was lost; the client reconnects unless ReconnectOptions say otherwise.
+/// Deliveries not yet acked are the broker's again: their ids mean nothing on the next
+/// connection.
+struct Disconnected {
+  std::string reason;
+};
+
+/// Connected again (to `server`, "host:port", after `attempts` tries) and every subscription was
+/// sent again, before anything else.
+struct Reconnected {
+  std::string server;
+  unsigned attempts = 0;
+};
+
+/// Reconnecting stopped (ReconnectOptions::max_attempts, or the broker refused us for good):
+/// the client is closed.
+struct GaveUp {
+  std::string reason;
+};
+
+/// The broker refused something sent without a request id (ERR with req 0: a plain publish to a
+/// bad channel, an ack of an unknown delivery); the connection stays.
+struct Refused {
+  Error error;
+};
+
+/// What Client::next() hands out, in the order the broker sent it (and the client's own notices
+/// of a lost and regained connection, in the order they happened).
+using Event = std::variant<Message, Gap, Blocked, Unblocked, Disconnected, Reconnected>;
+
+/// What a subscription of the AsyncClient hands out.
+using SubscriptionEvent = std::variant<Message, Gap>;
+
+/// What the AsyncClient tells ConnectOptions::on_event.
+using ConnectionEvent = std::variant<Disconnected, Reconnected, GaveUp, Blocked, Unblocked, Refused>;
 
 }  // namespace paperboy::client
