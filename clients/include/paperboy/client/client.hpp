@@ -163,7 +163,6 @@ class Client {
   ClientCore& core();
   Message delivery_of(std::uint64_t delivery) const;
   std::optional<Event> take_pending();
-  void on_event(const ConnectionEvent& event);
   void throw_first_refusal();
   void maybe_flush();
 
@@ -171,7 +170,6 @@ class Client {
   std::unique_ptr<Loop> loop_;
   std::shared_ptr<ClientCore> core_;
   std::shared_ptr<std::deque<Pending>> pending_;
-  std::function<void(const Event&)> flow_control_handler_;
   Timeout write_timeout_ = default_timeout;
   std::size_t max_pending_messages_ = 0;
 };
