@@ -25,6 +25,8 @@ using Clock = ClientCore::Clock;
 using asio::use_awaitable;
 
 constexpr std::size_t read_size = 64 * 1024;
+// How long a failed write waits for the reader to find the ERR that explains it.
+constexpr auto explain_timeout = std::chrono::milliseconds(200);
 // WELCOME is small: a longer answer to HELLO is not from a paperboyd.
 constexpr std::uint32_t max_welcome_size = 64 * 1024;
 constexpr std::size_t max_field_size = std::numeric_limits<std::uint16_t>::max();
@@ -375,8 +377,12 @@ asio::awaitable<void> ClientCore::write_loop(std::uint64_t generation) {
                                asio::redirect_error(use_awaitable, ec));
     if (generation != generation_) co_return;
     if (ec) {
-      // The broker usually says why it closed (an ERR) before the reader sees the end.
-      lose(generation, connection_error(ec, "cannot write to the server: " + ec.message()));
+      // The broker usually said why it closes (an ERR, maybe still unread): give the reader a
+      // moment to find it, the better report, before this one.
+      const auto error = connection_error(ec, "cannot write to the server: " + ec.message());
+      asio::steady_timer explain(executor_, explain_timeout);
+      co_await explain.async_wait(asio::redirect_error(use_awaitable, ec));
+      lose(generation, error);
       co_return;
     }
     written_total_ += writing_.size();
