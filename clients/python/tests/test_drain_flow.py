@@ -1,0 +1,108 @@
+"""drain() loses nothing; a subscription the application does not keep up with stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import paperboy
+
+from conftest import Daemon, deadline, until
+
+
+@deadline(60)
+async def test_drain_of_a_publisher_delivers_everything_it_published(daemon: Daemon) -> None:
+    async with await paperboy.connect("127.0.0.1", daemon.port) as consumer:
+        sub = await consumer.subscribe("/queue/drained")
+        producer = await paperboy.connect("127.0.0.1", daemon.port)
+        for i in range(5000):
+            await producer.publish("/queue/drained", b"%d" % i)
+        confirmed = asyncio.create_task(producer.publish("/queue/drained", b"last", confirm=True))
+        await asyncio.sleep(0)
+        await producer.drain()
+        assert producer.is_closed and confirmed.done() and confirmed.exception() is None
+        got = [(await sub.next_msg(20)).payload for _ in range(5001)]
+        assert got == [b"%d" % i for i in range(5000)] + [b"last"]
+
+
+@deadline(60)
+async def test_drain_of_consumers_hands_over_the_rest_without_loss_or_duplicates(daemon: Daemon) -> None:
+    total = 400
+    async with await paperboy.connect("127.0.0.1", daemon.port) as producer:
+        for i in range(total):
+            await producer.publish("/queue/auto", b"%d" % i)
+            await producer.publish("/queue/manual", b"%d" % i)
+        await producer.flush()
+
+    first = await paperboy.connect("127.0.0.1", daemon.port)
+    auto = await first.subscribe("/queue/auto")
+    manual = await first.subscribe("/queue/manual", manual_ack=True, prefetch=20)
+    handled: dict[str, list[int]] = {"auto": [], "manual": []}
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handle_auto() -> None:
+        async for msg in auto:
+            handled["auto"].append(int(msg.payload))
+            await asyncio.sleep(0)
+
+    async def handle_manual() -> None:
+        async for msg in manual:
+            if len(handled["manual"]) == 10:
+                holding.set()
+                await release.wait()  # drain starts while this one is held, unacked
+            handled["manual"].append(int(msg.payload))
+            await msg.ack()
+
+    workers = [asyncio.create_task(handle_auto()), asyncio.create_task(handle_manual())]
+    await asyncio.wait_for(holding.wait(), 20)
+    drained = asyncio.create_task(first.drain())
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.wait_for(drained, 30)
+    await asyncio.wait_for(asyncio.gather(*workers), 20)  # both iterations ended
+    assert 11 <= len(handled["manual"]) and len(handled["auto"]) >= 1
+
+    async with await paperboy.connect("127.0.0.1", daemon.port) as second:
+        for kind in ("auto", "manual"):
+            sub = await second.subscribe(f"/queue/{kind}")
+            rest = [int((await sub.next_msg(20)).payload) for _ in range(total - len(handled[kind]))]
+            everything = handled[kind] + rest
+            assert sorted(everything) == list(range(total)), kind  # nothing lost, nothing twice
+            await second.flush()
+            assert sub.pending == 0
+
+
+@deadline(60)
+async def test_slow_subscriber_stays_bounded_and_the_broker_reports_gaps(daemon_factory) -> None:  # type: ignore[no-untyped-def]
+    daemon = daemon_factory("--client-queue-bytes", "65536")
+    published = 20_000
+    bound = 200
+    gaps: list[int] = []
+    async with await paperboy.connect("127.0.0.1", daemon.port, name="slow") as slow, await paperboy.connect(
+        "127.0.0.1", daemon.port, name="fast"
+    ) as producer:
+        sub = await slow.subscribe(
+            "/topic/firehose", max_pending_messages=bound, on_gap=lambda channel, n: gaps.append(n)
+        )
+        most = 0
+        for i in range(published):
+            await producer.publish("/topic/firehose", b"%07d" % i + b"." * 121)
+            if i % 500 == 0:
+                await asyncio.sleep(0)  # let the subscriber's client read (it must stop at the bound)
+                most = max(most, sub.pending)
+        await producer.flush()
+        most = max(most, sub.pending)
+        assert most <= bound, most
+        # The application catches up: what it receives plus what GAPs reported is everything.
+        received = []
+        while len(received) + sub.dropped < published:
+            msg = await sub.next_msg(20)
+            received.append(int(msg.payload[:7]))
+            most = max(most, sub.pending)
+        assert most <= bound
+        assert sub.dropped > 0 and sum(gaps) == sub.dropped
+        assert received == sorted(received) and len(set(received)) == len(received)
+        assert len(received) + sub.dropped == published
+        # The producer was never slowed to the subscriber's pace, and the client still works.
+        await producer.publish("/topic/firehose", b"%07d" % published + b"!", confirm=True)
+        assert int((await sub.next_msg(20)).payload[:7]) == published
