@@ -336,6 +336,8 @@ class Client:
             await asyncio.wait_for(self._ensure_inbox(), timeout)
         except asyncio.TimeoutError:
             raise Timeout(f"subscribing the reply inbox for the request on {channel}") from None
+        if self._proto is None:
+            raise ConnectionLost(f"connection lost: the request on {channel} was not sent")
         self._last_correlation += 1
         correlation = str(self._last_correlation)
         reply = self._loop.create_future()
@@ -597,8 +599,9 @@ class Client:
                 entry[1]._resubscribed = entry[2]
             elif entry[0] == "unsub" and not entry[1].done():
                 entry[1].set_result(None)  # the broker forgot it with the connection
-            elif entry[0] == "inbox" and not retry:
-                self._inbox_failed(error)
+            elif entry[0] == "inbox":
+                # The requests waiting for it are in flight too; the next one makes a new inbox.
+                self._inbox_failed(ConnectionLost(f"the request's connection was lost: {error}"))
         for item in reversed(resend):
             self._offline.appendleft(item)
             self._offline_bytes += item.size
