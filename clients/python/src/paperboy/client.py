@@ -257,9 +257,7 @@ class Client:
             return await self._publish_full(channel, payload, headers, ttl, reply_to, confirm)
         prefix = self._pub_prefixes.get(channel)
         if prefix is None:
-            prefix = self._pub_prefixes[channel] = codec.pub_prefix(
-                self._version, codec.name_bytes(channel, "channel name")
-            )
+            prefix = self._pub_prefix(channel)
         out = self._out
         out += _LEN_PACK(len(prefix) + len(payload))
         out += prefix
@@ -678,6 +676,14 @@ class Client:
         data, self._out = self._out, bytearray()
         assert self._transport is not None
         self._transport.write(data)
+
+    def _pub_prefix(self, channel: str) -> bytes:
+        # Bounded: a responder publishes to a new reply channel for every request.
+        if len(self._pub_prefixes) >= 1024:
+            self._pub_prefixes.clear()
+        prefix = codec.pub_prefix(self._version, codec.name_bytes(channel, "channel name"))
+        self._pub_prefixes[channel] = prefix
+        return prefix
 
     def _ping(self) -> "asyncio.Future[None]":
         self._last_ping += 1
