@@ -94,3 +94,23 @@ async def test_version_1_broker_is_spoken_to_in_version_1(daemon_factory) -> Non
         assert (msg.payload, msg.headers, msg.published_at) == (b"plain", {}, 0.0)
         with pytest.raises(paperboy.Error):
             await pb.publish("/topic/v1", b"x", headers={"a": "b"})
+
+
+@deadline(60)
+async def test_unsubscribe_gives_unacked_back_and_ends_the_iteration(daemon: Daemon) -> None:
+    errors: list[Exception] = []
+    async with await paperboy.connect("127.0.0.1", daemon.port, on_error=errors.append) as pb, \
+            await paperboy.connect("127.0.0.1", daemon.port) as other:
+        sub = await pb.subscribe("/queue/leave", manual_ack=True, prefetch=2)
+        await pb.publish("/queue/leave", b"a")
+        await pb.publish("/queue/leave", b"b", confirm=True)
+        held = await sub.next_msg(20)
+        await sub.unsubscribe()
+        with pytest.raises(StopAsyncIteration):
+            await sub.__anext__()
+        assert not await held.ack()  # given back by the UNSUB: nothing sent, nothing refused
+        rest = await other.subscribe("/queue/leave")
+        again = sorted([(await rest.next_msg(20)).payload for _ in range(2)])
+        assert again == [b"a", b"b"]
+        await pb.flush()
+        assert errors == []

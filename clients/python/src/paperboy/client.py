@@ -800,6 +800,7 @@ class Client:
             return
         del self._subs[sub.channel]
         self._routes.clear()
+        sub._unsubscribed = True
         sub._end(keep_pending=not sub.manual_ack)
         if self._paused_by is sub:
             self._consumed(sub)

@@ -83,8 +83,11 @@ class Message:
         if self.delivery == 0 or self._client is None:
             return False
         client, self._client = self._client, None  # settled once
-        if self._subscription is not None:
-            self._subscription._settled()
+        sub = self._subscription
+        if sub is not None:
+            sub._settled()
+            if sub._unsubscribed:
+                return False  # the UNSUB gave it back to the queue; the broker would refuse it
         return client._settle(self.delivery, self._connection, ack)
 
     def __repr__(self) -> str:

@@ -49,6 +49,7 @@ class Subscription:
         self._waiter: Optional[asyncio.Future[None]] = None
         self._ended = False
         self._end_error: Optional[BaseException] = None
+        self._unsubscribed = False
         self._holding = False  # drain: hand out nothing more, keep the rest for the broker
         # The subscribe() still waiting for the broker's OK when the connection was lost.
         self._resubscribed: Optional[asyncio.Future[None]] = None
