@@ -106,3 +106,38 @@ async def test_slow_subscriber_stays_bounded_and_the_broker_reports_gaps(daemon_
         # The producer was never slowed to the subscriber's pace, and the client still works.
         await producer.publish("/topic/firehose", b"%07d" % published + b"!", confirm=True)
         assert int((await sub.next_msg(20)).payload[:7]) == published
+
+
+@deadline(60)
+async def test_a_queue_consumer_that_does_not_keep_up_stays_bounded_and_loses_nothing(daemon_factory) -> None:  # type: ignore[no-untyped-def]
+    daemon = daemon_factory("--client-queue-bytes", "16384")
+    published, bound = 5000, 50
+    async with await paperboy.connect("127.0.0.1", daemon.port) as stuck, await paperboy.connect(
+        "127.0.0.1", daemon.port
+    ) as busy:
+        held = await stuck.subscribe("/queue/jobs", max_pending_messages=bound)
+        taken = await busy.subscribe("/queue/jobs")
+        got: list[int] = []
+        most = 0
+
+        async def consume(sub: paperboy.Subscription) -> None:
+            nonlocal most
+            async for msg in sub:
+                got.append(int(msg.payload[:6]))
+                most = max(most, held.pending)
+
+        busy_worker = asyncio.create_task(consume(taken))
+        for i in range(published):
+            await busy.publish("/queue/jobs", b"%06d" % i + b"." * 122)
+            if i % 250 == 0:
+                await asyncio.sleep(0)
+                most = max(most, held.pending)
+        await busy.flush()
+        await until(lambda: held.pending == bound, "the stuck consumer to fill up")
+        most = max(most, held.pending)
+        stuck_worker = asyncio.create_task(consume(held))  # the stuck consumer catches up
+        await until(lambda: len(got) >= published, "every message to be consumed")
+        busy_worker.cancel()
+        stuck_worker.cancel()
+        assert most <= bound
+        assert sorted(got) == list(range(published))
