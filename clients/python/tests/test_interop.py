@@ -141,3 +141,31 @@ async def test_python_cli_and_pb0_on_one_channel(daemon: Daemon) -> None:
         if listen.returncode is None:
             listen.kill()
         await listen.wait()
+
+
+@deadline(60)
+async def test_python_request_is_answered_by_cli_reply(daemon: Daemon) -> None:
+    responder = await asyncio.create_subprocess_exec(
+        PAPERBOY_CLI, "reply", "--port", str(daemon.port), "-c", "/queue/interop-echo", "-n", "3",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with await paperboy.connect("127.0.0.1", daemon.port) as pb:
+            # Until the CLI has subscribed the broker says there is nobody to answer.
+            for attempt in range(400):
+                try:
+                    first = await pb.request("/queue/interop-echo", b"echo-0", timeout=20)
+                    break
+                except paperboy.NoResponders:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("paperboy reply never subscribed")
+            rest = await asyncio.gather(
+                *(pb.request("/queue/interop-echo", b"echo-%d" % i, timeout=20) for i in (1, 2))
+            )
+            assert [m.payload for m in [first, *rest]] == [b"echo-0", b"echo-1", b"echo-2"]
+        assert await asyncio.wait_for(responder.wait(), 20) == 0  # it answered its three and left
+    finally:
+        if responder.returncode is None:
+            responder.kill()
+            await responder.wait()
