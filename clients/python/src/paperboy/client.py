@@ -407,9 +407,13 @@ class Client:
         if self._closed:
             return
         self._closed = True
-        for task in (self._reconnect_task, self._keepalive_task):
-            if task is not None:
-                task.cancel()
+        tasks = [
+            task
+            for task in (self._reconnect_task, self._keepalive_task)
+            if task is not None and task is not asyncio.current_task()
+        ]
+        for task in tasks:
+            task.cancel()
         proto = self._proto
         self._proto = None
         self._fail_everything(ConnectionLost("the client was closed"))
@@ -424,6 +428,9 @@ class Client:
                 await asyncio.wait_for(asyncio.shield(proto.closed), timeout)
             except asyncio.TimeoutError:
                 proto.transport.abort()
+        # Nothing of this client may outlive close() (an event loop closing after it would
+        # destroy a pending task).
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- connecting -----------------------------------------------------------------------------
 
@@ -566,7 +573,8 @@ class Client:
         rest, self._inbuf = self._inbuf, b""
         if rest:
             self._parse(rest, bounded=False)
-        retry = self._options.reconnect and not self._draining
+        # A drain keeps reconnecting too: what it waits to flush needs a connection.
+        retry = self._options.reconnect
         self._requeue_in_flight(error, retry)
         for sub in self._subs.values():
             sub._forget_unacked()
@@ -612,8 +620,13 @@ class Client:
     def _fail_everything(self, error: BaseException) -> None:
         pending, self._pending = self._pending, {}
         for entry in pending.values():
-            future = entry.confirm if isinstance(entry, _Publish) else entry[-1] if entry[0] != "req" else None
-            if isinstance(future, asyncio.Future) and not future.done():
+            if isinstance(entry, _Publish):
+                future = entry.confirm
+            elif entry[0] in ("sub", "unsub"):
+                future = entry[-1]
+            else:
+                continue  # requests and the inbox are failed below
+            if future is not None and not future.done():
                 future.set_exception(error)
         for item in self._offline:
             if item.confirm is not None and not item.confirm.done():
