@@ -114,3 +114,19 @@ async def test_unsubscribe_gives_unacked_back_and_ends_the_iteration(daemon: Dae
         assert again == [b"a", b"b"]
         await pb.flush()
         assert errors == []
+
+
+@deadline(60)
+async def test_a_message_goes_to_every_matching_subscription_of_the_client(daemon: Daemon) -> None:
+    async with await paperboy.connect("127.0.0.1", daemon.port) as pb:
+        everything = await pb.subscribe("/topic/news/>")
+        sports = await pb.subscribe("/topic/news/sports")
+        one_level = await pb.subscribe("/topic/news/*")
+        await pb.publish("/topic/news/sports", b"goal")
+        await pb.publish("/topic/news/weather/today", b"rain")
+        await pb.publish("/topic/news/sports", b"end", confirm=True)
+        await pb.flush()
+        assert everything.pending == 3 and sports.pending == 2 and one_level.pending == 2
+        assert [(await everything.next_msg(1)).payload for _ in range(3)] == [b"goal", b"rain", b"end"]
+        assert [(await sports.next_msg(1)).payload for _ in range(2)] == [b"goal", b"end"]
+        assert [(await one_level.next_msg(1)).payload for _ in range(2)] == [b"goal", b"end"]
