@@ -31,7 +31,6 @@ from .codec import (
     OP_PING,
     OP_PONG,
     OP_UNBLOCKED,
-    OP_WELCOME,
 )
 from .errors import (
     AUTH_FAILED,
@@ -46,6 +45,7 @@ from .errors import (
     Timeout,
     server_error,
 )
+from .connection import HANDSHAKE_MAX_FRAME, Connection, Welcome
 from .message import Message
 from .subscription import GapHandler, Subscription
 
@@ -56,11 +56,6 @@ Callback = Callable[..., Any]
 
 # A write is issued once this much is queued, even before the loop turn ends.
 FLUSH_BYTES = 64 * 1024
-# The transport may hold this much unsent before publish() waits for the socket.
-WRITE_HIGH_WATER = 1024 * 1024
-WRITE_LOW_WATER = 256 * 1024
-# Frames before WELCOME (which gives max_payload) are small.
-HANDSHAKE_MAX_FRAME = 64 * 1024
 # Bytes of a publish counted against the offline buffer besides payload, channel and headers.
 PUB_OVERHEAD = 32
 
@@ -111,38 +106,6 @@ class _Publish:
     size: int
 
 
-class _Protocol(asyncio.Protocol):
-    """Forwards one connection's transport events to the client."""
-
-    def __init__(self, client: "Client") -> None:
-        self.client = client
-        self.transport: Optional[asyncio.Transport] = None
-        self.closed: "asyncio.Future[None]" = client._loop.create_future()
-        self.handshake: "asyncio.Future[tuple[int, int]]" = client._loop.create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(WRITE_HIGH_WATER, WRITE_LOW_WATER)
-
-    def data_received(self, data: bytes) -> None:
-        self.client._on_data(self, data)
-
-    def connection_lost(self, exc: Optional[Exception]) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-        if not self.handshake.done():
-            self.handshake.set_exception(ConnectionLost(f"connection closed during handshake: {exc}"))
-            self.handshake.exception()  # retrieved: nobody may be waiting any more
-        self.client._on_connection_lost(self, exc)
-
-    def pause_writing(self) -> None:
-        self.client._write_paused(self, True)
-
-    def resume_writing(self) -> None:
-        self.client._write_paused(self, False)
-
-
 def _parse_server(server: Server) -> "tuple[str, int]":
     if isinstance(server, tuple):
         return server[0], int(server[1])
@@ -159,7 +122,7 @@ class Client:
         self._servers = list(servers)
         self._server_at = 0
         self._options = options
-        self._proto: Optional[_Protocol] = None
+        self._proto: Optional[Connection] = None
         self._transport: Optional[asyncio.Transport] = None
         self._version = 0
         self._max_payload = 0
@@ -194,7 +157,6 @@ class Client:
         self._requests: dict[str, asyncio.Future[Message]] = {}
         self._last_correlation = 0
         self.blocked_channels: set[str] = set()
-        self._handshaking: Optional[_Protocol] = None
         self._pongs: dict[int, asyncio.Future[None]] = {}
         self._last_ping = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -465,30 +427,32 @@ class Client:
     async def _handshake(self, server: "tuple[str, int]", version: int) -> None:
         host, port = server
         timeout = self._options.connect_timeout
-        proto = _Protocol(self)
-        self._handshaking = proto
-        self._inbuf = b""
+        proto = Connection(self, self._loop)
         try:
             await asyncio.wait_for(
                 self._loop.create_connection(lambda: proto, host, port), timeout
             )
             assert proto.transport is not None
             proto.transport.write(codec.encode_hello(version, self._options.name, self._options.token))
-            got_version, max_payload = await asyncio.wait_for(asyncio.shield(proto.handshake), timeout)
+            welcome = await asyncio.wait_for(asyncio.shield(proto.welcome), timeout)
         except BaseException:
             if proto.transport is not None:
                 proto.transport.abort()
             raise
-        finally:
-            self._handshaking = None
-        if not 1 <= got_version <= version:
+        # The broker answers in the newest version both speak, never a newer one than asked for.
+        if not 1 <= welcome.version <= version:
             proto.transport.abort()
-            raise Error(f"{host}:{port} answered in version {got_version} to version {version}", UNSUPPORTED_VERSION)
-        self._established(proto, got_version, max_payload)
+            raise Error(
+                f"{host}:{port} answered in version {welcome.version} to version {version}",
+                UNSUPPORTED_VERSION,
+            )
+        self._established(proto, welcome)
 
-    def _established(self, proto: _Protocol, version: int, max_payload: int) -> None:
+    def _established(self, proto: Connection, welcome: Welcome) -> None:
         """The connection is up: subscriptions first, in order, then what waited, then the rest."""
         assert proto.transport is not None
+        version, max_payload = welcome.version, welcome.max_payload
+        self.server_id, self.server_version = welcome.server_id, welcome.server_version
         self._proto = proto
         self._transport = proto.transport
         self._connection += 1
@@ -500,6 +464,7 @@ class Client:
         self._out = bytearray()
         self._writable.set()
         self._received = False
+        self._inbuf = b""
         self.blocked_channels.clear()
         if self._inbox:
             self._send_sub(None, self._inbox.encode(), None)
@@ -513,6 +478,9 @@ class Client:
         if self._paused_by is not None:
             proto.transport.pause_reading()
         self._keepalive_task = self._loop.create_task(self._keepalive(proto))
+        leftover, proto.leftover = proto.leftover, b""
+        if leftover:
+            self._on_data(leftover)
 
     async def _reconnect(self, cause: BaseException) -> None:
         opts = self._options
@@ -549,7 +517,7 @@ class Client:
 
     # -- losing the connection ------------------------------------------------------------------
 
-    def _on_connection_lost(self, proto: _Protocol, exc: Optional[Exception]) -> None:
+    def _on_connection_lost(self, proto: Connection, exc: Optional[Exception]) -> None:
         if proto is self._proto:
             self._lose(ConnectionLost(f"connection lost: {exc or 'closed by the broker'}"))
 
@@ -641,7 +609,7 @@ class Client:
 
     # -- keepalive ------------------------------------------------------------------------------
 
-    async def _keepalive(self, proto: _Protocol) -> None:
+    async def _keepalive(self, proto: Connection) -> None:
         """PING after ``ping_interval`` without a byte from the broker; nothing back within
         ``ping_timeout`` counts as a lost connection. Skipped while the client itself has stopped
         reading (a full subscription): then silence is ours, not the broker's."""
@@ -711,7 +679,7 @@ class Client:
                 pong.set_exception(error)
                 pong.exception()
 
-    def _write_paused(self, proto: _Protocol, paused: bool) -> None:
+    def _write_paused(self, proto: Connection, paused: bool) -> None:
         if proto is not self._proto and paused:
             return
         if paused:
@@ -849,11 +817,7 @@ class Client:
 
     # -- receiving ------------------------------------------------------------------------------
 
-    def _on_data(self, proto: _Protocol, data: bytes) -> None:
-        if proto is not self._proto:
-            if proto is self._handshaking:
-                self._on_handshake_data(proto, data)
-            return
+    def _on_data(self, data: bytes) -> None:
         self._received = True
         if self._inbuf:
             data = self._inbuf + data
@@ -863,35 +827,6 @@ class Client:
         except (struct.error, IndexError, ValueError) as exc:
             self._inbuf = b""
             self._lose(ConnectionLost(f"malformed frame from the broker: {exc}", PROTOCOL))
-
-    def _on_handshake_data(self, proto: _Protocol, data: bytes) -> None:
-        self._inbuf += data
-        buf = self._inbuf
-        if len(buf) < 4:
-            return
-        (length,) = _LEN(buf, 0)
-        if length > HANDSHAKE_MAX_FRAME:
-            proto.handshake.set_exception(Error("the peer did not answer HELLO with a PB1 frame (not a paperboyd?)", PROTOCOL))
-            return
-        if len(buf) < 4 + length:
-            return
-        self._inbuf = buf[4 + length :]
-        op = buf[4]
-        if proto.handshake.done():
-            return
-        if op == OP_WELCOME:
-            version, max_payload, id_len = codec.WELCOME_HEAD.unpack_from(buf, 5)
-            self.server_id = buf[11 : 11 + id_len].decode("utf-8", "replace")
-            if version >= 2:
-                (sv_len,) = _U16(buf, 11 + id_len)
-                self.server_version = buf[13 + id_len : 13 + id_len + sv_len].decode("utf-8", "replace")
-            proto.handshake.set_result((version, max_payload))
-        elif op == OP_ERR:
-            _, code = codec.ERR_HEAD.unpack_from(buf, 5)
-            text = buf[11 : 4 + length].decode("utf-8", "replace")
-            proto.handshake.set_exception(server_error(code, text, "the broker refused HELLO"))
-        else:
-            proto.handshake.set_exception(Error(f"op {op} instead of WELCOME", PROTOCOL))
 
     def _parse(self, buf: bytes, bounded: bool = True) -> None:
         """Every complete frame in ``buf``; the rest waits for more bytes. Stops early when a
