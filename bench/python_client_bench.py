@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import socket
 import statistics
 import struct

@@ -9,7 +9,7 @@ import signal
 import paperboy
 import pytest
 
-from conftest import Daemon, Events, deadline, until
+from conftest import Daemon, Events, deadline
 
 FAST = {"reconnect_initial_delay": 0.05, "reconnect_max_delay": 0.3}
 

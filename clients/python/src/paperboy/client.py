@@ -33,7 +33,6 @@ from .codec import (
     OP_UNBLOCKED,
 )
 from .errors import (
-    AUTH_FAILED,
     FRAME_TOO_LARGE,
     KEEPS_CONNECTION,
     PROTOCOL,
