@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Throughput of the Python client (clients/python) against a real paperboyd, one core each side.
 
+  bash scripts/build.sh release paperboyd
   bench/python_client_bench.py                       # starts build/release/broker/paperboyd
   bench/python_client_bench.py --paperboyd build/debug/broker/paperboyd --rounds 3
   bench/python_client_bench.py --port 25000          # an already running broker

@@ -539,7 +539,10 @@ class Client:
         # are not sent again): deliver them past the bound, once, rather than lose them.
         rest, self._inbuf = self._inbuf, b""
         if rest:
-            self._parse(rest, bounded=False)
+            try:
+                self._parse(rest, bounded=False)
+            except (struct.error, IndexError, ValueError):
+                pass  # the connection is going anyway; what parsed before the bad frame stays
         # A drain keeps reconnecting too: what it waits to flush needs a connection.
         retry = self._options.reconnect
         self._requeue_in_flight(error, retry)
@@ -821,6 +824,9 @@ class Client:
         if self._inbuf:
             data = self._inbuf + data
             self._inbuf = b""
+        self._parse_or_lose(data)
+
+    def _parse_or_lose(self, data: bytes) -> None:
         try:
             self._parse(data)
         except (struct.error, IndexError, ValueError) as exc:
@@ -998,7 +1004,7 @@ class Client:
                 return
             rest, self._inbuf = self._inbuf, b""
             if rest:
-                self._parse(rest)
+                self._parse_or_lose(rest)
             if self._paused_by is None and self._transport is not None:
                 self._transport.resume_reading()
 
