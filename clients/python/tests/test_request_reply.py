@@ -56,3 +56,17 @@ async def test_unanswered_request_times_out(daemon: Daemon) -> None:
         await pb.subscribe("/queue/deaf")
         with pytest.raises(paperboy.Timeout):
             await pb.request("/queue/deaf", b"?", timeout=0.3)
+
+
+@deadline(60)
+async def test_oversized_payloads_are_refused_before_they_cost_the_connection(daemon_factory) -> None:  # type: ignore[no-untyped-def]
+    daemon = daemon_factory("--max-payload", "1000")
+    async with await paperboy.connect("127.0.0.1", daemon.port) as pb:
+        assert pb.max_payload == 1000
+        sub = await pb.subscribe("/queue/big")
+        for attempt in (pb.publish("/queue/big", b"x" * 1001), pb.request("/queue/big", b"x" * 1001)):
+            with pytest.raises(paperboy.Error) as refused:
+                await attempt
+            assert refused.value.code == 2
+        await pb.publish("/queue/big", b"x" * 1000, confirm=True)
+        assert len((await sub.next_msg(20)).payload) == 1000 and pb.is_connected

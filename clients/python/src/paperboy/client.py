@@ -209,11 +209,7 @@ class Client:
         if type(payload) is not bytes:
             payload = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
         if len(payload) > self._max_payload:
-            raise Error(
-                f"payload of {len(payload)} bytes is over the broker's max_payload "
-                f"({self._max_payload})",
-                FRAME_TOO_LARGE,
-            )
+            self._refuse_payload(len(payload))
         if confirm or headers or ttl or reply_to or self._proto is None or self._draining:
             return await self._publish_full(channel, payload, headers, ttl, reply_to, confirm)
         prefix = self._pub_prefixes.get(channel)
@@ -288,6 +284,8 @@ class Client:
         self._check_open()
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
+        if len(payload) > self._max_payload:
+            self._refuse_payload(len(payload))
         deadline = self._loop.time() + timeout
         if self._proto is None:
             raise ConnectionLost(f"not connected: the request on {channel} was not sent")
@@ -638,6 +636,13 @@ class Client:
             raise ConnectionLost("the client is closed")
         if self._draining:
             raise Error("the client is draining")
+
+    def _refuse_payload(self, size: int) -> None:
+        # Sent, it would make the broker close the connection (ERR 2).
+        raise Error(
+            f"payload of {size} bytes is over the broker's max_payload ({self._max_payload})",
+            FRAME_TOO_LARGE,
+        )
 
     def _next_req(self) -> int:
         self._last_req = self._last_req % 0xFFFFFFFF + 1  # 0 means "no answer wanted"
