@@ -151,3 +151,11 @@ async def test_second_server_is_used_when_the_first_is_gone(daemon_factory) -> N
         await asyncio.wait_for(events.reconnected.wait(), 20)
         await pb.publish("/topic/where", b"second", confirm=True)
         assert (await sub.next_msg(20)).payload == b"second"
+
+
+@deadline(60)
+async def test_connect_to_nothing_raises_connection_lost(daemon: Daemon) -> None:
+    port = daemon.port
+    daemon.kill()  # the port is free now: nothing listens there
+    with pytest.raises(paperboy.ConnectionLost):
+        await paperboy.connect("127.0.0.1", port, connect_timeout=5.0)
