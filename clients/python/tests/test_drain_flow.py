@@ -56,11 +56,12 @@ async def test_drain_of_consumers_hands_over_the_rest_without_loss_or_duplicates
     workers = [asyncio.create_task(handle_auto()), asyncio.create_task(handle_manual())]
     await asyncio.wait_for(holding.wait(), 20)
     drained = asyncio.create_task(first.drain())
-    await asyncio.sleep(0.05)
+    await until(lambda: manual._holding, "drain to stop handing out manual-ack messages")
     release.set()
     await asyncio.wait_for(drained, 30)
     await asyncio.wait_for(asyncio.gather(*workers), 20)  # both iterations ended
-    assert 11 <= len(handled["manual"]) and len(handled["auto"]) >= 1
+    # The held message was finished and acked; nothing more was handed out after drain began.
+    assert len(handled["manual"]) == 11 and len(handled["auto"]) >= 1
 
     async with await paperboy.connect("127.0.0.1", daemon.port) as second:
         for kind in ("auto", "manual"):
