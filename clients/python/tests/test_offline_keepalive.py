@@ -9,7 +9,7 @@ import time
 import paperboy
 import pytest
 
-from conftest import Daemon, Events, deadline
+from conftest import Daemon, Events, deadline, until
 
 FAST = {"reconnect_initial_delay": 0.05, "reconnect_max_delay": 0.3}
 
@@ -76,3 +76,20 @@ async def test_an_idle_connection_to_a_live_broker_stays_up(daemon: Daemon) -> N
     ) as pb:
         await asyncio.sleep(1.5)  # the idle time under test: fifteen ping intervals
         assert events.disconnects == 0 and pb.is_connected
+
+
+@deadline(60)
+async def test_a_client_paused_by_a_full_subscription_is_not_taken_for_dead(daemon: Daemon) -> None:
+    events = Events()
+    async with await paperboy.connect(
+        "127.0.0.1", daemon.port, ping_interval=0.1, ping_timeout=0.3, **events.options()
+    ) as slow, await paperboy.connect("127.0.0.1", daemon.port) as producer:
+        sub = await slow.subscribe("/queue/backlog", max_pending_messages=10)
+        for i in range(100):
+            await producer.publish("/queue/backlog", b"%d" % i)
+        await producer.flush()
+        await until(lambda: sub.pending == 10, "the subscription to fill up")
+        await asyncio.sleep(1.5)  # the paused time under test: several ping timeouts
+        assert events.disconnects == 0 and slow.is_connected
+        got = [int((await sub.next_msg(20)).payload) for _ in range(100)]
+        assert got == list(range(100))
