@@ -159,3 +159,21 @@ async def test_connect_to_nothing_raises_connection_lost(daemon: Daemon) -> None
     daemon.kill()  # the port is free now: nothing listens there
     with pytest.raises(paperboy.ConnectionLost):
         await paperboy.connect("127.0.0.1", port, connect_timeout=5.0)
+
+
+@deadline(60)
+async def test_subscriptions_are_made_again_before_the_offline_publishes_are_sent(daemon: Daemon) -> None:
+    # A topic drops what finds no subscriber: the client hears its own offline publishes only if
+    # its SUBs reach the new broker before them.
+    events = Events()
+    async with await paperboy.connect("127.0.0.1", daemon.port, **FAST, **events.options()) as pb:
+        first = await pb.subscribe("/topic/self/a")
+        second = await pb.subscribe("/topic/self/>", manual_ack=True, prefetch=5)
+        daemon.kill()
+        await asyncio.wait_for(events.disconnected.wait(), 20)
+        for i in range(20):
+            await pb.publish("/topic/self/a", b"%d" % i)
+        daemon.restart()
+        await asyncio.wait_for(events.reconnected.wait(), 20)
+        for sub in (first, second):
+            assert [(await sub.next_msg(20)).payload for _ in range(20)] == [b"%d" % i for i in range(20)]
