@@ -142,3 +142,57 @@ async def test_a_queue_consumer_that_does_not_keep_up_stays_bounded_and_loses_no
         stuck_worker.cancel()
         assert most <= bound
         assert sorted(got) == list(range(published))
+
+
+@deadline(60)
+async def test_drain_lets_handlers_finish_and_hands_the_rest_over(daemon: Daemon) -> None:
+    total = 300
+    async with await paperboy.connect("127.0.0.1", daemon.port) as producer:
+        for i in range(total):
+            await producer.publish("/queue/handled-auto", b"%d" % i)
+            await producer.publish("/queue/handled-manual", b"%d" % i)
+        await producer.flush()
+    handled: dict[str, list[int]] = {"auto": [], "manual": []}
+    started = asyncio.Event()
+
+    def handler_for(kind: str):  # type: ignore[no-untyped-def]
+        async def handle(msg: paperboy.Message) -> None:
+            started.set()
+            await asyncio.sleep(0.001)  # a handler that takes its time
+            handled[kind].append(int(msg.payload))
+            await msg.ack()
+        return handle
+
+    first = await paperboy.connect("127.0.0.1", daemon.port)
+    await first.subscribe("/queue/handled-auto", handler=handler_for("auto"), max_pending_messages=20)
+    await first.subscribe("/queue/handled-manual", manual_ack=True, prefetch=10, handler=handler_for("manual"))
+    await asyncio.wait_for(started.wait(), 20)
+    await first.drain()
+    done = {kind: len(items) for kind, items in handled.items()}
+    async with await paperboy.connect("127.0.0.1", daemon.port) as second:
+        for kind in ("auto", "manual"):
+            sub = await second.subscribe(f"/queue/handled-{kind}")
+            rest = [int((await sub.next_msg(20)).payload) for _ in range(total - done[kind])]
+            assert sorted(handled[kind] + rest) == list(range(total)), kind
+    assert {kind: len(items) for kind, items in handled.items()} == done  # nothing ran after drain
+
+
+@deadline(60)
+async def test_unsubscribe_of_a_paused_auto_ack_consumer_loses_nothing(daemon: Daemon) -> None:
+    # What the broker wrote before it processed the UNSUB is this consumer's (auto-ack): the
+    # client must keep it, including what it had read but not parsed while paused.
+    total = 2000
+    async with await paperboy.connect("127.0.0.1", daemon.port) as first, await paperboy.connect(
+        "127.0.0.1", daemon.port
+    ) as second:
+        sub = await first.subscribe("/queue/leaving", max_pending_messages=5)
+        for i in range(total):
+            await second.publish("/queue/leaving", b"%d" % i)
+        await second.flush()
+        await until(lambda: sub.pending == 5, "the consumer to stop reading at its bound")
+        await asyncio.wait_for(sub.unsubscribe(), 20)
+        kept = [int(msg.payload) async for msg in sub]
+        assert len(kept) >= 5
+        rest_sub = await second.subscribe("/queue/leaving")
+        rest = [int((await rest_sub.next_msg(20)).payload) for _ in range(total - len(kept))]
+        assert sorted(kept + rest) == list(range(total))

@@ -52,6 +52,7 @@ log = logging.getLogger("paperboy")
 
 Server = Union[str, "tuple[str, int]"]
 Callback = Callable[..., Any]
+Handler = Callable[[Message], Awaitable[Any]]
 
 # A write is issued once this much is queued, even before the loop turn ends.
 FLUSH_BYTES = 64 * 1024
@@ -236,9 +237,12 @@ class Client:
         on_gap: Optional[GapHandler] = None,
         max_pending_messages: Optional[int] = None,
         max_pending_bytes: Optional[int] = None,
+        handler: Optional[Handler] = None,
     ) -> Subscription:
         """Subscribe to a channel or a ``/topic`` wildcard pattern. Returns once the broker
-        confirmed it (or, while disconnected, at once: it is made on reconnect)."""
+        confirmed it (or, while disconnected, at once: it is made on reconnect). With
+        ``handler``, a task of the client awaits ``handler(msg)`` for each message in turn
+        (manual-ack handlers ack themselves); otherwise iterate the subscription."""
         self._check_open()
         if channel in self._subs:
             raise Error(f"this client already subscribes to {channel}")
@@ -256,18 +260,19 @@ class Client:
         )
         self._subs[channel] = sub
         self._routes.clear()
-        if self._proto is None:
-            return sub
-        done = self._loop.create_future()
-        self._send_sub(sub, raw, done)
-        try:
-            await done
-        except BaseException:
-            if self._subs.get(channel) is sub:
-                del self._subs[channel]
-                self._routes.clear()
-            sub._end(keep_pending=False)
-            raise
+        if self._proto is not None:
+            done = self._loop.create_future()
+            self._send_sub(sub, raw, done)
+            try:
+                await done
+            except BaseException:
+                if self._subs.get(channel) is sub:
+                    del self._subs[channel]
+                    self._routes.clear()
+                sub._end(keep_pending=False)
+                raise
+        if handler is not None:
+            sub._handler_task = self._loop.create_task(_run_handler(sub, handler))
         return sub
 
     async def request(
@@ -366,9 +371,10 @@ class Client:
         if self._closed:
             return
         self._closed = True
+        handlers = [s._handler_task for s in self._subs.values() if s._handler_task is not None]
         tasks = [
             task
-            for task in (self._reconnect_task, self._keepalive_task)
+            for task in (self._reconnect_task, self._keepalive_task, *handlers)
             if task is not None and task is not asyncio.current_task()
         ]
         for task in tasks:
@@ -466,7 +472,8 @@ class Client:
         if self._inbox:
             self._send_sub(None, self._inbox.encode(), None)
         for sub in self._subs.values():
-            self._send_sub(sub, sub.channel.encode(), None)
+            if not sub._unsubscribed:
+                self._send_sub(sub, sub.channel.encode(), None)
         while self._offline:
             item = self._offline.popleft()
             self._offline_bytes -= item.size
@@ -590,8 +597,10 @@ class Client:
         for entry in pending.values():
             if isinstance(entry, _Publish):
                 future = entry.confirm
-            elif entry[0] in ("sub", "unsub"):
-                future = entry[-1]
+            elif entry[0] == "sub":
+                future = entry[2]
+            elif entry[0] == "unsub":
+                future = entry[1]
             else:
                 continue  # requests and the inbox are failed below
             if future is not None and not future.done():
@@ -784,21 +793,29 @@ class Client:
         self._write(codec.encode_sub(req, flags, sub.prefetch, raw))
 
     async def _unsubscribe(self, sub: Subscription) -> None:
-        if self._subs.get(sub.channel) is not sub:
+        # The subscription keeps receiving until the broker's OK: what the broker wrote before it
+        # processed the UNSUB is ours if auto-ack (manual-ack deliveries it gives back). That is
+        # taken past the bound, since the OK must be read behind it; it is at most what the
+        # socket and the broker's send queue held.
+        if self._subs.get(sub.channel) is not sub or sub._unsubscribed:
             return
-        del self._subs[sub.channel]
-        self._routes.clear()
         sub._unsubscribed = True
-        sub._end(keep_pending=not sub.manual_ack)
+        if sub.manual_ack:
+            sub._end(keep_pending=False)
         if self._paused_by is sub:
             self._consumed(sub)
-        if self._proto is None:
-            return
-        done = self._loop.create_future()
-        req = self._next_req()
-        self._pending[req] = ("unsub", done)
-        self._write(codec.encode_unsub(req, codec.name_bytes(sub.channel, "channel name")))
-        await done
+        try:
+            if self._proto is not None:
+                done = self._loop.create_future()
+                req = self._next_req()
+                self._pending[req] = ("unsub", done)
+                self._write(codec.encode_unsub(req, codec.name_bytes(sub.channel, "channel name")))
+                await done
+        finally:
+            if self._subs.get(sub.channel) is sub:
+                del self._subs[sub.channel]
+                self._routes.clear()
+            sub._end(keep_pending=not sub.manual_ack)
 
     def _settle(self, delivery: int, connection: int, ack: bool) -> bool:
         # An id from an earlier connection could name another message on this one.
@@ -892,7 +909,7 @@ class Client:
             if targets:
                 plen = end - at
                 for sub in targets:
-                    if bounded and sub._is_full(plen):
+                    if bounded and sub._is_full(plen) and not sub._unsubscribed:
                         self._pause_reading(sub)
                         self._inbuf = buf[off:]
                         return
@@ -901,7 +918,8 @@ class Client:
                     bool(flags & 1), delivery, self if delivery else None, self._connection,
                 )
                 for sub in targets:
-                    sub._push(msg)
+                    if not (sub.manual_ack and sub._unsubscribed):
+                        sub._push(msg)
             elif self._inbox_prefix and channel.startswith(self._inbox_prefix):
                 reply = self._requests.get(channel[len(self._inbox_prefix) :])
                 if reply is not None and not reply.done():
@@ -1003,7 +1021,7 @@ class Client:
 
     def _consumed(self, sub: Subscription) -> None:
         """The application took from the subscription that stopped the reading."""
-        if sub._ended or sub._has_room_again():
+        if sub._ended or sub._unsubscribed or sub._has_room_again():
             self._paused_by = None
             if self._proto is None:
                 return
@@ -1050,8 +1068,12 @@ class Client:
         else:
             for sub in subs:
                 await self._unsubscribe(sub)
-        # Auto-ack deliveries already received are the application's: let it take them all.
+        # Auto-ack deliveries already received are the application's: let it take them all,
+        # and let the handlers finish.
         await self._wait_for(lambda: all(s.pending == 0 for s in subs if not s.manual_ack))
+        handlers = [s._handler_task for s in subs if s._handler_task is not None]
+        if handlers:
+            await asyncio.gather(*handlers, return_exceptions=True)
         while self._offline and not self._closed:
             await self._wait_for(lambda: not self._offline or self._closed)
         confirms = [e.confirm for e in self._pending.values() if isinstance(e, _Publish) and e.confirm]
@@ -1065,6 +1087,18 @@ class Client:
         # of drain bookkeeping.
         while not condition():
             await asyncio.sleep(0.01)
+
+
+async def _run_handler(sub: Subscription, handler: Handler) -> None:
+    """Hands the subscription's messages to ``handler`` one at a time, until it ends."""
+    try:
+        async for msg in sub:
+            try:
+                await handler(msg)
+            except Exception:
+                log.exception("paperboy: the handler of %s failed on a message", sub.channel)
+    except ConnectionLost:
+        pass  # the client gave up; on_gave_up says so
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> None:

@@ -51,6 +51,7 @@ class Subscription:
         self._end_error: Optional[BaseException] = None
         self._unsubscribed = False
         self._holding = False  # drain: hand out nothing more, keep the rest for the broker
+        self._handler_task: Optional["asyncio.Task[None]"] = None
         # The subscribe() still waiting for the broker's OK when the connection was lost.
         self._resubscribed: Optional[asyncio.Future[None]] = None
 
@@ -101,8 +102,9 @@ class Subscription:
             raise Timeout(f"no message on {self.channel} within {timeout} s") from None
 
     async def unsubscribe(self) -> None:
-        """Leave the channel. Messages already received are still yielded (except manual-ack
-        ones, which the broker gives back to the queue), then iteration ends."""
+        """Leave the channel; returns once the broker confirmed it. Auto-ack and topic messages
+        received until then (the broker wrote them before it processed the UNSUB) are still
+        yielded, then iteration ends; manual-ack ones the broker gives back to the queue."""
         await self._client._unsubscribe(self)
 
     # -- called by the client -------------------------------------------------------------------
