@@ -77,12 +77,12 @@ class Options:
     reconnect_initial_delay: float = 0.1
     reconnect_max_delay: float = 5.0
     connect_timeout: float = 5.0
-    ping_interval: float = 2.0
-    ping_timeout: float = 5.0
+    ping_interval: float = 20.0
+    ping_timeout: float = 10.0
     offline_buffer_bytes: int = 8 * 1024 * 1024
     resend_unconfirmed: bool = True
-    max_pending_messages: int = 10_000
-    max_pending_bytes: int = 16 * 1024 * 1024
+    max_pending_messages: int = 65_536
+    max_pending_bytes: int = 64 * 1024 * 1024
     protocol_version: int = 2
     on_disconnected: Optional[Callback] = None
     on_reconnected: Optional[Callback] = None
@@ -149,7 +149,7 @@ class Client:
         self._routes: dict[str, tuple[Subscription, ...]] = {}
         self._channel_names: dict[bytes, str] = {}
         self._paused_by: Optional[Subscription] = None
-        self._received = False
+        self._last_read = 0.0  # loop time of the last bytes from the broker
         # Requests.
         self._inbox = ""
         self._inbox_prefix = ""
@@ -466,7 +466,7 @@ class Client:
         self._max_frame = max_payload + codec.FRAME_ALLOWANCE
         self._out = bytearray()
         self._writable.set()
-        self._received = False
+        self._last_read = self._loop.time()
         self._inbuf = b""
         self.blocked_channels.clear()
         if self._inbox:
@@ -493,11 +493,10 @@ class Client:
             if opts.max_reconnect_attempts is not None and attempt >= opts.max_reconnect_attempts:
                 self._give_up(ConnectionLost(f"gave up after {attempt} reconnect attempts: {cause}"))
                 return
-            if attempt > 0:
-                # Full jitter: a uniform delay up to the exponential ceiling, so that clients of a
-                # restarted broker do not all come back at the same instant.
-                ceiling = min(opts.reconnect_max_delay, opts.reconnect_initial_delay * 2 ** min(attempt - 1, 30))
-                await asyncio.sleep(random.uniform(0, ceiling))
+            # Full jitter, as the C++ client: a uniform delay up to the exponential ceiling, so that
+            # the clients of a restarted broker do not all come back at the same instant.
+            ceiling = min(opts.reconnect_max_delay, opts.reconnect_initial_delay * 2 ** min(attempt, 30))
+            await asyncio.sleep(random.uniform(0, ceiling))
             attempt += 1
             try:
                 await self._open(self._next_server())
@@ -624,15 +623,19 @@ class Client:
         reading (a full subscription): then silence is ours, not the broker's."""
         interval, timeout = self._options.ping_interval, self._options.ping_timeout
         while proto is self._proto:
-            await asyncio.sleep(interval)
-            if self._received or self._paused_by is not None:
-                self._received = False
+            idle = self._loop.time() - self._last_read
+            if idle < interval:
+                await asyncio.sleep(interval - idle)
                 continue
+            if self._paused_by is not None:
+                await asyncio.sleep(interval)
+                continue
+            sent = self._loop.time()
             self._ping()
             await asyncio.sleep(timeout)
             if proto is not self._proto:
                 return
-            if not self._received and self._paused_by is None:
+            if self._last_read < sent and self._paused_by is None:
                 self._lose(ConnectionLost(f"no answer to PING within {timeout} s"))
                 return
 
@@ -842,7 +845,7 @@ class Client:
     # -- receiving ------------------------------------------------------------------------------
 
     def _on_data(self, data: bytes) -> None:
-        self._received = True
+        self._last_read = self._loop.time()
         if self._inbuf:
             data = self._inbuf + data
             self._inbuf = b""
@@ -1120,12 +1123,12 @@ async def connect(
     reconnect_initial_delay: float = 0.1,
     reconnect_max_delay: float = 5.0,
     connect_timeout: float = 5.0,
-    ping_interval: float = 2.0,
-    ping_timeout: float = 5.0,
+    ping_interval: float = 20.0,
+    ping_timeout: float = 10.0,
     offline_buffer_bytes: int = 8 * 1024 * 1024,
     resend_unconfirmed: bool = True,
-    max_pending_messages: int = 10_000,
-    max_pending_bytes: int = 16 * 1024 * 1024,
+    max_pending_messages: int = 65_536,
+    max_pending_bytes: int = 64 * 1024 * 1024,
     protocol_version: int = 2,
     on_disconnected: Optional[Callback] = None,
     on_reconnected: Optional[Callback] = None,
