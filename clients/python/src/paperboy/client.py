@@ -1066,11 +1066,7 @@ class Client:
                 sub._holding = True
                 sub._end()
         await self._wait_for(lambda: all(s.unacked == 0 for s in subs))
-        if self._proto is not None:
-            await asyncio.gather(*(self._unsubscribe(s) for s in subs), return_exceptions=True)
-        else:
-            for sub in subs:
-                await self._unsubscribe(sub)
+        await asyncio.gather(*(self._unsubscribe(s) for s in subs), return_exceptions=True)
         # Auto-ack deliveries already received are the application's: let it take them all,
         # and let the handlers finish.
         await self._wait_for(lambda: all(s.pending == 0 for s in subs if not s.manual_ack))
