@@ -196,3 +196,19 @@ async def test_unsubscribe_of_a_paused_auto_ack_consumer_loses_nothing(daemon: D
         rest_sub = await second.subscribe("/queue/leaving")
         rest = [int((await rest_sub.next_msg(20)).payload) for _ in range(total - len(kept))]
         assert sorted(kept + rest) == list(range(total))
+
+
+@deadline(60)
+async def test_the_byte_bound_holds_too(daemon: Daemon) -> None:
+    bound = 10_000
+    async with await paperboy.connect("127.0.0.1", daemon.port) as slow, await paperboy.connect(
+        "127.0.0.1", daemon.port
+    ) as producer:
+        sub = await slow.subscribe("/queue/bytes", max_pending_bytes=bound)
+        for i in range(2000):
+            await producer.publish("/queue/bytes", b"%06d" % i + b"." * 122)
+        await producer.flush()
+        await until(lambda: sub.pending_bytes + 128 > bound, "the subscription to fill to its byte bound")
+        assert sub.pending_bytes <= bound and sub.pending == bound // 128
+        got = [int((await sub.next_msg(20)).payload[:6]) for _ in range(2000)]
+        assert got == list(range(2000))
