@@ -25,6 +25,8 @@ asio::awaitable<std::optional<SubscriptionEvent>> Subscription::next() {
     state_->queue.pop_front();
     co_return event;
   }
+  // Without suspending while it holds something: a busy stream costs one frame per message.
+  if (auto event = core->take_event(*state_)) co_return event;
   co_return co_await core->next_event(state_);
 }
 

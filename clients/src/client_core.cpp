@@ -82,8 +82,9 @@ void write_u32(char* at, std::uint32_t value) noexcept {
   }
 }
 
-Message to_message(const protocol::Msg& msg, std::uint64_t connection) {
-  Message message;
+// Fills a Message where it will stay (a stream's queue): each string is copied once, and the
+// Message is never moved.
+void fill_message(Message& message, const protocol::Msg& msg, std::uint64_t connection) {
   message.channel = msg.channel;
   message.reply_to = msg.reply_to;
   message.payload = msg.payload;
@@ -94,7 +95,6 @@ Message to_message(const protocol::Msg& msg, std::uint64_t connection) {
   for (const auto& header : protocol::HeaderBlock(msg.headers)) {
     message.headers.push_back({std::string(header.key), std::string(header.value)});
   }
-  return message;
 }
 
 }  // namespace
@@ -639,44 +639,54 @@ void ClientCore::on_frame(std::string_view body) {
 }
 
 void ClientCore::on_msg(const protocol::Msg& msg) {
-  Message message = to_message(msg, generation_);
-  if (take_reply(message)) return;
-  const auto* routed = route(message.channel);
+  if (is_reply(msg.channel)) {
+    take_reply(msg);
+    return;
+  }
+  const auto* routed = route(msg.channel);
   if (routed == nullptr) return;  // left meanwhile: the broker takes unacked ones back
   auto& subscription = **routed;
-  if (message.delivery != 0) {
+  if (msg.delivery != 0) {
     if (subscription.draining) {
-      append(protocol::Nack{message.delivery});
+      append(protocol::Nack{msg.delivery});
       return;
     }
-    unsettled_[message.delivery] = *routed;
+    unsettled_[msg.delivery] = *routed;
     ++subscription.unsettled;
   }
-  const auto bytes = message.payload.size();
-  deliver(subscription, SubscriptionEvent{std::move(message)}, bytes);
+  if (subscription.handler) {
+    SubscriptionEvent event{std::in_place_type<Message>};
+    fill_message(std::get<Message>(event), msg, generation_);
+    call_handler(subscription.handler, std::move(event));
+    return;
+  }
+  auto& event = subscription.queue.emplace_back(std::in_place_type<Message>);
+  fill_message(std::get<Message>(event), msg, generation_);
+  queued(subscription, msg.payload.size());
 }
 
 void ClientCore::on_gap(const protocol::Gap& gap) {
   const auto* routed = route(gap.channel);
   if (routed == nullptr) return;
-  (*routed)->dropped += gap.dropped;
-  deliver(**routed, SubscriptionEvent{Gap{std::string(gap.channel), gap.dropped}}, 0);
-}
-
-void ClientCore::deliver(SubscriptionState& subscription, SubscriptionEvent event,
-                         std::size_t bytes) {
+  auto& subscription = **routed;
+  subscription.dropped += gap.dropped;
+  SubscriptionEvent event{Gap{std::string(gap.channel), gap.dropped}};
   if (subscription.handler) {
     call_handler(subscription.handler, std::move(event));
     return;
   }
   subscription.queue.push_back(std::move(event));
+  queued(subscription, 0);
+}
+
+void ClientCore::queued(SubscriptionState& subscription, std::size_t bytes) {
   subscription.queued_bytes += bytes;
   if (!subscription.full && (subscription.queue.size() >= options_.max_pending_messages ||
                              subscription.queued_bytes >= options_.max_pending_bytes)) {
     subscription.full = true;
     ++full_streams_;
   }
-  subscription.waiters.notify_all();
+  if (!subscription.waiters.empty()) subscription.waiters.notify_all();
 }
 
 std::optional<SubscriptionEvent> ClientCore::take_event(SubscriptionState& subscription) {
@@ -697,6 +707,17 @@ std::optional<SubscriptionEvent> ClientCore::take_event(SubscriptionState& subsc
 }
 
 const std::shared_ptr<SubscriptionState>* ClientCore::route(std::string_view channel) const {
+  // A connection's messages mostly come on the channel of the one before.
+  if (last_route_ != nullptr && channel == last_route_channel_) return last_route_;
+  const auto* found = find_route(channel);
+  if (found != nullptr) {
+    last_route_channel_.assign(channel);
+    last_route_ = found;
+  }
+  return found;
+}
+
+const std::shared_ptr<SubscriptionState>* ClientCore::find_route(std::string_view channel) const {
   if (const auto exact = by_channel_.find(channel); exact != by_channel_.end()) {
     return &exact->second;
   }
@@ -712,6 +733,7 @@ std::shared_ptr<SubscriptionState> ClientCore::find_subscription(std::string_vie
 }
 
 void ClientCore::add_subscription(const std::shared_ptr<SubscriptionState>& subscription) {
+  last_route_ = nullptr;
   subscriptions_.push_back(subscription);
   if (protocol::is_pattern(subscription->channel)) {
     patterns_.push_back(subscription);
@@ -723,6 +745,7 @@ void ClientCore::add_subscription(const std::shared_ptr<SubscriptionState>& subs
 bool ClientCore::remove_subscription(const std::shared_ptr<SubscriptionState>& subscription) {
   const auto found = std::find(subscriptions_.begin(), subscriptions_.end(), subscription);
   if (found == subscriptions_.end()) return false;
+  last_route_ = nullptr;
   subscriptions_.erase(found);
   std::erase(patterns_, subscription);
   if (const auto exact = by_channel_.find(subscription->channel);
@@ -732,25 +755,28 @@ bool ClientCore::remove_subscription(const std::shared_ptr<SubscriptionState>& s
   return true;
 }
 
-bool ClientCore::take_reply(Message& message) {
-  if (!reply_inbox_ || !message.channel.starts_with(reply_inbox_->channel)) return false;
-  auto suffix = std::string_view(message.channel).substr(reply_inbox_->channel.size());
-  if (!suffix.empty() && suffix.front() != '/') return false;  // another channel, same prefix
-  // On our reply channel: a reply to a request in flight, or one to discard (answered,
-  // cancelled, or not one of our correlations).
-  if (suffix.size() < 2) return true;
+bool ClientCore::is_reply(std::string_view channel) const noexcept {
+  if (!reply_inbox_ || !channel.starts_with(reply_inbox_->channel)) return false;
+  const auto suffix = channel.substr(reply_inbox_->channel.size());
+  return suffix.empty() || suffix.front() == '/';  // else another channel, same prefix
+}
+
+// On our reply channel: a reply to a request in flight, or one to discard (answered, cancelled,
+// or not one of our correlations).
+void ClientCore::take_reply(const protocol::Msg& msg) {
+  const auto suffix = msg.channel.substr(reply_inbox_->channel.size());
+  if (suffix.size() < 2) return;
   std::uint64_t correlation = 0;
   for (const char c : suffix.substr(1)) {
     if (c < '0' || c > '9' || correlation > std::numeric_limits<std::uint64_t>::max() / 10) {
-      return true;
+      return;
     }
     correlation = correlation * 10 + static_cast<std::uint64_t>(c - '0');
   }
   const auto found = requests_.find(correlation);
-  if (found == requests_.end() || found->second->reply || found->second->error) return true;
-  found->second->reply = std::move(message);
+  if (found == requests_.end() || found->second->reply || found->second->error) return;
+  fill_message(found->second->reply.emplace(), msg, generation_);
   found->second->waiters.notify_all();
-  return true;
 }
 
 void ClientCore::on_ok(std::uint32_t req) {

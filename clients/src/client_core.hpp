@@ -206,12 +206,15 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void on_gap(const protocol::Gap& gap);
   void on_ok(std::uint32_t req);
   void on_err(const protocol::Err& err);
-  void deliver(SubscriptionState& subscription, SubscriptionEvent event, std::size_t bytes);
+  // Counts an event just queued on a stream, and wakes its reader.
+  void queued(SubscriptionState& subscription, std::size_t bytes);
   // The subscription a message on `channel` goes to: the exact name, else the oldest pattern.
   const std::shared_ptr<SubscriptionState>* route(std::string_view channel) const;
+  const std::shared_ptr<SubscriptionState>* find_route(std::string_view channel) const;
   void add_subscription(const std::shared_ptr<SubscriptionState>& subscription);
   bool remove_subscription(const std::shared_ptr<SubscriptionState>& subscription);
-  bool take_reply(Message& message);
+  bool is_reply(std::string_view channel) const noexcept;
+  void take_reply(const protocol::Msg& msg);
   void settle(const Message& message, bool ack);
   void emit(ConnectionEvent event);
   template <class Handler, class Event>
@@ -272,6 +275,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::unordered_map<std::string, std::shared_ptr<SubscriptionState>, NameHash, std::equal_to<>>
       by_channel_;
   std::vector<std::shared_ptr<SubscriptionState>> patterns_;
+  // The last channel routed, and where to (null after any subscription came or went).
+  mutable std::string last_route_channel_;
+  mutable const std::shared_ptr<SubscriptionState>* last_route_ = nullptr;
   std::shared_ptr<SubscriptionState> reply_inbox_;
   std::size_t full_streams_ = 0;
   std::unordered_map<std::uint32_t, Answer> answers_;
