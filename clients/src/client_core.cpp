@@ -1020,6 +1020,13 @@ void ClientCore::send_sub(const std::shared_ptr<SubscriptionState>& subscription
 asio::awaitable<std::shared_ptr<SubscriptionState>> ClientCore::subscribe(
     std::string channel, SubscribeOptions options, SubscriptionHandler handler,
     Clock::time_point deadline) {
+  return await_subscribed(add_subscription(std::move(channel), options, std::move(handler)),
+                          deadline);
+}
+
+std::shared_ptr<SubscriptionState> ClientCore::add_subscription(std::string channel,
+                                                                SubscribeOptions options,
+                                                                SubscriptionHandler handler) {
   check_open();
   check_field(channel, "channel name", protocol::Errc::bad_channel);
   auto subscription = std::make_shared<SubscriptionState>();
@@ -1029,7 +1036,7 @@ asio::awaitable<std::shared_ptr<SubscriptionState>> ClientCore::subscribe(
   subscription->core = weak_from_this();
   add_subscription(subscription);
   if (state_ == State::connected) send_sub(subscription);
-  return await_subscribed(std::move(subscription), deadline);
+  return subscription;
 }
 
 asio::awaitable<std::shared_ptr<SubscriptionState>> ClientCore::await_subscribed(
@@ -1113,18 +1120,19 @@ asio::awaitable<void> ClientCore::ensure_reply_inbox(Clock::time_point deadline)
   check_open();
   if (reply_inbox_ && reply_inbox_->confirmed) co_return;
   auto self = shared_from_this();
+  // One inbox however many requests start at once: the first makes it, all wait for its OK. One
+  // the broker refused is made again, under a new id, by the next request.
   if (!reply_inbox_ || reply_inbox_->ended) {
-    // Only kept once the broker confirmed it: a SUB that timed out is tried again, under a new
-    // id, by the next request.
-    reply_inbox_ = co_await subscribe(std::string(protocol::reply_prefix) + random_reply_id(), {},
-                                      {}, deadline);
-    co_return;
+    reply_inbox_ =
+        add_subscription(std::string(protocol::reply_prefix) + random_reply_id(), {}, {});
   }
-  const bool answered = co_await wait(reply_inbox_->waiters, deadline, [&] {
-    return reply_inbox_->confirmed || reply_inbox_->ended;
-  });
-  if (!answered || !reply_inbox_->confirmed) {
-    throw timeout_error("for the answer to SUB " + reply_inbox_->channel);
+  const auto inbox = reply_inbox_;
+  const bool answered = co_await wait(
+      inbox->waiters, deadline, [&] { return inbox->confirmed || inbox->refusal || inbox->ended; });
+  if (inbox->refusal) throw *inbox->refusal;
+  check_open();
+  if (!answered || !inbox->confirmed) {
+    throw timeout_error("for the answer to SUB " + inbox->channel);
   }
 }
 

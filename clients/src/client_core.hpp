@@ -212,6 +212,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   const std::shared_ptr<SubscriptionState>* route(std::string_view channel) const;
   const std::shared_ptr<SubscriptionState>* find_route(std::string_view channel) const;
   void add_subscription(const std::shared_ptr<SubscriptionState>& subscription);
+  // Records a subscription and sends its SUB when connected (else on connecting).
+  std::shared_ptr<SubscriptionState> add_subscription(std::string channel, SubscribeOptions options,
+                                                      SubscriptionHandler handler);
   bool remove_subscription(const std::shared_ptr<SubscriptionState>& subscription);
   bool is_reply(std::string_view channel) const noexcept;
   void take_reply(const protocol::Msg& msg);
