@@ -44,7 +44,7 @@ class Subscription {
   explicit operator bool() const noexcept { return state_ != nullptr; }
 
  private:
-  friend class ClientCore;
+  friend class AsyncClient;
   explicit Subscription(std::shared_ptr<SubscriptionState> state) : state_(std::move(state)) {}
   std::shared_ptr<SubscriptionState> state_;
 };

@@ -18,8 +18,7 @@
 
 namespace paperboy::client {
 
-class Connection;
-class RequestTable;
+class ClientCore;
 
 /// Names a request sent with Client::send_request(), to collect its reply with wait_reply().
 struct RequestToken {
@@ -53,17 +52,17 @@ class Client {
   bool connected() const noexcept;
 
   /// Largest payload the broker accepts (from WELCOME).
-  std::uint32_t server_max_payload() const noexcept { return max_payload_; }
+  std::uint32_t server_max_payload() const noexcept;
 
   /// The broker's self-description (from WELCOME).
-  const std::string& server_id() const noexcept { return server_id_; }
+  const std::string& server_id() const noexcept;
 
   /// The PB1 version spoken on this connection (from WELCOME): 2, or 1 with a version-1 broker
   /// (or ConnectOptions::protocol_version 1); 0 when not connected.
-  std::uint8_t protocol_version() const noexcept { return version_; }
+  std::uint8_t protocol_version() const noexcept;
 
   /// The broker's release ("0.2.0", from WELCOME); empty on a version 1 connection.
-  const std::string& server_version() const noexcept { return server_version_; }
+  const std::string& server_version() const noexcept;
 
   /// Subscribes and waits for the broker's OK; throws Error on its ERR or on timeout.
   void subscribe(std::string_view channel, const SubscribeOptions& options = {},
@@ -95,11 +94,11 @@ class Client {
 
   /// Acknowledges a manual-ack delivery (buffered like publish). Delivery 0 needs none: no-op.
   void ack(std::uint64_t delivery);
-  void ack(const Message& message) { ack(message.delivery); }
+  void ack(const Message& message);
 
   /// Gives a manual-ack delivery back to the broker for redelivery (buffered like publish).
   void nack(std::uint64_t delivery);
-  void nack(const Message& message) { nack(message.delivery); }
+  void nack(const Message& message);
 
   /// Publishes a request and returns at once (the PUB is buffered like publish()); collect its
   /// reply with wait_reply(). Any number of requests may be in flight on one connection and
@@ -158,59 +157,23 @@ class Client {
 
  private:
   // A refusal (ERR 3/4/5) of a frame sent without a request id, kept in order with deliveries.
-  struct Refusal {
-    std::uint32_t req = 0;
-    std::uint16_t code = 0;
-    std::string text;
-  };
-  using Pending = std::variant<Event, Refusal>;
-  using Clock = std::chrono::steady_clock;
+  using Pending = std::variant<Event, Refused>;
+  struct Loop;
 
-  Connection& connection();
-  std::uint32_t next_req() noexcept;
+  ClientCore& core();
+  Message delivery_of(std::uint64_t delivery) const;
   std::optional<Event> take_pending();
-  std::unique_ptr<Connection> handshake(std::string_view host, std::uint16_t port,
-                                        const ConnectOptions& options, std::uint8_t version,
-                                        Clock::time_point deadline);
-  void append_pub(std::uint32_t req, std::string_view channel, std::string_view payload,
-                  const PublishOptions& options);
-  RequestToken send_request_until(std::string_view channel, std::string_view payload,
-                                  Clock::time_point deadline);
-  void notify_flow(Event event);
-  void round_trip(Clock::time_point deadline);
+  void on_event(const ConnectionEvent& event);
   void throw_first_refusal();
-  void await_ok(std::uint32_t req, Clock::time_point deadline, std::string_view what);
-  void receive(Clock::time_point deadline, std::string_view what);
-  std::optional<std::string_view> read_frame(Clock::time_point deadline);
-  void write_all(Clock::time_point deadline);
-  void on_connection_error(const Error& error);
-  void on_frame(std::string_view body);
-  std::optional<Message> await_reply(RequestToken token, Clock::time_point deadline,
-                                     bool stop_on_signal);
-  bool take_reply(Message& message);
   void maybe_flush();
-  void lose_connection() noexcept;
 
-  std::unique_ptr<Connection> connection_;
-  std::deque<Pending> pending_;
-  std::string server_id_;
-  std::string server_version_;
-  std::uint32_t max_payload_ = 0;
-  std::uint8_t version_ = 0;
+  // The io_context the core runs on while a call waits (declared first: destroyed last).
+  std::unique_ptr<Loop> loop_;
+  std::shared_ptr<ClientCore> core_;
+  std::shared_ptr<std::deque<Pending>> pending_;
   std::function<void(const Event&)> flow_control_handler_;
   Timeout write_timeout_ = default_timeout;
-  std::uint32_t last_req_ = 0;
-  // The request id whose OK/ERR the current call waits for (0: none), and the last answers seen.
-  std::uint32_t awaited_req_ = 0;
-  bool awaited_ok_ = false;
-  std::uint64_t last_ping_token_ = 0;
-  std::optional<std::uint64_t> last_pong_;
-  // The queues this connection's PUBs are held back for (between BLOCKED and UNBLOCKED).
-  std::vector<std::string> blocked_on_;
-  // This connection's private reply channel (empty until its first request) and the requests in
-  // flight (kept across connect() only to go on counting correlations).
-  std::string reply_inbox_;
-  std::unique_ptr<RequestTable> requests_;
+  std::size_t max_pending_messages_ = 0;
 };
 
 }  // namespace paperboy::client

@@ -31,6 +31,10 @@ struct Message {
   /// When the broker accepted the PUB, in Unix time nanoseconds (PB1 version 2; 0 on a version 1
   /// connection).
   std::uint64_t published_at = 0;
+  /// Which of the client's connections delivered it: an ack of a delivery from an earlier
+  /// connection is not sent (the broker took it back when that connection was lost, and the id
+  /// may name another delivery now).
+  std::uint64_t connection = 0;
 };
 
 /// The broker dropped `dropped` messages on topic `channel` for this subscriber (it read too
@@ -85,6 +89,7 @@ using Event = std::variant<Message, Gap, Blocked, Unblocked, Disconnected, Recon
 using SubscriptionEvent = std::variant<Message, Gap>;
 
 /// What the AsyncClient tells ConnectOptions::on_event.
-using ConnectionEvent = std::variant<Disconnected, Reconnected, GaveUp, Blocked, Unblocked, Refused>;
+using ConnectionEvent =
+    std::variant<Disconnected, Reconnected, GaveUp, Blocked, Unblocked, Refused>;
 
 }  // namespace paperboy::client
