@@ -261,7 +261,7 @@ asio::awaitable<void> offline_buffer_bound(RestartableDaemon* broker) {
   // Still full: refused again, at once, not kept.
   bool refused_again = false;
   try {
-    publisher->publish("/queue/bounded", "one more");
+    publisher->publish("/queue/bounded", numbered_payload(accepted, size));
   } catch (const pc::Error& e) {
     refused_again = e.buffer_full();
   }

@@ -322,6 +322,17 @@ asio::awaitable<void> unread_subscription_bounded(std::uint16_t port) {
   CHECK(seen->messages + seen->dropped <= n + markers);
 }
 
+// As an application writes it: connect() with its defaulted ConnectOptions, inside co_await.
+asio::awaitable<void> default_options(std::uint16_t port) {
+  pc::AsyncClient client(co_await asio::this_coro::executor);
+  co_await client.connect("127.0.0.1", port);
+  auto echo = co_await client.subscribe("/topic/defaults");
+  client.publish("/topic/defaults", "hello");
+  const auto payload = co_await next_payload(echo);
+  CHECK(payload == "hello");
+  co_await client.drain();
+}
+
 void against_daemon(asio::awaitable<void> (*body)(std::uint16_t),
                     std::vector<std::string> flags = {}) {
   Daemon daemon(std::move(flags));
@@ -362,4 +373,8 @@ TEST_CASE(
     "max_pending_messages; the broker drops for it and says so with GAP") {
   against_daemon(unread_subscription_bounded,
                  {"--client-queue-bytes", "65536", "--slow-consumer", "drop"});
+}
+
+TEST_CASE("async client: connect() with the default options, as the README writes it") {
+  against_daemon(default_options);
 }

@@ -101,3 +101,13 @@ asio::awaitable<std::unique_ptr<pc::AsyncClient>> connect_async(asio::any_io_exe
 }
 
 }  // namespace paperboy::itest
+
+namespace paperboy::itest {
+
+asio::awaitable<std::unique_ptr<pc::AsyncClient>> connect_async(asio::any_io_executor executor,
+                                                                std::uint16_t port) {
+  pc::ConnectOptions options;
+  return connect_async(std::move(executor), port, std::move(options));
+}
+
+}  // namespace paperboy::itest

@@ -81,7 +81,12 @@ asio::awaitable<client::Message> next_message(client::Subscription subscription)
 asio::awaitable<std::string> next_payload(client::Subscription subscription);
 
 /// Connects a new AsyncClient on `executor` to 127.0.0.1:port.
-asio::awaitable<std::unique_ptr<client::AsyncClient>> connect_async(
-    asio::any_io_executor executor, std::uint16_t port, client::ConnectOptions options = {});
+asio::awaitable<std::unique_ptr<client::AsyncClient>> connect_async(asio::any_io_executor executor,
+                                                                    std::uint16_t port,
+                                                                    client::ConnectOptions options);
+/// With the default options. (Not a default argument: g++ 12 frees a coroutine's defaulted
+/// ConnectOptions twice.)
+asio::awaitable<std::unique_ptr<client::AsyncClient>> connect_async(asio::any_io_executor executor,
+                                                                    std::uint16_t port);
 
 }  // namespace paperboy::itest
