@@ -93,6 +93,9 @@ asio::awaitable<void> resumes_after_kill(RestartableDaemon* broker) {
     publisher->publish("/queue/resume", numbered_payload(i, 128, "down"));
   }
   CHECK(publisher->buffered_bytes() >= while_down * 128);
+  // A topic keeps nothing for absent subscribers: the consumer gets its own message only if it
+  // subscribed again before it sent what it buffered.
+  consumer->publish("/topic/resume", "own, while down");
   const auto confirmed =
       co_await spawn_confirmed(publisher.get(), "/queue/resume", "confirmed while down");
   // No broker to say OK: it must not complete, however long it waits.
@@ -118,6 +121,8 @@ asio::awaitable<void> resumes_after_kill(RestartableDaemon* broker) {
   }
   co_await expect_done(confirmed, reconnect_timeout);
   CHECK_MESSAGE(confirmed->confirmed, (confirmed->error ? confirmed->error->what() : ""));
+  const auto own = co_await next_payload(news);
+  CHECK(own == "own, while down");
   publisher->publish("/topic/resume", "after the restart");
   const auto news_payload = co_await next_payload(news);
   CHECK(news_payload == "after the restart");
