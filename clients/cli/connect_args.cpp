@@ -31,6 +31,15 @@ void add_connect_options(CLI::App& command, ConnectArgs& args) {
       ->group("Connection");
 }
 
+void add_reconnect_option(CLI::App& command, ConnectArgs& args) {
+  args.reconnect = true;
+  command
+      .add_flag("!--no-reconnect", args.reconnect,
+                "Exit with an error when the connection is lost, instead of connecting again "
+                "(with backoff, forever) and subscribing again")
+      ->group("Connection");
+}
+
 client::Timeout timeout_of(const ConnectArgs& args) {
   return args.timeout;
 }
@@ -43,6 +52,7 @@ client::Client connect(const ConnectArgs& args,
   options.token = args.token;
   options.connect_timeout = timeout_of(args);
   options.write_timeout = timeout_of(args);
+  options.reconnect.enabled = args.reconnect;
   client::Client client;
   client.connect(args.host, args.port, options);
   return client;

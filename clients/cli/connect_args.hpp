@@ -17,10 +17,15 @@ struct ConnectArgs {
   std::string name;
   std::string token;
   client::Timeout timeout = std::chrono::seconds(5);
+  /// Connect again when the connection is lost (listen and reply; see add_reconnect_option).
+  bool reconnect = false;
 };
 
 /// Adds --host, --port, --name, --token and --timeout to a command.
 void add_connect_options(CLI::App& command, ConnectArgs& args);
+
+/// Adds --no-reconnect to a long-running command, which reconnects by default.
+void add_reconnect_option(CLI::App& command, ConnectArgs& args);
 
 /// The timeout for connecting and for each answer the command waits for.
 client::Timeout timeout_of(const ConnectArgs& args);

@@ -33,6 +33,11 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
       "  gap channel=C dropped=N\n"
       "With --ack manual each /queue message is acked once it is printed; what was received\n"
       "but not printed when listen stops goes back to the queue for other consumers.\n"
+      "When the connection is lost it connects again (a random wait of up to 100 ms, doubling\n"
+      "to 5 s, forever) and subscribes again, with a note on stderr each time:\n"
+      "  disconnected: REASON; reconnecting\n"
+      "  reconnected to HOST:PORT; subscribed again\n"
+      "--no-reconnect exits with an error instead.\n"
       "Stops after --count messages, or on Ctrl-C (exit status 0).");
   command
       ->add_option("-c,--channel", args.channels,
@@ -54,6 +59,7 @@ CLI::App* add_listen_command(CLI::App& app, ListenArgs& args) {
   add_ack_options(*command, args.ack);
   args.connect.name = "paperboy-listen";
   add_connect_options(*command, args.connect);
+  add_reconnect_option(*command, args.connect);
   return command;
 }
 

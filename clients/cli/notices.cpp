@@ -14,6 +14,10 @@ void report_notice(const client::Event& event) {
     std::fprintf(stderr, "blocked channel=%s\n", blocked->channel.c_str());
   } else if (const auto* unblocked = std::get_if<client::Unblocked>(&event)) {
     std::fprintf(stderr, "unblocked channel=%s\n", unblocked->channel.c_str());
+  } else if (const auto* lost = std::get_if<client::Disconnected>(&event)) {
+    std::fprintf(stderr, "disconnected: %s; reconnecting\n", lost->reason.c_str());
+  } else if (const auto* back = std::get_if<client::Reconnected>(&event)) {
+    std::fprintf(stderr, "reconnected to %s; subscribed again\n", back->server.c_str());
   }
 }
 

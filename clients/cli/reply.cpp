@@ -51,6 +51,11 @@ CLI::App* add_reply_command(CLI::App& app, ReplyArgs& args) {
       "no reply is sent (the requester times out); with --ack manual the request is NACKed,\n"
       "so the broker hands it out again (to another responder if one has credit) until it\n"
       "lands in the dead-letter channel; otherwise it is dropped.\n"
+      "When the connection is lost it connects again (a random wait of up to 100 ms, doubling\n"
+      "to 5 s, forever) and subscribes again, with a note on stderr each time:\n"
+      "  disconnected: REASON; reconnecting\n"
+      "  reconnected to HOST:PORT; subscribed again\n"
+      "--no-reconnect exits with an error instead.\n"
       "Stops after --count replies, or on Ctrl-C (exit status 0).");
   command
       ->add_option("-c,--channel", args.channel,
@@ -67,6 +72,7 @@ CLI::App* add_reply_command(CLI::App& app, ReplyArgs& args) {
   add_ack_options(*command, args.ack);
   args.connect.name = "paperboy-reply";
   add_connect_options(*command, args.connect);
+  add_reconnect_option(*command, args.connect);
   return command;
 }
 

@@ -16,6 +16,30 @@ namespace {
 
 using Clock = ClientCore::Clock;
 
+// The core's notices, in next()'s queue among the deliveries (a moved Client keeps the queue).
+void queue_notice(std::deque<std::variant<Event, Refused>>& pending,
+                  const std::function<void(const Event&)>& flow_control_handler,
+                  const ConnectionEvent& event) {
+  std::visit(
+      [&](const auto& notice) {
+        using Notice = std::decay_t<decltype(notice)>;
+        if constexpr (std::is_same_v<Notice, Blocked> || std::is_same_v<Notice, Unblocked>) {
+          if (flow_control_handler) {
+            flow_control_handler(Event{notice});
+          } else {
+            pending.emplace_back(Event{notice});
+          }
+        } else if constexpr (std::is_same_v<Notice, Disconnected> ||
+                             std::is_same_v<Notice, Reconnected>) {
+          pending.emplace_back(Event{notice});
+        } else if constexpr (std::is_same_v<Notice, Refused>) {
+          pending.emplace_back(notice);
+        }
+        // GaveUp: the core is closed, and next() throws why.
+      },
+      event);
+}
+
 }  // namespace
 
 struct Client::Loop {
@@ -81,13 +105,15 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   loop_ = std::make_unique<Loop>();
   core_ = std::make_shared<ClientCore>(loop_->io.get_executor());
   pending_ = std::make_shared<std::deque<Pending>>();
-  flow_control_handler_ = options.on_flow_control;
   write_timeout_ = options.write_timeout;
   max_pending_messages_ = options.max_pending_messages;
 
   ConnectOptions core_options = options;
-  core_options.on_event = [this](const ConnectionEvent& event) { on_event(event); };
   const auto pending = pending_;
+  core_options.on_event = [pending,
+                           handler = options.on_flow_control](const ConnectionEvent& event) {
+    queue_notice(*pending, handler, event);
+  };
   const auto limit = options.max_pending_messages;
   core_->hold_reading_while([pending, limit] { return pending->size() >= limit; });
   std::vector<Server> servers{Server{std::string(host), port}};
@@ -125,27 +151,6 @@ const std::string& Client::server_version() const noexcept {
 ClientCore& Client::core() {
   if (!core_) throw not_connected_error();
   return *core_;
-}
-
-void Client::on_event(const ConnectionEvent& event) {
-  std::visit(
-      [this](const auto& notice) {
-        using Notice = std::decay_t<decltype(notice)>;
-        if constexpr (std::is_same_v<Notice, Blocked> || std::is_same_v<Notice, Unblocked>) {
-          if (flow_control_handler_) {
-            flow_control_handler_(Event{notice});
-          } else {
-            pending_->emplace_back(Event{notice});
-          }
-        } else if constexpr (std::is_same_v<Notice, Disconnected> ||
-                             std::is_same_v<Notice, Reconnected>) {
-          pending_->emplace_back(Event{notice});
-        } else if constexpr (std::is_same_v<Notice, Refused>) {
-          pending_->emplace_back(notice);
-        }
-        // GaveUp: the core is closed, and next() throws why.
-      },
-      event);
 }
 
 void Client::subscribe(std::string_view channel, const SubscribeOptions& options, Timeout timeout) {

@@ -25,6 +25,8 @@ using Clock = ClientCore::Clock;
 using asio::use_awaitable;
 
 constexpr std::size_t read_size = 64 * 1024;
+// How long a failed write waits for the reader to find the ERR that explains it.
+constexpr auto explain_timeout = std::chrono::milliseconds(200);
 // WELCOME is small: a longer answer to HELLO is not from a paperboyd.
 constexpr std::uint32_t max_welcome_size = 64 * 1024;
 constexpr std::size_t max_field_size = std::numeric_limits<std::uint16_t>::max();
@@ -375,8 +377,12 @@ asio::awaitable<void> ClientCore::write_loop(std::uint64_t generation) {
                                asio::redirect_error(use_awaitable, ec));
     if (generation != generation_) co_return;
     if (ec) {
-      // The broker usually says why it closed (an ERR) before the reader sees the end.
-      lose(generation, connection_error(ec, "cannot write to the server: " + ec.message()));
+      // The broker usually said why it closes (an ERR, maybe still unread): give the reader a
+      // moment to find it, the better report, before this one.
+      const auto error = connection_error(ec, "cannot write to the server: " + ec.message());
+      asio::steady_timer explain(executor_, explain_timeout);
+      co_await explain.async_wait(asio::redirect_error(use_awaitable, ec));
+      lose(generation, error);
       co_return;
     }
     written_total_ += writing_.size();
@@ -824,16 +830,17 @@ std::uint32_t ClientCore::next_req() noexcept {
 void ClientCore::append(const protocol::Message& message) {
   const auto before = out_.size();
   protocol::append_frame(out_, message, version_);
-  queued_total_ += out_.size() - before;
-  if (writer_idle_) {
-    writer_idle_ = false;
-    writer_.notify_all();
-  }
+  appended(before);
 }
 
 void ClientCore::append_raw(std::string_view frame) {
+  const auto before = out_.size();
   out_.append(frame);
-  queued_total_ += frame.size();
+  appended(before);
+}
+
+void ClientCore::appended(std::size_t before) {
+  queued_total_ += out_.size() - before;
   if (writer_idle_) {
     writer_idle_ = false;
     writer_.notify_all();
@@ -848,8 +855,8 @@ bool ClientCore::reading_held() const {
   return full_streams_ > 0 || (reading_held_ && reading_held_());
 }
 
-std::string ClientCore::encode_pub(std::uint32_t req, std::string_view channel,
-                                   std::string_view payload, const PublishOptions& options) const {
+void ClientCore::encode_pub(std::string& out, std::uint32_t req, std::string_view channel,
+                            std::string_view payload, const PublishOptions& options) const {
   check_field(channel, "channel name", protocol::Errc::bad_channel);
   check_field(options.reply_to, "reply-to channel name", protocol::Errc::bad_channel);
   const bool needs_v2 =
@@ -884,17 +891,23 @@ std::string ClientCore::encode_pub(std::uint32_t req, std::string_view channel,
   constexpr auto max_ttl = Timeout(std::numeric_limits<std::uint32_t>::max());
   const auto ttl = std::clamp(options.ttl, Timeout::zero(), max_ttl);
   const std::uint8_t flags = options.require_subscriber ? protocol::pub_flag_require_subscriber : 0;
-  return protocol::encode_frame(
-      protocol::Pub{req, channel, options.reply_to, payload, flags,
-                    static_cast<std::uint32_t>(ttl.count()), headers.bytes()},
-      version_);
+  protocol::append_frame(out,
+                         protocol::Pub{req, channel, options.reply_to, payload, flags,
+                                       static_cast<std::uint32_t>(ttl.count()), headers.bytes()},
+                         version_);
+}
+
+std::string ClientCore::encode_pub(std::uint32_t req, std::string_view channel,
+                                   std::string_view payload, const PublishOptions& options) const {
+  std::string frame;
+  encode_pub(frame, req, channel, payload, options);
+  return frame;
 }
 
 void ClientCore::publish(std::string_view channel, std::string_view payload,
                          const PublishOptions& options) {
   check_open();
   if (state_ == State::connected) {
-    // The fast path: encoded straight into the outgoing buffer.
     if (out_.size() + writing_.size() + payload.size() > room_limit()) {
       throw Error(make_error_code(std::errc::no_buffer_space),
                   "not published to " + printable(channel) + ": " +
@@ -903,7 +916,10 @@ void ClientCore::publish(std::string_view channel, std::string_view payload,
                       std::to_string(room_limit()),
                   false);
     }
-    append_raw(encode_pub(0, channel, payload, options));
+    // The fast path: encoded straight into the outgoing buffer (nothing of it on a refusal).
+    const auto before = out_.size();
+    encode_pub(out_, 0, channel, payload, options);
+    appended(before);
     return;
   }
   auto frame = encode_pub(0, channel, payload, options);

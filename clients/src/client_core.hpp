@@ -208,10 +208,16 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   template <class Handler, class Event>
   void call_handler(const Handler& handler, Event&& event);
 
+  // Checks a PUB as the broker would (refusing what it would close the connection for) and
+  // encodes it at the end of `out`, or into a frame of its own.
+  void encode_pub(std::string& out, std::uint32_t req, std::string_view channel,
+                  std::string_view payload, const PublishOptions& options) const;
   std::string encode_pub(std::uint32_t req, std::string_view channel, std::string_view payload,
                          const PublishOptions& options) const;
   void append(const protocol::Message& message);
   void append_raw(std::string_view frame);
+  // Counts what was appended to out_ since `before` and wakes the writer.
+  void appended(std::size_t before);
   void send_sub(const std::shared_ptr<SubscriptionState>& subscription);
   std::uint32_t next_req() noexcept;
   void check_open() const;

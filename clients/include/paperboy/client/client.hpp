@@ -26,9 +26,13 @@ struct RequestToken {
   friend bool operator==(RequestToken, RequestToken) = default;
 };
 
-/// A blocking PB1 client over one TCP connection: no threads, no callbacks. Calls that wait for
-/// the server take a timeout. Deliveries that arrive while a call waits for its own answer are
-/// kept, in order, for next(). Not thread-safe: use one Client per thread.
+/// A blocking PB1 client: the AsyncClient's core run on an io_context of its own while a call
+/// waits, so no threads, and nothing happens between calls (reading, keepalive and reconnecting
+/// happen inside them). Calls that wait for the server take a timeout. Deliveries that arrive
+/// while a call waits for its own answer are kept, in order, for next(), and so are the
+/// Disconnected and Reconnected notices when the connection is lost and regained
+/// (ConnectOptions::reconnect; with it off, or once reconnecting gave up, next() throws why the
+/// connection ended). Not thread-safe: use one Client per thread.
 ///
 /// Errors are thrown as paperboy::client::Error. A refusal of something sent without a request
 /// id (ERR with req 0 and code 3, 4 or 5, e.g. a publish() to a bad channel or an ack() of an
@@ -163,7 +167,6 @@ class Client {
   ClientCore& core();
   Message delivery_of(std::uint64_t delivery) const;
   std::optional<Event> take_pending();
-  void on_event(const ConnectionEvent& event);
   void throw_first_refusal();
   void maybe_flush();
 
@@ -171,7 +174,6 @@ class Client {
   std::unique_ptr<Loop> loop_;
   std::shared_ptr<ClientCore> core_;
   std::shared_ptr<std::deque<Pending>> pending_;
-  std::function<void(const Event&)> flow_control_handler_;
   Timeout write_timeout_ = default_timeout;
   std::size_t max_pending_messages_ = 0;
 };
