@@ -333,6 +333,24 @@ asio::awaitable<void> default_options(std::uint16_t port) {
   co_await client.drain();
 }
 
+pc::ConnectOptions named(std::string name) {
+  pc::ConnectOptions options;
+  options.client_name = std::move(name);
+  return options;
+}
+
+// As the README's worker writes it (`{.client_name = ...}`): the options a temporary inside the
+// co_await expression.
+asio::awaitable<void> temporary_options(std::uint16_t port) {
+  pc::AsyncClient client(co_await asio::this_coro::executor);
+  co_await client.connect("127.0.0.1", port, named("temporary"));
+  auto echo = co_await client.subscribe("/topic/braced");
+  client.publish("/topic/braced", "hello");
+  const auto payload = co_await next_payload(echo);
+  CHECK(payload == "hello");
+  co_await client.drain();
+}
+
 void against_daemon(asio::awaitable<void> (*body)(std::uint16_t),
                     std::vector<std::string> flags = {}) {
   Daemon daemon(std::move(flags));
@@ -375,6 +393,11 @@ TEST_CASE(
                  {"--client-queue-bytes", "65536", "--slow-consumer", "drop"});
 }
 
-TEST_CASE("async client: connect() with the default options, as the README writes it") {
+TEST_CASE("async client: connect(host, port) with its defaulted ConnectOptions") {
   against_daemon(default_options);
+}
+
+TEST_CASE(
+    "async client: connect() with temporary options inside co_await, as the README writes it") {
+  against_daemon(temporary_options);
 }
