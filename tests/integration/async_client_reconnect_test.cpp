@@ -327,6 +327,57 @@ asio::awaitable<void> gives_up(RestartableDaemon* broker) {
   CHECK_THROWS_AS(client->publish("/topic/gone", "x"), pc::Error);
 }
 
+// How a request spawned on its own ended, if it has.
+struct RequestOutcome {
+  std::optional<pc::Message> reply;
+  std::optional<pc::Error> error;
+};
+
+asio::awaitable<void> request_into(pc::AsyncClient* client, std::string channel,
+                                   std::shared_ptr<RequestOutcome> outcome) {
+  try {
+    outcome->reply = co_await client->request(std::move(channel), "anyone?", 60s);
+  } catch (const pc::Error& e) {
+    outcome->error = e;
+  }
+}
+
+// A request whose consumer never answers is in flight when the broker dies: it fails at once
+// with connection_lost(), not after its 60 s timeout, and the client reconnects.
+asio::awaitable<void> request_fails_on_loss(RestartableDaemon* broker) {
+  const auto executor = co_await asio::this_coro::executor;
+  EventLog log;
+  auto requester =
+      co_await connect_async(executor, broker->port(), reconnecting_options(log, "requester"));
+  auto silent = co_await connect_async(executor, broker->port());
+  auto unanswered = co_await silent->subscribe("/queue/unanswered");
+  auto outcome = std::make_shared<RequestOutcome>();
+  asio::co_spawn(executor, request_into(requester.get(), "/queue/unanswered", outcome),
+                 asio::detached);
+  const auto request = co_await next_message(unanswered);  // it reached the broker and a consumer
+  CHECK_FALSE(request.reply_to.empty());
+
+  broker->kill();
+  const auto killed_at = Clock::now();
+  std::function<bool()> ended = [outcome] { return outcome->reply || outcome->error; };
+  const bool failed_in_time = co_await eventually(ended, 20s);
+  REQUIRE_MESSAGE(failed_in_time, "the request in flight did not fail when the broker died");
+  const auto after = std::chrono::duration_cast<Duration>(Clock::now() - killed_at);
+  REQUIRE(outcome->error.has_value());
+  CHECK(outcome->error->connection_lost());
+  CHECK_MESSAGE(after < 5s, "failed after " << after.count() << " ms");
+  broker->start();
+  co_await log.expect<pc::Reconnected>(1, reconnect_timeout);
+  // Usable again: a request nobody serves on the new broker is refused at once.
+  bool refused = false;
+  try {
+    co_await requester->request("/queue/nobody-here", "x", 10s);
+  } catch (const pc::Error& e) {
+    refused = e.no_responders();
+  }
+  CHECK(refused);
+}
+
 // Runs `body` on a fresh io_context against a broker it may kill and start again.
 void against_restartable_broker(asio::awaitable<void> (*body)(RestartableDaemon*)) {
   RestartableDaemon broker;
@@ -377,4 +428,8 @@ TEST_CASE("async client: keepalive notices a broker frozen with SIGSTOP within i
 TEST_CASE(
     "async client: after max_attempts it gives up: GaveUp, closed, streams end, calls throw") {
   against_restartable_broker(gives_up);
+}
+
+TEST_CASE("async client: a request in flight when the broker dies fails with connection_lost()") {
+  against_restartable_broker(request_fails_on_loss);
 }
