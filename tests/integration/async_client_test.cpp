@@ -124,7 +124,9 @@ asio::awaitable<void> ask(pc::AsyncClient* requester, std::size_t i, std::shared
   }
 }
 
-asio::awaitable<void> thousand_requests(std::uint16_t port) {
+// `warm`: one request completes before the thousand start, so the client's reply channel is
+// already subscribed when they are sent.
+asio::awaitable<void> thousand_requests_after(std::uint16_t port, bool warm) {
   const auto executor = co_await asio::this_coro::executor;
   std::vector<std::unique_ptr<pc::AsyncClient>> responders;
   for (std::size_t r = 0; r < 3; ++r) {
@@ -138,6 +140,10 @@ asio::awaitable<void> thousand_requests(std::uint16_t port) {
     co_await responders.back()->subscribe("/queue/squares", {}, std::move(handler));
   }
   auto requester = co_await connect_async(executor, port);
+  if (warm) {
+    const auto first = co_await requester->request("/queue/squares", "7", 10s);
+    CHECK(first.payload.starts_with("sq=49 by="));
+  }
   constexpr std::size_t n = 1000;
   auto tally = std::make_shared<Tally>();
   for (std::size_t i = 0; i < n; ++i) {
@@ -351,6 +357,14 @@ asio::awaitable<void> temporary_options(std::uint16_t port) {
   co_await client.drain();
 }
 
+asio::awaitable<void> thousand_requests(std::uint16_t port) {
+  return thousand_requests_after(port, false);
+}
+
+asio::awaitable<void> thousand_requests_warm(std::uint16_t port) {
+  return thousand_requests_after(port, true);
+}
+
 void against_daemon(asio::awaitable<void> (*body)(std::uint16_t),
                     std::vector<std::string> flags = {}) {
   Daemon daemon(std::move(flags));
@@ -374,6 +388,12 @@ TEST_CASE(
 
 TEST_CASE("async client: 1,000 concurrent requests over 3 responders are each answered correctly") {
   against_daemon(thousand_requests);
+}
+
+TEST_CASE(
+    "async client: 1,000 concurrent requests after a first one (reply channel subscribed) are "
+    "each answered correctly") {
+  against_daemon(thousand_requests_warm);
 }
 
 TEST_CASE("async client: a request nobody serves fails at once, one nobody answers times out") {
