@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libasio-dev libspdlog-dev libfmt-dev libcli11-dev doctest-dev
   clang clang-format libclang-rt-14-dev
-  python3
+  python3 python3-pytest python3-pytest-asyncio python3-setuptools python3-pip python3-venv
 )
 
 missing=()

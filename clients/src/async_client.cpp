@@ -58,7 +58,7 @@ asio::awaitable<void> AsyncClient::connect(std::string host, std::uint16_t port,
                                            ConnectOptions options) {
   std::vector<Server> servers{Server{std::move(host), port}};
   servers.insert(servers.end(), options.more_servers.begin(), options.more_servers.end());
-  co_await core_->connect(std::move(servers), std::move(options));
+  return core_->connect(std::move(servers), std::move(options));
 }
 
 bool AsyncClient::connected() const noexcept {
@@ -96,20 +96,23 @@ void AsyncClient::publish(std::string_view channel, std::string_view payload,
 
 asio::awaitable<void> AsyncClient::publish_confirmed(std::string channel, std::string payload,
                                                      PublishOptions options, Timeout timeout) {
-  co_await core_->publish_confirmed(channel, payload, options, deadline_after(timeout));
+  return core_->publish_confirmed(channel, payload, options, deadline_after(timeout));
 }
 
 asio::awaitable<Subscription> AsyncClient::subscribe(std::string channel, SubscribeOptions options,
                                                      Timeout timeout) {
-  co_return co_await subscribe(std::move(channel), options, {}, timeout);
+  return subscribe(std::move(channel), options, {}, timeout);
 }
 
 asio::awaitable<Subscription> AsyncClient::subscribe(std::string channel, SubscribeOptions options,
                                                      SubscriptionHandler handler, Timeout timeout) {
-  auto state = co_await core_->subscribe(std::move(channel), options, std::move(handler),
-                                         deadline_after(timeout));
-  state->core = core_;
-  co_return Subscription(std::move(state));
+  return wrap(
+      core_->subscribe(std::move(channel), options, std::move(handler), deadline_after(timeout)));
+}
+
+asio::awaitable<Subscription> AsyncClient::wrap(
+    asio::awaitable<std::shared_ptr<SubscriptionState>> subscribing) {
+  co_return Subscription(co_await std::move(subscribing));
 }
 
 void AsyncClient::ack(const Message& message) {
@@ -122,7 +125,7 @@ void AsyncClient::nack(const Message& message) {
 
 asio::awaitable<Message> AsyncClient::request(std::string channel, std::string payload,
                                               Timeout timeout) {
-  co_return co_await core_->request(channel, payload, deadline_after(timeout));
+  return core_->request(std::move(channel), std::move(payload), deadline_after(timeout));
 }
 
 void AsyncClient::reply(const Message& request, std::string_view payload) {
@@ -130,15 +133,15 @@ void AsyncClient::reply(const Message& request, std::string_view payload) {
 }
 
 asio::awaitable<void> AsyncClient::flush(Timeout timeout) {
-  co_await core_->flush(deadline_after(timeout));
+  return core_->flush(deadline_after(timeout));
 }
 
 asio::awaitable<std::chrono::microseconds> AsyncClient::ping(Timeout timeout) {
-  co_return co_await core_->ping(deadline_after(timeout));
+  return core_->ping(deadline_after(timeout));
 }
 
 asio::awaitable<void> AsyncClient::drain(Timeout timeout) {
-  co_await core_->drain(deadline_after(timeout));
+  return core_->drain(deadline_after(timeout));
 }
 
 void AsyncClient::close() {

@@ -280,7 +280,8 @@ std::size_t Client::requests_in_flight() const noexcept {
 
 Message Client::request(std::string_view channel, std::string_view payload, Timeout timeout) {
   auto& c = core();
-  return loop_->run(c, c.request(channel, payload, deadline_after(timeout)));
+  return loop_->run(c,
+                    c.request(std::string(channel), std::string(payload), deadline_after(timeout)));
 }
 
 void Client::reply(const Message& request, std::string_view payload) {

@@ -132,6 +132,11 @@ asio::awaitable<void> ClientCore::connect(std::vector<Server> servers, ConnectOp
   options_ = std::move(options);
   servers_ = std::move(servers);
   state_ = State::connecting;
+  return connect_first();
+}
+
+asio::awaitable<void> ClientCore::connect_first() {
+  auto self = shared_from_this();
   try {
     auto welcomed = co_await establish_next(static_cast<unsigned>(servers_.size()));
     if (state_ == State::closed) throw closed_error();
@@ -939,7 +944,6 @@ asio::awaitable<void> ClientCore::publish_confirmed(std::string_view channel,
                                                     const PublishOptions& options,
                                                     Clock::time_point deadline) {
   check_open();
-  auto self = shared_from_this();
   auto completion = std::make_shared<Completion>();
   completion->frame = encode_pub(0, channel, payload, options);
   if (state_ == State::connected) {
@@ -957,7 +961,13 @@ asio::awaitable<void> ClientCore::publish_confirmed(std::string_view channel,
     parked_bytes_ += completion->frame.size();
     parked_.push_back(Parked{completion->frame, completion});
   }
-  const std::string name(channel);
+  return await_confirmation(std::move(completion), std::string(channel), deadline);
+}
+
+asio::awaitable<void> ClientCore::await_confirmation(std::shared_ptr<Completion> completion,
+                                                     std::string channel,
+                                                     Clock::time_point deadline) {
+  auto self = shared_from_this();
   const bool answered = co_await wait(completion->waiters, deadline,
                                       [&] { return completion->ok || completion->error; });
   if (completion->error) throw *completion->error;
@@ -970,7 +980,7 @@ asio::awaitable<void> ClientCore::publish_confirmed(std::string_view channel,
       }
     }
     std::erase_if(parked_, [&](const Parked& item) { return item.completion == completion; });
-    throw timeout_error("for the confirmation of PUB " + printable(name));
+    throw timeout_error("for the confirmation of PUB " + printable(channel));
   }
 }
 
@@ -986,13 +996,19 @@ asio::awaitable<std::shared_ptr<SubscriptionState>> ClientCore::subscribe(
     Clock::time_point deadline) {
   check_open();
   check_field(channel, "channel name", protocol::Errc::bad_channel);
-  auto self = shared_from_this();
   auto subscription = std::make_shared<SubscriptionState>();
   subscription->channel = std::move(channel);
   subscription->options = options;
   subscription->handler = std::move(handler);
+  subscription->core = weak_from_this();
   add_subscription(subscription);
   if (state_ == State::connected) send_sub(subscription);
+  return await_subscribed(std::move(subscription), deadline);
+}
+
+asio::awaitable<std::shared_ptr<SubscriptionState>> ClientCore::await_subscribed(
+    std::shared_ptr<SubscriptionState> subscription, Clock::time_point deadline) {
+  auto self = shared_from_this();
   const bool answered = co_await wait(subscription->waiters, deadline, [&] {
     return subscription->confirmed || subscription->refusal || subscription->ended;
   });
@@ -1135,23 +1151,22 @@ asio::awaitable<std::optional<Message>> ClientCore::await_reply(RequestToken tok
   co_return std::move(request->reply);
 }
 
-asio::awaitable<Message> ClientCore::request(std::string_view channel, std::string_view payload,
+asio::awaitable<Message> ClientCore::request(std::string channel, std::string payload,
                                              Clock::time_point deadline) {
   auto self = shared_from_this();
-  const std::string name(channel);
   co_await ensure_reply_inbox(deadline);
-  const auto token = send_request(name, payload, deadline);
+  const auto token = send_request(channel, payload, deadline);
   std::optional<Message> reply;
   try {
     reply = co_await await_reply(token, deadline);
   } catch (const Error& error) {
     if (!error.no_responders()) throw;
-    throw Error(error.code(), "no responders on " + printable(name), false, error.req(),
+    throw Error(error.code(), "no responders on " + printable(channel), false, error.req(),
                 error.server_text());
   }
   if (!reply) {
     cancel_request(token);
-    throw timeout_error("waiting for a reply to the request on " + printable(name));
+    throw timeout_error("waiting for a reply to the request on " + printable(channel));
   }
   co_return std::move(*reply);
 }

@@ -65,6 +65,12 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // No coroutine here takes an aggregate (ConnectOptions, PublishOptions) by value: GCC 12
+  // copies such a parameter into the coroutine frame wrongly (a std::string in it goes on
+  // pointing into the caller's object). The functions that take one are plain functions that
+  // use it, then return a coroutine for the waiting. The AsyncClient's functions, likewise, only
+  // return these.
+
   explicit ClientCore(asio::any_io_executor executor);
   ~ClientCore();
   ClientCore(const ClientCore&) = delete;
@@ -116,7 +122,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
                                                       Clock::time_point deadline);
   /// ensure_reply_inbox, send_request and await_reply in one: the reply, or Error with
   /// timed_out() (the request cancelled), no_responders() or connection_lost().
-  asio::awaitable<Message> request(std::string_view channel, std::string_view payload,
+  asio::awaitable<Message> request(std::string channel, std::string payload,
                                    Clock::time_point deadline);
   /// Publishes `payload` to the request's reply_to; Error (invalid_argument) when it has none.
   void reply(const Message& request, std::string_view payload);
@@ -178,8 +184,11 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     std::string server_version;
   };
 
-  asio::awaitable<Welcomed> establish(const Server& server, std::uint8_t version,
-                                      Clock::time_point deadline);
+  asio::awaitable<void> connect_first();
+  asio::awaitable<void> await_confirmation(std::shared_ptr<Completion> completion,
+                                           std::string channel, Clock::time_point deadline);
+  asio::awaitable<std::shared_ptr<SubscriptionState>> await_subscribed(
+      std::shared_ptr<SubscriptionState> subscription, Clock::time_point deadline);
   asio::awaitable<Welcomed> handshake(const Server& server, std::uint8_t version,
                                       Clock::time_point deadline);
   asio::awaitable<Welcomed> establish_next(unsigned count);

@@ -146,6 +146,9 @@ class AsyncClient {
   std::size_t buffered_bytes() const noexcept;
 
  private:
+  static asio::awaitable<Subscription> wrap(
+      asio::awaitable<std::shared_ptr<SubscriptionState>> subscribing);
+
   std::shared_ptr<ClientCore> core_;
 };
 

@@ -45,8 +45,10 @@ struct ReconnectOptions {
   unsigned max_attempts = 0;
 };
 
-/// How to introduce ourselves to the broker, and how the connection is kept.
+/// How to introduce ourselves to the broker, and how the connection is kept. Set its fields by
+/// name (`options.client_name = ...`); it is not an aggregate on purpose (see PublishOptions).
 struct ConnectOptions {
+  ConnectOptions() = default;
   std::string client_name = "paperboy-client";  ///< shown in the broker's logs
   std::string token;                            ///< auth token; empty when the broker needs none
   Timeout connect_timeout = default_timeout;    ///< TCP connect plus HELLO/WELCOME, per attempt
@@ -89,7 +91,14 @@ struct ConnectOptions {
 /// How to publish: everything but the reply_to is PB1 version 2 only, and a publish that uses it
 /// on a version 1 connection is refused by the client (Error, code protocol::Errc::
 /// unsupported_version, connection kept) rather than sent without it.
+///
+/// Not an aggregate, on purpose (as ConnectOptions): GCC 12, Debian 12's compiler, miscompiles a
+/// braced aggregate temporary with non-trivial members inside a `co_await` expression
+/// (`co_await client.publish_confirmed(c, p, {.headers = ...})` frees its strings twice). With a
+/// constructor, `{}` is value-initialization, which it compiles correctly, and designated
+/// initializers do not compile at all instead of corrupting memory.
 struct PublishOptions {
+  PublishOptions() = default;
   std::string_view reply_to;  ///< where a responder should answer; empty for none
   Headers headers;            ///< sent in this order; count against server_max_payload()
   /// How long a /queue message may wait for a consumer before the broker discards it (rounded
