@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks what a user of the installed package gets: a plain `cmake -DCMAKE_BUILD_TYPE=Release`
 # (no preset) with GCC and -Werror, `cmake --install` into a temporary prefix, the consumer
-# project in tests/consumer built against that prefix with find_package(paperboy CONFIG), then
-# run against the installed paperboyd on a free port; and `pkg-config paperboy` compiles and links.
+# project in tests/consumer (a blocking client and an AsyncClient service) built against that
+# prefix with find_package(paperboy CONFIG), then run against the installed paperboyd on a free
+# port; and `pkg-config paperboy` compiles and links.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,7 @@ cmake --build "$work/consumer"
 start_daemon "$prefix/bin/paperboyd"
 
 "$work/consumer/paperboy_consumer" "$daemon_port"
+"$work/consumer/paperboy_service" "$daemon_port" --check
 
 # pkg-config: the same consumer, compiled and linked by hand, must make the same round trip.
 pc_dir=$(dirname "$(find "$prefix" -name paperboy.pc -print -quit)")

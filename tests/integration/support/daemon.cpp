@@ -32,9 +32,9 @@ std::string daemon_path() {
   return path != nullptr && *path != '\0' ? path : PAPERBOYD_PATH;
 }
 
-std::vector<std::string> daemon_argv(std::vector<std::string> flags) {
+std::vector<std::string> daemon_argv(std::vector<std::string> flags, std::uint16_t port) {
   std::vector<std::string> argv = wrapper_argv();
-  argv.insert(argv.end(), {daemon_path(), "--port", "0", "--bind", "127.0.0.1"});
+  argv.insert(argv.end(), {daemon_path(), "--port", std::to_string(port), "--bind", "127.0.0.1"});
   if (std::find(flags.begin(), flags.end(), "--shutdown-grace") == flags.end()) {
     argv.insert(argv.end(), {"--shutdown-grace", std::string(test_shutdown_grace)});
   }
@@ -54,8 +54,9 @@ std::uint16_t listening_port(const std::string& log) {
 
 }  // namespace
 
-Daemon::Daemon(std::vector<std::string> flags)
-    : process_(daemon_argv(std::move(flags)), dir_.path() / "stdout", dir_.path() / "stderr") {
+Daemon::Daemon(std::vector<std::string> flags, std::uint16_t port)
+    : process_(daemon_argv(std::move(flags), port), dir_.path() / "stdout",
+               dir_.path() / "stderr") {
   const bool listening =
       wait_until([this] { return (port_ = listening_port(log())) != 0 || !process_.running(); },
                  daemon_start_timeout, std::chrono::milliseconds(5));

@@ -29,9 +29,10 @@ inline constexpr std::string_view test_shutdown_grace = "0.25";
 /// stops it: SIGTERM, then SIGKILL after a deadline, so no daemon outlives its test.
 class Daemon {
  public:
-  /// Starts paperboyd with `--port 0 --bind 127.0.0.1` followed by `flags` (and
-  /// `--shutdown-grace test_shutdown_grace` when `flags` sets no grace).
-  explicit Daemon(std::vector<std::string> flags = {});
+  /// Starts paperboyd with `--port <port> --bind 127.0.0.1` followed by `flags` (and
+  /// `--shutdown-grace test_shutdown_grace` when `flags` sets no grace). Port 0 lets the kernel
+  /// pick; a given port is how a test starts a broker again where its clients expect it.
+  explicit Daemon(std::vector<std::string> flags = {}, std::uint16_t port = 0);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
