@@ -116,6 +116,7 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   };
   const auto limit = options.max_pending_messages;
   core_->hold_reading_while([pending, limit] { return pending->size() >= limit; });
+  core_->deliver_once();
   std::vector<Server> servers{Server{std::string(host), port}};
   servers.insert(servers.end(), options.more_servers.begin(), options.more_servers.end());
   try {

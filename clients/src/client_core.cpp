@@ -643,40 +643,41 @@ void ClientCore::on_msg(const protocol::Msg& msg) {
     take_reply(msg);
     return;
   }
-  const auto* routed = route(msg.channel);
-  if (routed == nullptr) return;  // left meanwhile: the broker takes unacked ones back
-  auto& subscription = **routed;
-  if (msg.delivery != 0) {
-    if (subscription.draining) {
-      append(protocol::Nack{msg.delivery});
-      return;
+  // Left meanwhile when there is none: the broker takes unacked ones back.
+  for (const auto& target : route(msg.channel, msg.delivery != 0)) {
+    auto& subscription = *target;
+    if (msg.delivery != 0) {
+      if (subscription.draining) {
+        append(protocol::Nack{msg.delivery});
+        return;
+      }
+      unsettled_[msg.delivery] = target;
+      ++subscription.unsettled;
     }
-    unsettled_[msg.delivery] = *routed;
-    ++subscription.unsettled;
-  }
-  if (subscription.handler) {
-    SubscriptionEvent event{std::in_place_type<Message>};
+    if (subscription.handler) {
+      SubscriptionEvent event{std::in_place_type<Message>};
+      fill_message(std::get<Message>(event), msg, generation_);
+      call_handler(subscription.handler, std::move(event));
+      continue;
+    }
+    auto& event = subscription.queue.emplace_back(std::in_place_type<Message>);
     fill_message(std::get<Message>(event), msg, generation_);
-    call_handler(subscription.handler, std::move(event));
-    return;
+    queued(subscription, msg.payload.size());
   }
-  auto& event = subscription.queue.emplace_back(std::in_place_type<Message>);
-  fill_message(std::get<Message>(event), msg, generation_);
-  queued(subscription, msg.payload.size());
 }
 
 void ClientCore::on_gap(const protocol::Gap& gap) {
-  const auto* routed = route(gap.channel);
-  if (routed == nullptr) return;
-  auto& subscription = **routed;
-  subscription.dropped += gap.dropped;
-  SubscriptionEvent event{Gap{std::string(gap.channel), gap.dropped}};
-  if (subscription.handler) {
-    call_handler(subscription.handler, std::move(event));
-    return;
+  for (const auto& target : route(gap.channel, false)) {
+    auto& subscription = *target;
+    subscription.dropped += gap.dropped;
+    SubscriptionEvent event{Gap{std::string(gap.channel), gap.dropped}};
+    if (subscription.handler) {
+      call_handler(subscription.handler, std::move(event));
+      continue;
+    }
+    subscription.queue.push_back(std::move(event));
+    queued(subscription, 0);
   }
-  subscription.queue.push_back(std::move(event));
-  queued(subscription, 0);
 }
 
 void ClientCore::queued(SubscriptionState& subscription, std::size_t bytes) {
@@ -706,25 +707,25 @@ std::optional<SubscriptionEvent> ClientCore::take_event(SubscriptionState& subsc
   return event;
 }
 
-const std::shared_ptr<SubscriptionState>* ClientCore::route(std::string_view channel) const {
+std::span<const std::shared_ptr<SubscriptionState>> ClientCore::route(std::string_view channel,
+                                                                      bool first_only) const {
   // A connection's messages mostly come on the channel of the one before.
-  if (last_route_ != nullptr && channel == last_route_channel_) return last_route_;
-  const auto* found = find_route(channel);
-  if (found != nullptr) {
+  if (!route_cached_ || channel != last_route_channel_) {
     last_route_channel_.assign(channel);
-    last_route_ = found;
+    last_targets_.clear();
+    if (const auto exact = by_channel_.find(channel); exact != by_channel_.end()) {
+      last_targets_.push_back(exact->second);
+    }
+    for (const auto& pattern : patterns_) {
+      if (subscription_matches(pattern->channel, channel)) last_targets_.push_back(pattern);
+    }
+    route_cached_ = true;
   }
-  return found;
-}
-
-const std::shared_ptr<SubscriptionState>* ClientCore::find_route(std::string_view channel) const {
-  if (const auto exact = by_channel_.find(channel); exact != by_channel_.end()) {
-    return &exact->second;
-  }
-  for (const auto& pattern : patterns_) {
-    if (subscription_matches(pattern->channel, channel)) return &pattern;
-  }
-  return nullptr;
+  // A delivery to ack belongs to one subscription; the blocking Client's subscriptions share
+  // one queue, which takes each message once.
+  const bool one = first_only || deliver_once_;
+  return {last_targets_.data(),
+          one ? std::min<std::size_t>(last_targets_.size(), 1) : last_targets_.size()};
 }
 
 std::shared_ptr<SubscriptionState> ClientCore::find_subscription(std::string_view channel) const {
@@ -733,7 +734,7 @@ std::shared_ptr<SubscriptionState> ClientCore::find_subscription(std::string_vie
 }
 
 void ClientCore::add_subscription(const std::shared_ptr<SubscriptionState>& subscription) {
-  last_route_ = nullptr;
+  route_cached_ = false;
   subscriptions_.push_back(subscription);
   if (protocol::is_pattern(subscription->channel)) {
     patterns_.push_back(subscription);
@@ -745,7 +746,7 @@ void ClientCore::add_subscription(const std::shared_ptr<SubscriptionState>& subs
 bool ClientCore::remove_subscription(const std::shared_ptr<SubscriptionState>& subscription) {
   const auto found = std::find(subscriptions_.begin(), subscriptions_.end(), subscription);
   if (found == subscriptions_.end()) return false;
-  last_route_ = nullptr;
+  route_cached_ = false;
   subscriptions_.erase(found);
   std::erase(patterns_, subscription);
   if (const auto exact = by_channel_.find(subscription->channel);

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -143,6 +144,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   /// The blocking Client's next() queue: while `full` says so, nothing more is read.
   void hold_reading_while(std::function<bool()> full) { reading_held_ = std::move(full); }
   void resume_reading() { room_.notify_all(); }
+  /// Every subscription's handler feeds one queue (the blocking Client): a message that matches
+  /// several of them is handed to the first only.
+  void deliver_once() noexcept { deliver_once_ = true; }
 
   /// An exception a handler (or on_event) threw, once: the blocking Client rethrows it.
   std::exception_ptr take_handler_exception() noexcept { return std::exchange(handler_error_, {}); }
@@ -208,9 +212,10 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void on_err(const protocol::Err& err);
   // Counts an event just queued on a stream, and wakes its reader.
   void queued(SubscriptionState& subscription, std::size_t bytes);
-  // The subscription a message on `channel` goes to: the exact name, else the oldest pattern.
-  const std::shared_ptr<SubscriptionState>* route(std::string_view channel) const;
-  const std::shared_ptr<SubscriptionState>* find_route(std::string_view channel) const;
+  // The subscriptions a message on `channel` goes to: the exact name, then every matching
+  // pattern, oldest first (only the first with `first_only`, or for the blocking Client).
+  std::span<const std::shared_ptr<SubscriptionState>> route(std::string_view channel,
+                                                            bool first_only) const;
   void add_subscription(const std::shared_ptr<SubscriptionState>& subscription);
   // Records a subscription and sends its SUB when connected (else on connecting).
   std::shared_ptr<SubscriptionState> add_subscription(std::string channel, SubscribeOptions options,
@@ -278,9 +283,11 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::unordered_map<std::string, std::shared_ptr<SubscriptionState>, NameHash, std::equal_to<>>
       by_channel_;
   std::vector<std::shared_ptr<SubscriptionState>> patterns_;
-  // The last channel routed, and where to (null after any subscription came or went).
+  // The last channel routed, and where to (stale once any subscription came or went).
   mutable std::string last_route_channel_;
-  mutable const std::shared_ptr<SubscriptionState>* last_route_ = nullptr;
+  mutable std::vector<std::shared_ptr<SubscriptionState>> last_targets_;
+  mutable bool route_cached_ = false;
+  bool deliver_once_ = false;
   std::shared_ptr<SubscriptionState> reply_inbox_;
   std::size_t full_streams_ = 0;
   std::unordered_map<std::uint32_t, Answer> answers_;

@@ -357,6 +357,27 @@ asio::awaitable<void> temporary_options(std::uint16_t port) {
   co_await client.drain();
 }
 
+// One MSG on the wire, one copy for each matching subscription: the exact one and every pattern.
+asio::awaitable<void> overlapping_subscriptions(std::uint16_t port) {
+  pc::AsyncClient client(co_await asio::this_coro::executor);
+  co_await client.connect("127.0.0.1", port);
+  auto exact = co_await client.subscribe("/topic/news/sport");
+  auto one_level = co_await client.subscribe("/topic/news/*");
+  auto all = co_await client.subscribe("/topic/news/>");
+  auto other = co_await client.subscribe("/topic/weather/>");
+  client.publish("/topic/news/sport", "goal");
+  client.publish("/topic/news/sport/today", "late goal");
+  CHECK(co_await next_payload(exact) == "goal");
+  CHECK(co_await next_payload(one_level) == "goal");
+  CHECK(co_await next_payload(all) == "goal");
+  CHECK(co_await next_payload(all) == "late goal");
+  co_await client.ping();  // everything published was routed and read before the counts
+  CHECK(exact.pending() == 0);
+  CHECK(one_level.pending() == 0);
+  CHECK(other.pending() == 0);
+  co_await client.drain();
+}
+
 asio::awaitable<void> thousand_requests(std::uint16_t port) {
   return thousand_requests_after(port, false);
 }
@@ -394,6 +415,10 @@ TEST_CASE(
     "async client: 1,000 concurrent requests after a first one (reply channel subscribed) are "
     "each answered correctly") {
   against_daemon(thousand_requests_warm);
+}
+
+TEST_CASE("async client: a message reaches each of the client's subscriptions that match it") {
+  against_daemon(overlapping_subscriptions);
 }
 
 TEST_CASE("async client: a request nobody serves fails at once, one nobody answers times out") {

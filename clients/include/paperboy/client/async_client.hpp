@@ -61,8 +61,10 @@ using SubscriptionHandler = std::function<void(SubscriptionEvent&&)>;
 /// thrown as paperboy::client::Error.
 ///
 /// A MSG carries no subscription id: the broker sends a connection one copy of a message however
-/// many of its subscriptions match, and the client hands it to the subscription with exactly
-/// that channel, else to the oldest wildcard subscription that matches.
+/// many of its subscriptions match, and the client hands a copy to each subscription that
+/// matches it (the one with exactly that channel, and every matching wildcard subscription), as
+/// the Python client does. A manual-ack delivery (always on a /queue, where there are no
+/// wildcards) goes to its one subscription.
 class AsyncClient {
  public:
   explicit AsyncClient(asio::any_io_executor executor);
