@@ -9,7 +9,7 @@ import signal
 import paperboy
 import pytest
 
-from conftest import Daemon, Events, deadline
+from conftest import Daemon, Events, deadline, until
 
 FAST = {"reconnect_initial_delay": 0.05, "reconnect_max_delay": 0.3}
 
@@ -54,6 +54,12 @@ async def test_sigkill_restart_resubscribes_and_delivers_offline_publishes_in_or
         assert sub_events.disconnects == 1 and sub_events.reconnects == 1
 
 
+def written(pb: paperboy.Client) -> bool:
+    """The client has handed everything it queued to the kernel: a PUB is in flight, not unsent."""
+    transport = pb._transport  # noqa: SLF001 (the test needs the socket's state, not an API)
+    return not pb._out and transport is not None and transport.get_write_buffer_size() == 0
+
+
 @deadline(60)
 async def test_confirmed_publish_in_flight_at_sigkill_is_sent_again_after_reconnect(daemon: Daemon) -> None:
     events = Events()
@@ -61,7 +67,7 @@ async def test_confirmed_publish_in_flight_at_sigkill_is_sent_again_after_reconn
         await pb.flush()
         daemon.signal(signal.SIGSTOP)  # the PUB is written but never answered
         confirmed = asyncio.create_task(pb.publish("/queue/inflight", b"once", confirm=True))
-        await asyncio.sleep(0.2)
+        await until(lambda: written(pb), "the PUB handed to the socket")
         assert not confirmed.done()
         daemon.kill()
         await asyncio.wait_for(events.disconnected.wait(), 20)
@@ -81,7 +87,7 @@ async def test_resend_unconfirmed_false_fails_the_confirm_with_connection_lost(d
         await pb.flush()
         daemon.signal(signal.SIGSTOP)
         confirmed = asyncio.create_task(pb.publish("/queue/inflight", b"once", confirm=True))
-        await asyncio.sleep(0.2)
+        await until(lambda: written(pb), "the PUB handed to the socket")
         daemon.kill()
         with pytest.raises(paperboy.ConnectionLost):
             await asyncio.wait_for(confirmed, 20)
