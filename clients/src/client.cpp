@@ -42,6 +42,16 @@ void queue_notice(std::deque<std::variant<Event, Refused>>& pending,
 
 }  // namespace
 
+// next()'s queue: deliveries and notices in arrival order, bounded as a stream is (the core stops
+// reading while it is full).
+struct Client::Queue {
+  std::deque<Pending> items;
+  std::size_t held = 0;  // held_bytes() of the messages in it
+  std::size_t max_messages = 0;
+  std::size_t max_bytes = 0;
+  bool full() const noexcept { return items.size() >= max_messages || held >= max_bytes; }
+};
+
 struct Client::Loop {
   asio::io_context io;
 
@@ -104,18 +114,18 @@ void Client::connect(std::string_view host, std::uint16_t port, const ConnectOpt
   if (core_) core_->close();
   loop_ = std::make_unique<Loop>();
   core_ = std::make_shared<ClientCore>(loop_->io.get_executor());
-  pending_ = std::make_shared<std::deque<Pending>>();
+  pending_ = std::make_shared<Queue>();
+  pending_->max_messages = options.max_pending_messages;
+  pending_->max_bytes = options.max_pending_bytes;
   write_timeout_ = options.write_timeout;
-  max_pending_messages_ = options.max_pending_messages;
 
   ConnectOptions core_options = options;
   const auto pending = pending_;
   core_options.on_event = [pending,
                            handler = options.on_flow_control](const ConnectionEvent& event) {
-    queue_notice(*pending, handler, event);
+    queue_notice(pending->items, handler, event);
   };
-  const auto limit = options.max_pending_messages;
-  core_->hold_reading_while([pending, limit] { return pending->size() >= limit; });
+  core_->hold_reading_while([pending] { return pending->full(); });
   core_->deliver_once();
   std::vector<Server> servers{Server{std::string(host), port}};
   servers.insert(servers.end(), options.more_servers.begin(), options.more_servers.end());
@@ -159,7 +169,8 @@ void Client::subscribe(std::string_view channel, const SubscribeOptions& options
   const auto pending = pending_;
   // Every subscription hands its events to the one queue next() reads, in arrival order.
   SubscriptionHandler handler = [pending](SubscriptionEvent&& event) {
-    std::visit([&](auto&& item) { pending->emplace_back(Event{std::move(item)}); },
+    pending->held += held_bytes(event);
+    std::visit([&](auto&& item) { pending->items.emplace_back(Event{std::move(item)}); },
                std::move(event));
   };
   loop_->run(
@@ -212,22 +223,29 @@ void Client::maybe_flush() {
 
 std::optional<Event> Client::next(Timeout timeout) {
   // Deliveries that arrived before the connection was lost are still handed out.
-  if (pending_ && !pending_->empty()) return take_pending();
+  if (pending_ && !pending_->items.empty()) return take_pending();
   auto& c = core();
   if (c.closed()) throw c.close_reason().value_or(not_connected_error());
-  loop_->run_until(c, deadline_after(timeout), [&] { return !pending_->empty() || c.closed(); });
-  if (!pending_->empty()) return take_pending();
+  loop_->run_until(c, deadline_after(timeout),
+                   [&] { return !pending_->items.empty() || c.closed(); });
+  if (!pending_->items.empty()) return take_pending();
   if (c.closed()) throw c.close_reason().value_or(not_connected_error());
   return std::nullopt;
 }
 
 std::optional<Event> Client::take_pending() {
-  const bool was_full = pending_->size() >= max_pending_messages_;
-  Pending item = std::move(pending_->front());
-  pending_->pop_front();
-  if (was_full && core_) core_->resume_reading();
-  if (auto* refused = std::get_if<Refused>(&item)) throw std::move(refused->error);
-  return std::get<Event>(std::move(item));
+  const bool was_full = pending_->full();
+  Pending item = std::move(pending_->items.front());
+  pending_->items.pop_front();
+  if (auto* refused = std::get_if<Refused>(&item)) {
+    if (was_full && core_) core_->resume_reading();
+    throw std::move(refused->error);
+  }
+  auto event = std::get<Event>(std::move(item));
+  if (const auto* message = std::get_if<Message>(&event)) pending_->held -= held_bytes(*message);
+  if (const auto* gap = std::get_if<Gap>(&event)) pending_->held -= held_bytes(*gap);
+  if (was_full && core_ && !pending_->full()) core_->resume_reading();
+  return event;
 }
 
 // A bare id names a delivery of the current connection.
@@ -308,10 +326,10 @@ void Client::sync(Timeout timeout) {
 }
 
 void Client::throw_first_refusal() {
-  for (auto it = pending_->begin(); it != pending_->end(); ++it) {
+  for (auto it = pending_->items.begin(); it != pending_->items.end(); ++it) {
     if (auto* refused = std::get_if<Refused>(&*it)) {
       const Error error = std::move(refused->error);
-      pending_->erase(it);
+      pending_->items.erase(it);
       throw error;
     }
   }

@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <limits>
+#include <unordered_set>
 #include <utility>
 
 #include "channel_match.hpp"
@@ -98,6 +99,23 @@ void fill_message(Message& message, const protocol::Msg& msg, std::uint64_t conn
 }
 
 }  // namespace
+
+std::size_t held_bytes(const Message& message) noexcept {
+  std::size_t bytes = sizeof(SubscriptionEvent) + message.channel.size() + message.reply_to.size() +
+                      message.payload.size();
+  for (const auto& header : message.headers) {
+    bytes += sizeof(Header) + header.key.size() + header.value.size();
+  }
+  return bytes;
+}
+
+std::size_t held_bytes(const Gap& gap) noexcept {
+  return sizeof(SubscriptionEvent) + gap.channel.size();
+}
+
+std::size_t held_bytes(const SubscriptionEvent& event) noexcept {
+  return std::visit([](const auto& item) { return held_bytes(item); }, event);
+}
 
 ClientCore::ClientCore(asio::any_io_executor executor)
     : executor_(std::move(executor)),
@@ -470,7 +488,7 @@ void ClientCore::lose(std::uint64_t generation, const Error& why) {
 void ClientCore::park_unsent() {
   std::vector<std::pair<std::uint32_t, std::shared_ptr<Completion>>> sent;
   std::deque<Parked> unsent;
-  std::unordered_map<std::uint32_t, bool> unsent_reqs;
+  std::unordered_set<std::uint32_t> unsent_reqs;
   for (std::size_t at = 0; at + protocol::frame_header_size <= out_.size();) {
     const auto size = protocol::frame_header_size + read_u32(out_.data() + at);
     const std::string_view frame(out_.data() + at, size);
@@ -486,7 +504,7 @@ void ClientCore::park_unsent() {
     const auto answer = answers_.find(req);
     if (answer == answers_.end() || answer->second.kind != Answer::Kind::confirm) continue;
     unsent.push_back(Parked{std::string(frame), answer->second.completion});
-    unsent_reqs[req] = true;
+    unsent_reqs.insert(req);
   }
   for (const auto& [req, answer] : answers_) {
     if (answer.kind == Answer::Kind::confirm && !unsent_reqs.contains(req)) {
@@ -662,7 +680,7 @@ void ClientCore::on_msg(const protocol::Msg& msg) {
     }
     auto& event = subscription.queue.emplace_back(std::in_place_type<Message>);
     fill_message(std::get<Message>(event), msg, generation_);
-    queued(subscription, msg.payload.size());
+    queued(subscription, held_bytes(event));
   }
 }
 
@@ -675,8 +693,7 @@ void ClientCore::on_gap(const protocol::Gap& gap) {
       call_handler(subscription.handler, std::move(event));
       continue;
     }
-    subscription.queue.push_back(std::move(event));
-    queued(subscription, 0);
+    queued(subscription, held_bytes(subscription.queue.emplace_back(std::move(event))));
   }
 }
 
@@ -694,9 +711,7 @@ std::optional<SubscriptionEvent> ClientCore::take_event(SubscriptionState& subsc
   if (subscription.queue.empty()) return std::nullopt;
   SubscriptionEvent event = std::move(subscription.queue.front());
   subscription.queue.pop_front();
-  if (const auto* message = std::get_if<Message>(&event)) {
-    subscription.queued_bytes -= message->payload.size();
-  }
+  subscription.queued_bytes -= held_bytes(event);
   if (subscription.full && subscription.queue.size() < options_.max_pending_messages &&
       subscription.queued_bytes < options_.max_pending_bytes) {
     subscription.full = false;

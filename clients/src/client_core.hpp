@@ -40,6 +40,12 @@ inline std::chrono::steady_clock::time_point deadline_after(Timeout timeout) {
   return timeout >= room ? Clock::time_point::max() : now + timeout;
 }
 
+/// What an event held for the application costs the process: the event itself and the bytes of
+/// every string in it (the bound of ConnectOptions::max_pending_bytes counts this).
+std::size_t held_bytes(const Message& message) noexcept;
+std::size_t held_bytes(const Gap& gap) noexcept;
+std::size_t held_bytes(const SubscriptionEvent& event) noexcept;
+
 struct SubscriptionState {
   std::string channel;
   SubscribeOptions options;

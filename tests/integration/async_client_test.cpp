@@ -286,6 +286,22 @@ asio::awaitable<void> read_flood(pc::Subscription flood, std::shared_ptr<FloodSe
   }
 }
 
+// Publishes n numbered messages to the channel of `flood`, which nobody reads, in batches each
+// taken by the broker (a PING round trip); returns the most the subscription held meanwhile.
+asio::awaitable<std::size_t> flood_unread(pc::AsyncClient& publisher, const pc::Subscription& flood,
+                                          std::size_t n, std::size_t payload_size) {
+  constexpr std::size_t batch = 500;
+  std::size_t most_pending = 0;
+  for (std::size_t i = 0; i < n; i += batch) {
+    for (std::size_t j = i; j < i + batch; ++j) {
+      publisher.publish(flood.channel(), numbered_payload(j, payload_size));
+    }
+    co_await publisher.ping(10s);
+    most_pending = std::max(most_pending, flood.pending());
+  }
+  co_return most_pending;
+}
+
 asio::awaitable<void> unread_subscription_bounded(std::uint16_t port) {
   const auto executor = co_await asio::this_coro::executor;
   constexpr std::size_t bound = 16;
@@ -295,15 +311,7 @@ asio::awaitable<void> unread_subscription_bounded(std::uint16_t port) {
   auto flood = co_await slow->subscribe("/topic/flood");
   auto publisher = co_await connect_async(executor, port);
   constexpr std::size_t n = 20000;  // 20 MiB: far more than the kernel's and the broker's buffers
-  constexpr std::size_t batch = 500;
-  std::size_t most_pending = 0;
-  for (std::size_t i = 0; i < n; i += batch) {
-    for (std::size_t j = i; j < i + batch; ++j) {
-      publisher->publish("/topic/flood", numbered_payload(j, 1024));
-    }
-    co_await publisher->ping(10s);
-    most_pending = std::max(most_pending, flood.pending());
-  }
+  const std::size_t most_pending = co_await flood_unread(*publisher, flood, n, 1024);
   CHECK(most_pending <= bound);
   CHECK(most_pending > 0);
   check_serves(port);  // the broker serves others while it drops for this one
@@ -326,6 +334,23 @@ asio::awaitable<void> unread_subscription_bounded(std::uint16_t port) {
   // Every message of the flood was either received or reported lost (and so were markers).
   CHECK(seen->messages + seen->dropped >= n);
   CHECK(seen->messages + seen->dropped <= n + markers);
+}
+
+// max_pending_bytes counts what a held message costs the client (the Message and its strings), not
+// only its payload: with 16-byte payloads a 4 KiB bound holds a few dozen messages, not 256.
+asio::awaitable<void> unread_subscription_byte_bound(std::uint16_t port) {
+  const auto executor = co_await asio::this_coro::executor;
+  constexpr std::size_t bound = 4096;
+  constexpr std::size_t payload = 16;
+  pc::ConnectOptions options;
+  options.max_pending_bytes = bound;
+  auto slow = co_await connect_async(executor, port, options);
+  auto flood = co_await slow->subscribe("/topic/flood/bytes");
+  auto publisher = co_await connect_async(executor, port);
+  const std::size_t most_pending = co_await flood_unread(*publisher, flood, 20000, payload);
+  CHECK(most_pending > 0);
+  CHECK(most_pending <= bound / (sizeof(pc::Message) + payload) + 1);
+  check_serves(port);
 }
 
 // As an application writes it: connect() with its defaulted ConnectOptions, inside co_await.
@@ -415,6 +440,11 @@ TEST_CASE(
     "async client: 1,000 concurrent requests after a first one (reply channel subscribed) are "
     "each answered correctly") {
   against_daemon(thousand_requests_warm);
+}
+
+TEST_CASE("async client: the byte bound of an unread subscription counts what its messages hold") {
+  against_daemon(unread_subscription_byte_bound,
+                 {"--client-queue-bytes", "65536", "--slow-consumer", "drop"});
 }
 
 TEST_CASE("async client: a message reaches each of the client's subscriptions that match it") {

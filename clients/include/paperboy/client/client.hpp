@@ -173,9 +173,9 @@ class Client {
   // The io_context the core runs on while a call waits (declared first: destroyed last).
   std::unique_ptr<Loop> loop_;
   std::shared_ptr<ClientCore> core_;
-  std::shared_ptr<std::deque<Pending>> pending_;
+  struct Queue;
+  std::shared_ptr<Queue> pending_;
   Timeout write_timeout_ = default_timeout;
-  std::size_t max_pending_messages_ = 0;
 };
 
 }  // namespace paperboy::client

@@ -73,10 +73,11 @@ struct ConnectOptions {
   /// ping_timeout counts as a lost connection. Zero turns keepalive off.
   Timeout ping_interval = std::chrono::seconds(20);
   Timeout ping_timeout = std::chrono::seconds(10);
-  /// Most messages (and bytes of payload) one subscription, or the blocking Client's next()
-  /// queue, holds for an application that does not keep up; past either the client stops
-  /// reading the socket, so the broker's slow-consumer handling applies (GAP on topics, a queue
-  /// consumer without room is skipped) instead of the client's memory growing.
+  /// Most messages, and most bytes (each message's own size and its strings: what it costs the
+  /// client), one subscription or the blocking Client's next() queue holds for an application
+  /// that does not keep up; past either the client stops reading the socket, so the broker's
+  /// slow-consumer handling applies (GAP on topics, a queue consumer without room is skipped)
+  /// instead of the client's memory growing.
   std::size_t max_pending_messages = 65536;
   std::size_t max_pending_bytes = 64 * 1024 * 1024;
   /// AsyncClient: connection events (Disconnected, Reconnected, GaveUp, Blocked, Unblocked,
