@@ -45,7 +45,7 @@ from .errors import (
     server_error,
 )
 from .connection import HANDSHAKE_MAX_FRAME, Connection, Welcome
-from .message import Message
+from .message import Message, held_bytes
 from .subscription import GapHandler, Subscription
 
 log = logging.getLogger("paperboy")
@@ -910,9 +910,9 @@ class Client:
             if targets is None:
                 targets = self._route(channel)
             if targets:
-                plen = end - at
+                held = held_bytes(channel, end - at, reply_to, header_block)
                 for sub in targets:
-                    if bounded and sub._is_full(plen) and not sub._unsubscribed:
+                    if bounded and sub._is_full(held) and not sub._unsubscribed:
                         self._pause_reading(sub)
                         self._inbuf = buf[off:]
                         return

@@ -7,6 +7,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Callable, Optional
 
 from .errors import Timeout
+from .message import message_held_bytes
 
 if TYPE_CHECKING:
     from .client import Client
@@ -77,7 +78,7 @@ class Subscription:
             queue = self._queue
             if queue and not self._holding:
                 msg = queue.popleft()
-                self._bytes -= len(msg.payload)
+                self._bytes -= message_held_bytes(msg)
                 if msg.delivery:
                     self.unacked += 1
                     msg._subscription = self
@@ -111,7 +112,7 @@ class Subscription:
 
     def _push(self, msg: "Message") -> None:
         self._queue.append(msg)
-        self._bytes += len(msg.payload)
+        self._bytes += message_held_bytes(msg)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
