@@ -8,6 +8,8 @@ packages=(
   libasio-dev libspdlog-dev libfmt-dev libcli11-dev doctest-dev
   clang clang-format libclang-rt-14-dev
   python3 python3-pytest python3-pytest-asyncio python3-setuptools python3-pip python3-venv
+  # the newsstand services (services/): SQLite for the billing worker, the FastAPI app and its tests
+  libsqlite3-dev sqlite3 python3-fastapi python3-uvicorn python3-rx python3-httpx python3-websockets
 )
 
 missing=()
