@@ -1,0 +1,1 @@
+"""The newsstand's FastAPI application on paperboy (see services/README.md for its messages)."""
