@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Optional, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Optional
 
 import httpx
 import pytest
@@ -38,23 +39,32 @@ START_TIMEOUT = 30.0
 requires_worker = pytest.mark.skipif(
     not Path(BILLING_WORKER).exists(), reason=f"no billing-worker binary at {BILLING_WORKER}")
 
-T = TypeVar("T")
+DEFAULT_DEADLINE_S = 60.0
 
 
-def deadline(seconds: float) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
-    """Fail the (async) test if it has not finished within ``seconds``."""
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[None]:
+    """Every async test has a deadline, so none can hang: ``@pytest.mark.deadline(seconds)``,
+    else DEFAULT_DEADLINE_S. It wraps the test before pytest-asyncio runs it in its loop (this
+    conftest registers after that plugin, so its wrapper runs first)."""
+    test = pyfuncitem.obj
+    if inspect.iscoroutinefunction(test):
+        marker = pyfuncitem.get_closest_marker("deadline")
+        seconds = float(marker.args[0]) if marker else DEFAULT_DEADLINE_S
 
-    def wrap(test: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
         @functools.wraps(test)
-        async def run(*args: Any, **kwargs: Any) -> T:
+        async def bounded(**kwargs: Any) -> Any:
             try:
-                return await asyncio.wait_for(test(*args, **kwargs), seconds)
+                return await asyncio.wait_for(test(**kwargs), seconds)
             except asyncio.TimeoutError:
-                pytest.fail(f"{test.__name__} did not finish within its {seconds} s deadline")
+                pytest.fail(f"{pyfuncitem.name} did not finish within its {seconds:g} s deadline")
 
-        return run
+        pyfuncitem.obj = bounded
+    yield
 
-    return wrap
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "deadline(seconds): the async test fails after this long")
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 20.0) -> None:

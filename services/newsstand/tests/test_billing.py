@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime
 
-from conftest import Newsstand, deadline, http, payables_cents, requires_worker, until
+import pytest
+
+from conftest import Newsstand, http, payables_cents, requires_worker, until
 
 YEAR = 2026
 
@@ -22,7 +24,6 @@ async def total_payable(client, billing_date: str):  # type: ignore[no-untyped-d
 
 
 @requires_worker
-@deadline(60)
 async def test_payables_equal_the_sql_sum_for_20_dates(newsstand: Newsstand) -> None:
     async with http(newsstand) as client:
         for billing_date in spread_dates(20):
@@ -34,7 +35,7 @@ async def test_payables_equal_the_sql_sum_for_20_dates(newsstand: Newsstand) -> 
 
 
 @requires_worker
-@deadline(90)
+@pytest.mark.deadline(90)
 async def test_200_concurrent_requests_with_two_workers_all_answered(newsstand: Newsstand) -> None:
     dates = spread_dates(200)
     async with http(newsstand, connections=200) as client:
@@ -44,7 +45,7 @@ async def test_200_concurrent_requests_with_two_workers_all_answered(newsstand: 
         assert round(response.json()["total"] * 100) == payables_cents(newsstand, billing_date)
 
 
-@deadline(30)
+@pytest.mark.deadline(30)
 async def test_a_bad_date_is_422(newsstand: Newsstand) -> None:
     async with http(newsstand) as client:
         for bad in ("2026-02-30", "yesterday", "2026-13-01", ""):
@@ -54,7 +55,6 @@ async def test_a_bad_date_is_422(newsstand: Newsstand) -> None:
 
 
 @requires_worker
-@deadline(60)
 async def test_a_billing_sheet_job_ends_done_with_the_days_csv(newsstand: Newsstand) -> None:
     billing_date = "2026-03-14"
     async with http(newsstand) as client:

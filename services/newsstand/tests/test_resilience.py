@@ -8,15 +8,15 @@ import uuid
 from typing import Callable
 
 import httpx
+import pytest
 
-from conftest import EventStream, Newsstand, deadline, http, payables_cents, requires_worker, until
+from conftest import EventStream, Newsstand, http, payables_cents, requires_worker, until
 from test_billing import spread_dates, total_payable
 
 # The request waits up to 5 s for a worker; "at once" is well under that, even on a loaded box.
 AT_ONCE_S = 2.5
 
 
-@deadline(60)
 async def test_no_worker_is_503_at_once(newsstand_factory: Callable[..., Newsstand]) -> None:
     stand = newsstand_factory(workers=0)
     async with http(stand) as client:
@@ -28,7 +28,18 @@ async def test_no_worker_is_503_at_once(newsstand_factory: Callable[..., Newssta
 
 
 @requires_worker
-@deadline(90)
+async def test_no_answer_within_5_s_is_504(newsstand_factory: Callable[..., Newsstand]) -> None:
+    stand = newsstand_factory(workers=1, worker_args=("--job-delay-ms", "8000"))
+    async with http(stand) as client:
+        started = time.monotonic()
+        response = await total_payable(client, "2026-02-01")
+        assert response.status_code == 504, response.text
+        assert 4.5 < time.monotonic() - started < 5 + AT_ONCE_S
+    stand.workers[0].kill()  # it would finish the held job before a SIGTERM ended it
+
+
+@requires_worker
+@pytest.mark.deadline(90)
 async def test_a_worker_killed_mid_burst_loses_no_request(newsstand_factory: Callable[..., Newsstand]) -> None:
     # Each job waits 50 ms, so each worker has its prefetch of requests in hand when one dies:
     # those were never acked and the broker gives them to the other worker.
@@ -58,7 +69,7 @@ async def test_a_worker_killed_mid_burst_loses_no_request(newsstand_factory: Cal
 
 
 @requires_worker
-@deadline(120)
+@pytest.mark.deadline(120)
 async def test_the_app_serves_again_after_the_broker_restarts(newsstand_factory: Callable[..., Newsstand]) -> None:
     stand = newsstand_factory(workers=2)
     async with http(stand) as client:

@@ -11,16 +11,16 @@ import uuid
 from typing import Any
 
 import paperboy
+import pytest
 import websockets
 
-from conftest import EventStream, Newsstand, deadline, http, until
+from conftest import EventStream, Newsstand, http, until
 
 
 def subscription_total(stand: Newsstand) -> float:
     return round(stand.query("SELECT SUM(price_cents * qty) FROM subscriptions")[0][0] / 100, 2)
 
 
-@deadline(60)
 async def test_100_messenger_records_reach_an_sse_client_in_order_and_are_stored_once(
         newsstand: Newsstand) -> None:
     run = uuid.uuid4().hex
@@ -68,7 +68,6 @@ async def test_100_messenger_records_reach_an_sse_client_in_order_and_are_stored
         assert (await client.post("/messenger/send", json={"status": "lost"})).status_code == 422
 
 
-@deadline(60)
 async def test_totals_arrive_over_sse_and_follow_a_changed_subscription(newsstand: Newsstand) -> None:
     expected = subscription_total(newsstand)
     async with http(newsstand) as client, EventStream(client, "/subscriptions/totals/sse") as totals:
@@ -90,7 +89,6 @@ async def test_totals_arrive_over_sse_and_follow_a_changed_subscription(newsstan
             newsstand.query("UPDATE subscriptions SET qty = ? WHERE id = 1", qty)
 
 
-@deadline(60)
 async def test_the_sales_quota_publishes_the_right_buy_instructions(newsstand: Newsstand) -> None:
     quota = 0.85
     expected = []
@@ -116,7 +114,6 @@ async def test_the_sales_quota_publishes_the_right_buy_instructions(newsstand: N
             assert (await client.get("/sales/list/quota", params={"quota": 1.5})).status_code == 422
 
 
-@deadline(60)
 async def test_ws_events_gets_messenger_and_totals_events(newsstand: Newsstand) -> None:
     record_id = f"ws-{uuid.uuid4().hex}"
     async with websockets.connect(f"{newsstand.ws_url}/ws/events") as ws:
@@ -135,7 +132,6 @@ async def test_ws_events_gets_messenger_and_totals_events(newsstand: Newsstand) 
                 got_total = True
 
 
-@deadline(60)
 async def test_the_customer_list_streams_page_by_page_on_acks(newsstand: Newsstand) -> None:
     customers: list[dict[str, Any]] = []
     async with websockets.connect(f"{newsstand.ws_url}/customer/list/ws?page_size=300") as ws:
@@ -158,7 +154,7 @@ async def test_the_customer_list_streams_page_by_page_on_acks(newsstand: Newssta
         assert ws.close_code == 1008
 
 
-@deadline(30)
+@pytest.mark.deadline(30)
 async def test_healthz_and_the_dashboard(newsstand: Newsstand) -> None:
     async with http(newsstand) as client:
         health = await client.get("/healthz")
