@@ -16,7 +16,9 @@ function showRecord(event) {
   const record = JSON.parse(event.data);
   const item = document.createElement("li");
   item.dataset.recordId = record.record_id;
-  item.textContent = `messenger ${record.messenger_id}: ${JSON.stringify(record)}`;
+  const { record_id: _id, messenger_id: messenger, ...details } = record;
+  const described = Object.entries(details).map(([key, value]) => `${key}: ${JSON.stringify(value)}`);
+  item.textContent = [`messenger ${messenger}`, ...described].join(" · ");
   const feed = document.getElementById("messenger-feed");
   feed.prepend(item);
   while (feed.children.length > FEED_LENGTH) feed.lastChild.remove();
