@@ -36,7 +36,7 @@ class Listener:
         self._events: asyncio.Queue[Optional[Event]] = asyncio.Queue(LISTENER_BACKLOG)
         self.overflowed = False
 
-    def _offer(self, event: Event) -> None:
+    def offer(self, event: Event) -> None:
         if self.overflowed:
             return
         if self._events.qsize() >= LISTENER_BACKLOG - 1:
@@ -52,7 +52,7 @@ class Listener:
             yield event
 
     def close(self) -> None:
-        self._hub._listeners.discard(self)
+        self._hub.forget(self)
 
     def __enter__(self) -> "Listener":
         return self
@@ -74,11 +74,10 @@ class EventHub:
         self._listeners.add(listener)
         return listener
 
+    def forget(self, listener: Listener) -> None:
+        self._listeners.discard(listener)
+
     def dispatch(self, event: Event) -> None:
         for listener in tuple(self._listeners):
             if listener.channel is None or listener.channel == event.channel:
-                listener._offer(event)
-
-    @property
-    def listeners(self) -> int:
-        return len(self._listeners)
+                listener.offer(event)

@@ -31,7 +31,7 @@ async def customer_list(
                 {"page": page, "customers": customers[:page_size], "last": last}))
             try:
                 ack = json.loads(await ws.receive_text())
-            except ValueError:
+            except (ValueError, KeyError):  # not JSON, or a binary frame
                 ack = None
             if not isinstance(ack, dict) or ack.get("ack") != page:
                 await ws.close(status.WS_1008_POLICY_VIOLATION)

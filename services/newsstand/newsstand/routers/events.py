@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket
 
 from ..deps import hub
 from ..hub import Event, EventHub, Listener
@@ -27,11 +27,9 @@ async def _push(ws: WebSocket, listener: Listener) -> None:
 
 
 async def _until_closed(ws: WebSocket) -> None:
-    try:
-        while True:
-            await ws.receive_text()  # the client has nothing to say; this notices it leaving
-    except WebSocketDisconnect:
-        return
+    # The client has nothing to say; reading notices it leaving.
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 @router.websocket("/ws/events")
