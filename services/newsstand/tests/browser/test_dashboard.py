@@ -65,7 +65,7 @@ def test_the_dashboard_shows_live_data_and_computes_payables(newsstand: Newsstan
     # A date input's typed form depends on the locale; set its value as the page would read it.
     browser.execute_script("document.getElementById('billing-date').value = arguments[0]", billing_date)
     browser.find_element(By.CSS_SELECTOR, "#payables-form button").click()
-    expected = payables_cents(newsstand, billing_date) / 100
+    expected = payables_cents(newsstand, [billing_date])[billing_date] / 100
     wait.until(lambda d: d.find_element(By.ID, "payables-total").get_attribute("data-value") is not None)
     assert float(browser.find_element(By.ID, "payables-total").get_attribute("data-value")) == pytest.approx(expected, abs=0.001)
     assert text_of(browser, "payables-total") == f"{expected:,.2f}"
