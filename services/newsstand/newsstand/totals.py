@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import logging
 from typing import Any, Optional
@@ -15,7 +14,7 @@ from rx.scheduler.eventloop import AsyncIOScheduler
 
 from . import channels
 from .broker import BrokerLink
-from .db import Database
+from .db import Database, utc_now
 
 log = logging.getLogger("newsstand.totals")
 
@@ -45,16 +44,16 @@ class TotalsPublisher:
 
     async def _publish_total(self) -> None:
         # `at` is taken before the query, so a total stamped after a change has seen it.
-        at = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        total = await self._db.subscription_total()
-        payload = {"total": round(total.cents / 100, 2), "subscriptions": total.subscriptions, "at": at}
-        self.latest = payload
-        if not self._broker.connected:
-            return  # a stale total is worth nothing after the reconnect: do not buffer it
+        at = utc_now()
         try:
-            await self._broker.client.publish(channels.TOTALS, json.dumps(payload))
+            total = await self._db.subscription_total()
+            payload = {"total": round(total.cents / 100, 2), "subscriptions": total.subscriptions,
+                       "at": at}
+            self.latest = payload
+            if self._broker.connected:  # a stale total is worth nothing later: never buffer one
+                await self._broker.client.publish(channels.TOTALS, json.dumps(payload))
         except Exception as error:  # noqa: BLE001 - the next tick tries again
-            log.warning("totals.publish_failed error=%s", error)
+            log.warning("totals.failed error=%s", error)
 
     async def stop(self) -> None:
         if self._ticks is not None:
