@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Optional
+from typing import Optional
 
 import rx
 from rx.core.typing import Disposable
@@ -28,7 +28,7 @@ class TotalsPublisher:
         self._interval = interval
         self._ticks: Optional[Disposable] = None
         self._running: Optional[asyncio.Task[None]] = None
-        self.latest: Optional[dict[str, Any]] = None
+        self.latest: Optional[bytes] = None  # the last total, as published
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(asyncio.get_running_loop())
@@ -47,11 +47,11 @@ class TotalsPublisher:
         at = utc_now()
         try:
             total = await self._db.subscription_total()
-            payload = {"total": round(total.cents / 100, 2), "subscriptions": total.subscriptions,
-                       "at": at}
+            payload = json.dumps({"total": round(total.cents / 100, 2),
+                                  "subscriptions": total.subscriptions, "at": at}).encode()
             self.latest = payload
             if self._broker.connected:  # a stale total is worth nothing later: never buffer one
-                await self._broker.client.publish(channels.TOTALS, json.dumps(payload))
+                await self._broker.client.publish(channels.TOTALS, payload)
         except Exception as error:  # noqa: BLE001 - the next tick tries again
             log.warning("totals.failed error=%s", error)
 

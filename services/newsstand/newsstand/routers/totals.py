@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends
 from starlette.responses import StreamingResponse
 
@@ -21,5 +19,5 @@ async def totals_events(
     events: EventHub = Depends(hub), publisher: TotalsPublisher = Depends(totals)
 ) -> StreamingResponse:
     """The latest total at once (when there is one), then each one published."""
-    first = [json.dumps(publisher.latest).encode()] if publisher.latest else []
+    first = [publisher.latest] if publisher.latest else []
     return event_stream(events.listen(channels.TOTALS), first)
