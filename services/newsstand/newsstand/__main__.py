@@ -7,6 +7,11 @@ import logging
 import socket
 import sys
 
+try:
+    import paperboy  # noqa: F401 - checked here to say how to get it
+except ImportError:
+    sys.exit("newsstand: the paperboy client is not importable: run with "
+             "PYTHONPATH=<repository>/clients/python/src, or pip install clients/python")
 import uvicorn
 
 from .app import create_app
