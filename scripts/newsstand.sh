@@ -22,15 +22,25 @@ if [[ ! -e $db ]]; then
   (cd services/newsstand && "$python" -m newsstand.datagen --db "$db" --seed 1)
 fi
 
-children=()
+broker_pid=
+services=()  # the workers and the app
+# The workers and the app go first, while the broker is still there for them to drain through.
 stop_all() {
   trap - INT TERM EXIT
   echo
   echo "newsstand: stopping"
-  ((${#children[@]})) && kill "${children[@]}" 2>/dev/null || true
-  wait || true
+  if ((${#services[@]})); then
+    kill "${services[@]}" 2>/dev/null || true
+    wait "${services[@]}" 2>/dev/null || true
+  fi
+  if [[ -n $broker_pid ]]; then
+    kill "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+  fi
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
 
 # wait_for WHAT COMMAND...: until COMMAND succeeds, for up to 30 s.
 wait_for() {
@@ -49,20 +59,21 @@ http_ok() {
   "$python" -c 'import sys, urllib.request as r; r.urlopen(r.Request(sys.argv[1], method=sys.argv[2]), timeout=5)' "$@"
 }
 
+rm -f "$state/logs/paperboyd.log"  # the wait below reads this run's log, not the last one's
 build/release/broker/paperboyd --bind 127.0.0.1 --port "$broker_port" 2>"$state/logs/paperboyd.log" &
-children+=($!)
+broker_pid=$!
 wait_for paperboyd grep -q server.listening "$state/logs/paperboyd.log"
 
 for n in 1 2; do
   build/release/services/billing-worker/billing-worker --server "127.0.0.1:$broker_port" \
     --db "$db" --name "billing-worker-$n" 2>"$state/logs/billing-worker-$n.log" &
-  children+=($!)
+  services+=($!)
 done
 
 (cd services/newsstand && exec env PYTHONPATH="$root/services/newsstand:$root/clients/python/src" \
   "$python" -m newsstand --broker "127.0.0.1:$broker_port" --db "$db" --port "$app_port" \
   --totals-interval "$totals_interval") 2>"$state/logs/newsstand.log" &
-children+=($!)
+services+=($!)
 wait_for "the app" http_ok "http://127.0.0.1:$app_port/healthz" GET
 wait_for "the billing workers" \
   http_ok "http://127.0.0.1:$app_port/billing/total/payable?billing_date=2026-01-01" POST
