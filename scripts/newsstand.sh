@@ -87,4 +87,5 @@ newsstand is up (logs in $state/logs/, database $db):
   broker        paperboyd on 127.0.0.1:$broker_port
 Ctrl-C stops everything.
 EOM
-wait -n || echo "newsstand: a process ended; stopping the rest (see $state/logs/)"
+wait -n || true
+echo "newsstand: a process ended; stopping the rest (see $state/logs/)"
