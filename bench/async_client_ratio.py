@@ -35,6 +35,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--subs", type=int, default=4)
     ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--consume", choices=("view", "stream"), default="view",
+                    help="how the AsyncClient subscribers take messages: subscribe_views (in place) "
+                         "or Subscription::next()")
     a = ap.parse_args()
 
     paperboyd = os.path.join(a.build, "broker/paperboyd")
@@ -51,7 +54,7 @@ def main():
         for r in range(a.rounds):
             for w in WORKLOADS:
                 runs = {"raw": [raw_bench, w, *common, "--broker-pid", str(broker.pid)],
-                        "async": [async_bench, w, *common]}
+                        "async": [async_bench, w, *common, "--consume", a.consume]}
                 order = ("raw", "async") if r % 2 == 0 else ("async", "raw")
                 got = {c: rate(runs[c]) for c in order}
                 for c in order:
@@ -59,7 +62,8 @@ def main():
                 ratios[w].append(got["async"] / got["raw"])
                 print(f"round {r + 1} {w:7} raw {got['raw'] / 1e6:6.3f}M  async "
                       f"{got['async'] / 1e6:6.3f}M msgs/s  ratio {ratios[w][-1]:.2f}", flush=True)
-        print(f"\nmedians of {a.rounds} rounds, {a.size} B, 1 publisher, {a.subs} subscribers:")
+        print(f"\nmedians of {a.rounds} rounds, {a.size} B, 1 publisher, {a.subs} subscribers, "
+              f"AsyncClient consuming by {a.consume}:")
         for w in WORKLOADS:
             raw = statistics.median(figures[(w, 'raw')])
             asy = statistics.median(figures[(w, 'async')])

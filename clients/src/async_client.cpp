@@ -108,8 +108,16 @@ asio::awaitable<Subscription> AsyncClient::subscribe(std::string channel, Subscr
 
 asio::awaitable<Subscription> AsyncClient::subscribe(std::string channel, SubscribeOptions options,
                                                      SubscriptionHandler handler, Timeout timeout) {
-  return wrap(
-      core_->subscribe(std::move(channel), options, std::move(handler), deadline_after(timeout)));
+  return wrap(core_->subscribe(std::move(channel), options, std::move(handler), {},
+                               deadline_after(timeout)));
+}
+
+asio::awaitable<Subscription> AsyncClient::subscribe_views(std::string channel,
+                                                           SubscribeOptions options,
+                                                           MessageViewHandler handler,
+                                                           Timeout timeout) {
+  return wrap(core_->subscribe(std::move(channel), options, {}, std::move(handler),
+                               deadline_after(timeout)));
 }
 
 asio::awaitable<Subscription> AsyncClient::wrap(
@@ -118,11 +126,19 @@ asio::awaitable<Subscription> AsyncClient::wrap(
 }
 
 void AsyncClient::ack(const Message& message) {
-  core_->ack(message);
+  core_->settle(message.delivery, message.connection, true);
 }
 
 void AsyncClient::nack(const Message& message) {
-  core_->nack(message);
+  core_->settle(message.delivery, message.connection, false);
+}
+
+void AsyncClient::ack(const MessageView& message) {
+  core_->settle(message.delivery, message.connection, true);
+}
+
+void AsyncClient::nack(const MessageView& message) {
+  core_->settle(message.delivery, message.connection, false);
 }
 
 asio::awaitable<Message> AsyncClient::request(std::string channel, std::string payload,

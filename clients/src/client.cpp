@@ -173,8 +173,8 @@ void Client::subscribe(std::string_view channel, const SubscribeOptions& options
     std::visit([&](auto&& item) { pending->items.emplace_back(Event{std::move(item)}); },
                std::move(event));
   };
-  loop_->run(
-      c, c.subscribe(std::string(channel), options, std::move(handler), deadline_after(timeout)));
+  loop_->run(c, c.subscribe(std::string(channel), options, std::move(handler), {},
+                            deadline_after(timeout)));
 }
 
 void Client::unsubscribe(std::string_view channel, Timeout timeout) {
@@ -249,28 +249,25 @@ std::optional<Event> Client::take_pending() {
 }
 
 // A bare id names a delivery of the current connection.
-Message Client::delivery_of(std::uint64_t delivery) const {
-  Message message;
-  message.delivery = delivery;
-  message.connection = core_ ? core_->generation() : 0;
-  return message;
-}
-
 void Client::ack(std::uint64_t delivery) {
-  ack(delivery_of(delivery));
+  auto& c = core();
+  c.settle(delivery, c.generation(), true);
+  maybe_flush();
 }
 
 void Client::ack(const Message& message) {
-  core().ack(message);
+  core().settle(message.delivery, message.connection, true);
   maybe_flush();
 }
 
 void Client::nack(std::uint64_t delivery) {
-  nack(delivery_of(delivery));
+  auto& c = core();
+  c.settle(delivery, c.generation(), false);
+  maybe_flush();
 }
 
 void Client::nack(const Message& message) {
-  core().nack(message);
+  core().settle(message.delivery, message.connection, false);
   maybe_flush();
 }
 

@@ -15,6 +15,7 @@
 
 #include "channel_match.hpp"
 #include "errors.hpp"
+#include "message_fill.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/headers.hpp"
@@ -83,19 +84,18 @@ void write_u32(char* at, std::uint32_t value) noexcept {
   }
 }
 
-// Fills a Message where it will stay (a stream's queue): each string is copied once, and the
-// Message is never moved.
-void fill_message(Message& message, const protocol::Msg& msg, std::uint64_t connection) {
-  message.channel = msg.channel;
-  message.reply_to = msg.reply_to;
-  message.payload = msg.payload;
-  message.delivery = msg.delivery;
-  message.redelivered = msg.redelivered();
-  message.published_at = msg.published_at;
-  message.connection = connection;
-  for (const auto& header : protocol::HeaderBlock(msg.headers)) {
-    message.headers.push_back({std::string(header.key), std::string(header.value)});
-  }
+// A MSG seen in place.
+MessageView view_of(const protocol::Msg& msg, std::uint64_t connection) noexcept {
+  MessageView view;
+  view.channel = msg.channel;
+  view.reply_to = msg.reply_to;
+  view.payload = msg.payload;
+  view.delivery = msg.delivery;
+  view.redelivered = msg.redelivered();
+  view.published_at = msg.published_at;
+  view.connection = connection;
+  view.header_block = msg.headers;
+  return view;
 }
 
 }  // namespace
@@ -614,6 +614,11 @@ void ClientCore::close() {
 // --- What the broker sends ---------------------------------------------------------------------
 
 void ClientCore::on_frame(std::string_view body) {
+  // Nearly every frame a subscriber reads is a MSG: decoded without the generic variant.
+  if (const auto msg = protocol::decode_msg(body, version_)) {
+    on_msg(*msg);
+    return;
+  }
   const auto decoded = protocol::decode(body, version_);
   if (!decoded) throw protocol_error("malformed frame from the server");
   const auto& message = *decoded;
@@ -672,14 +677,18 @@ void ClientCore::on_msg(const protocol::Msg& msg) {
       unsettled_[msg.delivery] = target;
       ++subscription.unsettled;
     }
+    if (subscription.view_handler) {
+      call_handler(subscription.view_handler, view_of(msg, generation_));
+      continue;
+    }
     if (subscription.handler) {
       SubscriptionEvent event{std::in_place_type<Message>};
-      fill_message(std::get<Message>(event), msg, generation_);
+      fill_message(std::get<Message>(event), view_of(msg, generation_));
       call_handler(subscription.handler, std::move(event));
       continue;
     }
     auto& event = subscription.queue.emplace_back(std::in_place_type<Message>);
-    fill_message(std::get<Message>(event), msg, generation_);
+    fill_message(std::get<Message>(event), view_of(msg, generation_));
     queued(subscription, held_bytes(event));
   }
 }
@@ -688,6 +697,7 @@ void ClientCore::on_gap(const protocol::Gap& gap) {
   for (const auto& target : route(gap.channel, false)) {
     auto& subscription = *target;
     subscription.dropped += gap.dropped;
+    if (subscription.view_handler) continue;  // counted only
     SubscriptionEvent event{Gap{std::string(gap.channel), gap.dropped}};
     if (subscription.handler) {
       call_handler(subscription.handler, std::move(event));
@@ -791,7 +801,7 @@ void ClientCore::take_reply(const protocol::Msg& msg) {
   }
   const auto found = requests_.find(correlation);
   if (found == requests_.end() || found->second->reply || found->second->error) return;
-  fill_message(found->second->reply.emplace(), msg, generation_);
+  fill_message(found->second->reply.emplace(), view_of(msg, generation_));
   found->second->waiters.notify_all();
 }
 
@@ -951,6 +961,28 @@ std::string ClientCore::encode_pub(std::uint32_t req, std::string_view channel,
   return frame;
 }
 
+bool ClientCore::append_plain_pub(std::string_view channel, std::string_view payload,
+                                  const PublishOptions& options) {
+  const bool plain = options.reply_to.empty() && options.headers.empty() &&
+                     options.ttl <= Timeout::zero() && !options.require_subscriber;
+  if (!plain || payload.size() > max_payload_) return false;
+  // A PUB's payload is its last field: the rest of the frame, once encoded for a channel (and
+  // checked), is the same for every plain publish to it.
+  if (channel != plain_pub_channel_ || version_ != plain_pub_version_) {
+    check_field(channel, "channel name", protocol::Errc::bad_channel);
+    const auto frame = protocol::encode_frame(protocol::Pub{0, channel, {}, {}}, version_);
+    plain_pub_prefix_.assign(frame, protocol::frame_header_size);
+    plain_pub_channel_.assign(channel);
+    plain_pub_version_ = version_;
+  }
+  char length[protocol::frame_header_size];
+  write_u32(length, static_cast<std::uint32_t>(plain_pub_prefix_.size() + payload.size()));
+  out_.append(length, sizeof length);
+  out_.append(plain_pub_prefix_);
+  out_.append(payload);
+  return true;
+}
+
 void ClientCore::publish(std::string_view channel, std::string_view payload,
                          const PublishOptions& options) {
   check_open();
@@ -963,9 +995,11 @@ void ClientCore::publish(std::string_view channel, std::string_view payload,
                       std::to_string(room_limit()),
                   false);
     }
-    // The fast path: encoded straight into the outgoing buffer (nothing of it on a refusal).
     const auto before = out_.size();
-    encode_pub(out_, 0, channel, payload, options);
+    if (!append_plain_pub(channel, payload, options)) {
+      // Encoded straight into the outgoing buffer (nothing of it on a refusal).
+      encode_pub(out_, 0, channel, payload, options);
+    }
     appended(before);
     return;
   }
@@ -1035,20 +1069,23 @@ void ClientCore::send_sub(const std::shared_ptr<SubscriptionState>& subscription
 
 asio::awaitable<std::shared_ptr<SubscriptionState>> ClientCore::subscribe(
     std::string channel, SubscribeOptions options, SubscriptionHandler handler,
-    Clock::time_point deadline) {
-  return await_subscribed(add_subscription(std::move(channel), options, std::move(handler)),
-                          deadline);
+    MessageViewHandler view_handler, Clock::time_point deadline) {
+  return await_subscribed(
+      add_subscription(std::move(channel), options, std::move(handler), std::move(view_handler)),
+      deadline);
 }
 
 std::shared_ptr<SubscriptionState> ClientCore::add_subscription(std::string channel,
                                                                 SubscribeOptions options,
-                                                                SubscriptionHandler handler) {
+                                                                SubscriptionHandler handler,
+                                                                MessageViewHandler view_handler) {
   check_open();
   check_field(channel, "channel name", protocol::Errc::bad_channel);
   auto subscription = std::make_shared<SubscriptionState>();
   subscription->channel = std::move(channel);
   subscription->options = options;
   subscription->handler = std::move(handler);
+  subscription->view_handler = std::move(view_handler);
   subscription->core = weak_from_this();
   add_subscription(subscription);
   if (state_ == State::connected) send_sub(subscription);
@@ -1105,11 +1142,11 @@ asio::awaitable<std::optional<SubscriptionEvent>> ClientCore::next_event(
   }
 }
 
-void ClientCore::settle(const Message& message, bool ack) {
-  if (message.delivery == 0 || message.connection != generation_ || state_ != State::connected) {
+void ClientCore::settle(std::uint64_t delivery, std::uint64_t connection, bool ack) {
+  if (delivery == 0 || connection != generation_ || state_ != State::connected) {
     return;  // needs none, or of a lost connection: the broker took it back
   }
-  const auto found = unsettled_.find(message.delivery);
+  const auto found = unsettled_.find(delivery);
   if (found != unsettled_.end()) {
     if (auto subscription = found->second.lock()) {
       --subscription->unsettled;
@@ -1118,18 +1155,10 @@ void ClientCore::settle(const Message& message, bool ack) {
     unsettled_.erase(found);
   }
   if (ack) {
-    append(protocol::Ack{message.delivery});
+    append(protocol::Ack{delivery});
   } else {
-    append(protocol::Nack{message.delivery});
+    append(protocol::Nack{delivery});
   }
-}
-
-void ClientCore::ack(const Message& message) {
-  settle(message, true);
-}
-
-void ClientCore::nack(const Message& message) {
-  settle(message, false);
 }
 
 asio::awaitable<void> ClientCore::ensure_reply_inbox(Clock::time_point deadline) {
@@ -1140,7 +1169,7 @@ asio::awaitable<void> ClientCore::ensure_reply_inbox(Clock::time_point deadline)
   // the broker refused is made again, under a new id, by the next request.
   if (!reply_inbox_ || reply_inbox_->ended) {
     reply_inbox_ =
-        add_subscription(std::string(protocol::reply_prefix) + random_reply_id(), {}, {});
+        add_subscription(std::string(protocol::reply_prefix) + random_reply_id(), {}, {}, {});
   }
   const auto inbox = reply_inbox_;
   const bool answered = co_await wait(

@@ -49,7 +49,8 @@ std::size_t held_bytes(const SubscriptionEvent& event) noexcept;
 struct SubscriptionState {
   std::string channel;
   SubscribeOptions options;
-  SubscriptionHandler handler;  // empty: events wait in `queue` for next()
+  SubscriptionHandler handler;  // both empty: events wait in `queue` for next()
+  MessageViewHandler view_handler;
   std::deque<SubscriptionEvent> queue;
   std::size_t queued_bytes = 0;
   std::uint64_t dropped = 0;
@@ -107,6 +108,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   asio::awaitable<std::shared_ptr<SubscriptionState>> subscribe(std::string channel,
                                                                 SubscribeOptions options,
                                                                 SubscriptionHandler handler,
+                                                                MessageViewHandler view_handler,
                                                                 Clock::time_point deadline);
   asio::awaitable<void> unsubscribe(std::shared_ptr<SubscriptionState> subscription,
                                     Clock::time_point deadline);
@@ -117,8 +119,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   /// The subscription of `channel` (exact name), if any.
   std::shared_ptr<SubscriptionState> find_subscription(std::string_view channel) const;
 
-  void ack(const Message& message);
-  void nack(const Message& message);
+  /// Acks (or nacks) a manual-ack delivery of connection `connection`; one of an earlier
+  /// connection, or delivery 0, needs nothing.
+  void settle(std::uint64_t delivery, std::uint64_t connection, bool ack);
 
   asio::awaitable<void> ensure_reply_inbox(Clock::time_point deadline);
   RequestToken send_request(std::string_view channel, std::string_view payload,
@@ -225,15 +228,20 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void add_subscription(const std::shared_ptr<SubscriptionState>& subscription);
   // Records a subscription and sends its SUB when connected (else on connecting).
   std::shared_ptr<SubscriptionState> add_subscription(std::string channel, SubscribeOptions options,
-                                                      SubscriptionHandler handler);
+                                                      SubscriptionHandler handler,
+                                                      MessageViewHandler view_handler);
   bool remove_subscription(const std::shared_ptr<SubscriptionState>& subscription);
   bool is_reply(std::string_view channel) const noexcept;
   void take_reply(const protocol::Msg& msg);
-  void settle(const Message& message, bool ack);
   void emit(ConnectionEvent event);
   template <class Handler, class Event>
   void call_handler(const Handler& handler, Event&& event);
 
+  // Appends a publish without reply-to, headers, TTL or require-a-subscriber from the encoded
+  // PUB of its channel kept from the publish before (made anew for another channel); false, and
+  // nothing appended, for any other publish.
+  bool append_plain_pub(std::string_view channel, std::string_view payload,
+                        const PublishOptions& options);
   // Checks a PUB as the broker would (refusing what it would close the connection for) and
   // encodes it at the end of `out`, or into a frame of its own.
   void encode_pub(std::string& out, std::uint32_t req, std::string_view channel,
@@ -274,6 +282,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::uint64_t last_pong_token_ = 0;
 
   std::uint32_t max_payload_ = 0;
+  std::string plain_pub_channel_;  // append_plain_pub's channel, version and encoded PUB
+  std::uint8_t plain_pub_version_ = 0;
+  std::string plain_pub_prefix_;
   std::uint8_t version_ = 0;
   std::string server_id_;
   std::string server_version_;

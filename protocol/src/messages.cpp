@@ -105,16 +105,20 @@ Pub read_pub(BodyReader& r, std::uint8_t version) noexcept {
   return speaks_v2(version) ? read_pub_as<pb1_version_2>(r) : read_pub_as<pb1_version>(r);
 }
 
-Msg read_msg(BodyReader& r, std::uint8_t version) noexcept {
+template <std::uint8_t Version>
+Msg read_msg_as(BodyReader& r) noexcept {
   Msg m;
   m.delivery = r.integer<std::uint64_t>();
   m.flags = r.integer<std::uint8_t>();
-  if (speaks_v2(version)) m.published_at = r.integer<std::uint64_t>();
+  if constexpr (Version >= pb1_version_2) m.published_at = r.integer<std::uint64_t>();
   m.channel = r.u16_string();
   m.reply_to = r.u16_string();
-  if (speaks_v2(version)) m.headers = read_headers(r);
+  if constexpr (Version >= pb1_version_2) m.headers = read_headers(r);
   m.payload = r.rest();
   return m;
+}
+Msg read_msg(BodyReader& r, std::uint8_t version) noexcept {
+  return speaks_v2(version) ? read_msg_as<pb1_version_2>(r) : read_msg_as<pb1_version>(r);
 }
 
 // The op byte of a body, if `version` has that op.
@@ -407,6 +411,14 @@ std::optional<Pub> decode_pub(std::string_view body, std::uint8_t version) noexc
       speaks_v2(version) ? read_pub_as<pb1_version_2>(reader) : read_pub_as<pb1_version>(reader);
   if (!reader.ok()) return std::nullopt;
   return pub;
+}
+
+std::optional<Msg> decode_msg(std::string_view body, std::uint8_t version) noexcept {
+  if (body.empty() || static_cast<Op>(body.front()) != Op::msg) return std::nullopt;
+  BodyReader reader(body.substr(1));
+  const Msg msg = read_msg(reader, version);
+  if (!reader.ok()) return std::nullopt;
+  return msg;
 }
 
 std::size_t encoded_body_size(const Message& m, std::uint8_t version) noexcept {

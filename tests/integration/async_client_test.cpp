@@ -403,6 +403,107 @@ asio::awaitable<void> overlapping_subscriptions(std::uint16_t port) {
   co_await client.drain();
 }
 
+// A subscription that sees its messages in place: every field as published, in order, and the
+// deliveries acked and nacked through their views (nothing left for the broker to hand out again).
+asio::awaitable<void> views_in_place(std::uint16_t port) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto consumer = co_await connect_async(executor, port);
+  auto publisher = co_await connect_async(executor, port);
+  std::vector<pc::Message> seen;
+  pc::MessageViewHandler take = [&seen, client = consumer.get()](const pc::MessageView& view) {
+    seen.push_back(view.to_message());
+    CHECK(seen.back().headers == view.headers());
+    // The first job is given back once, then acked when it comes again.
+    if (payload_index(view.payload) == 0 && !view.redelivered) {
+      client->nack(view);
+    } else {
+      client->ack(view);
+    }
+  };
+  co_await consumer->subscribe_views("/queue/views", manual_ack(4), std::move(take));
+  constexpr std::size_t n = 50;
+  for (std::size_t i = 0; i < n; ++i) {
+    pc::PublishOptions options;
+    if (i % 2 == 0) options.headers = {{"seq", std::to_string(i)}, {"seq", "again"}};
+    if (i % 5 == 0) options.reply_to = "/topic/answers";
+    publisher->publish("/queue/views", numbered_payload(i), options);
+  }
+  co_await publisher->ping();
+  REQUIRE_MESSAGE(co_await eventually([&] { return seen.size() == n + 1; }),
+                  seen.size() << " of " << n + 1 << " deliveries seen");
+  std::set<std::size_t> first_sight;
+  for (const auto& message : seen) {
+    const auto i = payload_index(message.payload);
+    REQUIRE(i.has_value());
+    CHECK(message.channel == "/queue/views");
+    CHECK(message.delivery != 0);
+    CHECK(message.reply_to == (*i % 5 == 0 ? "/topic/answers" : ""));
+    const pc::Headers headers =
+        *i % 2 == 0 ? pc::Headers{{"seq", std::to_string(*i)}, {"seq", "again"}} : pc::Headers{};
+    CHECK(message.headers == headers);
+    CHECK(message.redelivered == !first_sight.insert(*i).second);
+  }
+  CHECK(first_sight.size() == n);
+  CHECK(payload_index(seen.front().payload) == 0);
+
+  // Every delivery was settled through its view: a consumer that comes after the first one
+  // closed is handed nothing.
+  co_await consumer->ping();
+  consumer->close();
+  auto heir = co_await connect_async(executor, port);
+  auto heirs = co_await heir->subscribe("/queue/views", manual_ack());
+  co_await heir->ping();
+  co_await pause(quiet_period);
+  CHECK(heirs.pending() == 0);
+}
+
+// A subscriber that sees a flooded topic in place, on an io_context of its own: while that is not
+// run it reads nothing, so the broker drops for it.
+struct ViewReader {
+  std::unique_ptr<pc::AsyncClient> client;
+  pc::Subscription subscription;
+  std::size_t messages = 0;  // of the flood, not counting the "last" markers
+  std::optional<std::size_t> previous;
+  bool in_order = true;
+  bool last_seen = false;
+};
+
+asio::awaitable<void> start_view_reader(std::uint16_t port, ViewReader* reader) {
+  reader->client = co_await connect_async(co_await asio::this_coro::executor, port);
+  pc::MessageViewHandler take = [reader](const pc::MessageView& view) {
+    if (const auto i = payload_index(view.payload)) {
+      reader->in_order = reader->in_order && (!reader->previous || *i > *reader->previous);
+      reader->previous = i;
+      ++reader->messages;
+    } else {
+      reader->last_seen = true;
+    }
+  };
+  reader->subscription =
+      co_await reader->client->subscribe_views("/topic/flood", {}, std::move(take));
+}
+
+asio::awaitable<void> flood(std::uint16_t port, std::size_t n) {
+  auto publisher = co_await connect_async(co_await asio::this_coro::executor, port);
+  for (std::size_t i = 0; i < n; i += 500) {
+    for (std::size_t j = i; j < i + 500; ++j) {
+      publisher->publish("/topic/flood", numbered_payload(j, 1024));
+    }
+    co_await publisher->ping(10s);  // the broker took this batch
+  }
+}
+
+// A GAP comes just before the next message on the channel, so markers follow the flood until
+// one gets through.
+asio::awaitable<void> read_until_marker(std::uint16_t port, ViewReader* reader) {
+  auto publisher = co_await connect_async(co_await asio::this_coro::executor, port);
+  std::function<bool()> marker_seen = [reader] { return reader->last_seen; };
+  for (const Deadline deadline(30s); !reader->last_seen && !deadline.expired();) {
+    publisher->publish("/topic/flood", "last");
+    co_await eventually(marker_seen, 100ms);
+  }
+}
+
 asio::awaitable<void> thousand_requests(std::uint16_t port) {
   return thousand_requests_after(port, false);
 }
@@ -466,6 +567,32 @@ TEST_CASE(
     "max_pending_messages; the broker drops for it and says so with GAP") {
   against_daemon(unread_subscription_bounded,
                  {"--client-queue-bytes", "65536", "--slow-consumer", "drop"});
+}
+
+TEST_CASE(
+    "async client: messages seen in place carry every field as published, in order, and are "
+    "acked and nacked through their views") {
+  against_daemon(views_in_place);
+}
+
+TEST_CASE(
+    "async client: a subscription seen in place that fell behind counts the broker's gaps, holds "
+    "nothing, and goes on receiving") {
+  Daemon daemon({"--client-queue-bytes", "65536", "--slow-consumer", "drop"});
+  INFO(daemon.log_tail());
+  asio::io_context reader_io;  // before the reader, whose client runs on it
+  ViewReader reader;
+  run_async(reader_io, start_view_reader(daemon.port(), &reader), 30s);
+  constexpr std::size_t n = 20000;  // 20 MiB: far more than the kernel's and the broker's buffers
+  asio::io_context publisher_io;
+  run_async(publisher_io, flood(daemon.port(), n), 60s);
+  run_async(reader_io, read_until_marker(daemon.port(), &reader), 60s);
+  REQUIRE(reader.last_seen);
+  CHECK(reader.in_order);
+  CHECK(reader.subscription.dropped() > 0);
+  CHECK(reader.subscription.pending() == 0);  // gaps are counted, not queued
+  CHECK(reader.messages + reader.subscription.dropped() >= n);
+  check_serves(daemon.port());
 }
 
 TEST_CASE("async client: connect(host, port) with its defaulted ConnectOptions") {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,17 +107,38 @@ TEST_CASE(
   Daemon daemon;
   INFO(daemon.log_tail());
   JobFarm farm(daemon.port(), 1000);
-  // Equally fast: the workers take turns, each taking the job it holds and acking it at once.
-  // With prefetch 1 each holds exactly one job whenever its turn comes, until the jobs run out.
-  for (std::size_t turn = 0; farm.processed < farm.n; ++turn) {
-    const std::size_t k = turn % 3;
-    Conn& c = farm.consumers[k];
-    const auto msg = c.expect<p::Msg>();
-    farm.take(k, *msg);
-    c.ack(msg->delivery);
-  }
+  // Every job is queued (its PUB confirmed) before the first is taken: else a worker that acks
+  // while the daemon is still reading the PUBs finds the backlog empty, and the next job goes to
+  // whichever worker the rotation names, not to the one whose turn comes.
   for (std::size_t i = 0; i < farm.n; ++i)
     farm.publisher.expect_ok(static_cast<std::uint32_t>(i + 1));
+  // Equally fast: the workers take turns, each taking the job it holds and acking it at once.
+  // With prefetch 1 each holds exactly one job whenever its turn comes, until the jobs run out.
+  // Each ACK is followed by a PING whose PONG is awaited before the next worker acks: the daemon
+  // reads sockets in whatever order they become readable, and ACKs it read out of turn would
+  // hand the last jobs out of turn. The job an ACK frees comes before that PONG.
+  std::vector<std::optional<Decoded<p::Message>>> held(3);
+  for (std::size_t turn = 0; farm.processed < farm.n; ++turn) {
+    const std::size_t k = turn % 3;
+    INFO("turn " << turn << ", shares so far " << farm.shares());
+    Conn& c = farm.consumers[k];
+    auto frame = held[k] ? std::move(*held[k]) : c.expect_message();
+    held[k].reset();
+    const auto* msg = std::get_if<p::Msg>(&*frame);
+    REQUIRE_MESSAGE(msg != nullptr, c.name() << " got " << describe(*frame));
+    farm.take(k, *msg);
+    c.ack(msg->delivery);
+    c.ping(turn + 1);
+    for (;;) {
+      auto next = c.expect_message();
+      if (const auto* pong = std::get_if<p::Pong>(&*next);
+          pong != nullptr && pong->token == turn + 1)
+        break;
+      REQUIRE_MESSAGE((std::holds_alternative<p::Msg>(*next) && !held[k]),
+                      c.name() << ": after ACK and PING, got " << describe(*next));
+      held[k] = std::move(next);
+    }
+  }
   farm.publisher.ping_pong();
   farm.check_all_done();
   for (std::size_t k = 0; k < 3; ++k) {

@@ -249,7 +249,9 @@ TEST_CASE("unknown ops 0x0D..0xFF are malformed") {
   }
 }
 
-TEST_CASE("decode_pub agrees with decode on every prefix of every op, edge values included") {
+TEST_CASE(
+    "decode_pub and decode_msg agree with decode on every prefix of every op, edge values "
+    "included") {
   auto samples = compact_samples();
   for (const Message& m : edge_samples()) samples.push_back(m);
   for (const Message& m : samples) {
@@ -258,11 +260,13 @@ TEST_CASE("decode_pub agrees with decode on every prefix of every op, edge value
     for (std::size_t n = 0; n <= body.size(); ++n) {
       CAPTURE(n);
       const std::string_view prefix = std::string_view(body).substr(0, n);
-      const auto fast = decode_pub(prefix);
+      const auto pub = decode_pub(prefix);
+      const auto msg = decode_msg(prefix);
       const auto general = decode(prefix);
-      const bool general_pub = general.ok() && std::holds_alternative<Pub>(*general);
-      REQUIRE(fast.has_value() == general_pub);
-      if (fast) CHECK(same_fields(Message{*fast}, *general));
+      REQUIRE(pub.has_value() == (general.ok() && std::holds_alternative<Pub>(*general)));
+      REQUIRE(msg.has_value() == (general.ok() && std::holds_alternative<Msg>(*general)));
+      if (pub) CHECK(same_fields(Message{*pub}, *general));
+      if (msg) CHECK(same_fields(Message{*msg}, *general));
     }
   }
 }

@@ -179,7 +179,7 @@ TEST_CASE("v2: round trip of every op, edge values included") {
   }
 }
 
-TEST_CASE("v2: every truncation of every op is malformed, and decode_pub agrees") {
+TEST_CASE("v2: every truncation of every op is malformed, and decode_pub and decode_msg agree") {
   for (const Message& m : compact_v2_samples()) {
     const std::string body = body_of(m, v2);
     CAPTURE(describe(m, v2));
@@ -188,9 +188,12 @@ TEST_CASE("v2: every truncation of every op is malformed, and decode_pub agrees"
       const std::string_view prefix(body.data(), n);
       check_malformed_v2(prefix);
       CHECK_FALSE(decode_pub(prefix, v2).has_value());
+      CHECK_FALSE(decode_msg(prefix, v2).has_value());
     }
     check_decodes_v2(body);
     CHECK(decode_pub(body, v2).has_value() == (op_of(m) == Op::pub));
+    CHECK(decode_msg(body, v2).has_value() == (op_of(m) == Op::msg));
+    if (const auto msg = decode_msg(body, v2)) CHECK(same_fields(Message{*msg}, *decode(body, v2)));
   }
 }
 

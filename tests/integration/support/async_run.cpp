@@ -21,6 +21,7 @@ void run_async(asio::io_context& io, asio::awaitable<void> test, Duration timeou
     failure = e;
     io.stop();
   });
+  io.restart();  // an io_context run before (and stopped) runs again
   io.run_for(timeout);
   REQUIRE_MESSAGE(done, "the test did not finish within " << timeout.count() << " ms");
   if (failure) std::rethrow_exception(failure);

@@ -165,7 +165,6 @@ class Client {
   struct Loop;
 
   ClientCore& core();
-  Message delivery_of(std::uint64_t delivery) const;
   std::optional<Event> take_pending();
   void throw_first_refusal();
   void maybe_flush();

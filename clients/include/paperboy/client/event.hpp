@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -35,6 +36,24 @@ struct Message {
   /// connection is not sent (the broker took it back when that connection was lost, and the id
   /// may name another delivery now).
   std::uint64_t connection = 0;
+};
+
+/// One delivery seen in place, for a handler that wants no copy (AsyncClient::subscribe_views):
+/// the views point into the client's read buffer and are valid only while the handler runs.
+/// to_message() keeps what outlives the call.
+struct MessageView {
+  std::string_view channel;
+  std::string_view reply_to;
+  std::string_view payload;
+  std::uint64_t delivery = 0;
+  bool redelivered = false;
+  std::uint64_t published_at = 0;
+  std::uint64_t connection = 0;
+  /// The headers as PB1 version 2 carries them; headers() decodes them.
+  std::string_view header_block;
+
+  Headers headers() const;
+  Message to_message() const;
 };
 
 /// The broker dropped `dropped` messages on topic `channel` for this subscriber (it read too

@@ -168,6 +168,9 @@ Result<Message> decode(std::string_view body, std::uint8_t version = pb1_version
 /// Decodes a PUB body without the generic variant: the broker's per-message path. Nothing when
 /// the body is not a well-formed PUB of `version` (decode() then says why).
 std::optional<Pub> decode_pub(std::string_view body, std::uint8_t version = pb1_version) noexcept;
+/// Decodes a MSG body without the generic variant: the clients' per-message path. Nothing when
+/// the body is not a well-formed MSG of `version` (decode() then says why).
+std::optional<Msg> decode_msg(std::string_view body, std::uint8_t version = pb1_version) noexcept;
 
 /// Frame body size of a message in `version`'s layout (without the 4-byte length prefix).
 std::size_t encoded_body_size(const Message& m, std::uint8_t version = pb1_version) noexcept;
