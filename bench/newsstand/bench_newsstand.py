@@ -195,6 +195,8 @@ def main() -> None:
                                          "results": results}, indent=2))
     if args.chart:
         draw_chart(results, args.chart)
+    if any(figures["errors"] for by_side in results.values() for figures in by_side.values()):
+        sys.exit("bench_newsstand: some jobs got a wrong answer or none (errors= above)")
 
 
 if __name__ == "__main__":
