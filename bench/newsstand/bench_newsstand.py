@@ -108,7 +108,7 @@ def draw_chart(results: dict, path: Path) -> None:
             values = [results[w][side][key] for w in workloads]
             xs = [i + (n - (len(sides) - 1) / 2) * width for i in range(len(workloads))]
             bars = ax.bar(xs, values, width, label=labels[side], color=colors[side])
-            ax.bar_label(bars, fmt="%.3g", fontsize=8)
+            ax.bar_label(bars, labels=[f"{v:,.0f}" if v >= 100 else f"{v:.3g}" for v in values], fontsize=8)
         ax.set_xticks(range(len(workloads)), [f"{w} dates" for w in workloads])
         ax.set_title(title, fontsize=10)
         if log:
@@ -128,6 +128,9 @@ def main() -> None:
     parser.add_argument("--prefetch", type=int, default=8, help="billing-worker --prefetch")
     parser.add_argument("--paperboyd", default=str(ROOT / "build/release/broker/paperboyd"))
     parser.add_argument("--billing-worker", default=str(ROOT / "build/release/services/billing-worker/billing-worker"))
+    parser.add_argument("--index-amounts", action="store_true",
+                        help="what-if: add an index on payables(billing_date, amount_cents), which "
+                        "schema.sql lacks, so that the sum reads the index alone (both paths)")
     parser.add_argument("--paperboy-only", action="store_true", help="skip Celery (no RabbitMQ/Redis needed)")
     parser.add_argument("--http", metavar="URL", help="also measure POST /billing/total/payable at URL")
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -137,6 +140,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-newsstand-") as tmp:
         work = Path(tmp)
         db = make_payables_db(work / "newsstand.db")
+        if args.index_amounts:
+            with sqlite3.connect(db) as conn:
+                conn.execute("CREATE INDEX payables_by_date_amount ON payables (billing_date, amount_cents)")
         started: list[servers.Service] = []
         try:
             daemon, port = servers.start_paperboyd(work, args.paperboyd)
