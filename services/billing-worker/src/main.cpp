@@ -46,7 +46,6 @@ asio::awaitable<void> stop_on_signal(billing::BillingWorker* worker, asio::signa
 int main(int argc, char** argv) {
   CLI::App app{"billing-worker: serves the newsstand's billing queues from its SQLite database"};
   std::vector<std::string> server_args;
-  std::string db_path;
   billing::WorkerOptions options;
   unsigned job_delay_ms = 0;
   std::string log_level = "info";
