@@ -96,13 +96,14 @@ async def test_a_bad_request_gets_an_error_reply_and_is_not_redelivered(daemon, 
 
 @deadline(120)
 async def test_200_concurrent_requests_over_two_workers_are_all_answered(daemon, db, worker_factory):
-    worker_factory()
-    worker_factory()
+    workers = [worker_factory("--log-level", "debug") for _ in range(2)]
     dates = random.Random(11).choices(list(DATES), k=200)
     async with await connect(daemon) as client:
         replies = await asyncio.gather(*(ask_total(client, d, 60.0) for d in dates))
     for billing_date, reply in zip(dates, replies):
         assert reply == {"billing_date": billing_date, "total": DATES[billing_date]}
+    taken = [worker.log().count("job.received") for worker in workers]
+    assert sum(taken) == 200 and all(taken), taken
 
 
 @deadline(120)
@@ -114,11 +115,14 @@ async def test_a_worker_killed_mid_burst_leaves_its_requests_to_the_other(daemon
         dates = random.Random(7).choices(list(DATES), k=40)
         burst = [asyncio.ensure_future(ask_total(client, d, 90.0)) for d in dates]
         await asyncio.to_thread(victim.wait_for_log, r"job\.received", 8)
-        worker_factory("--prefetch", "4", "--job-delay-ms", "20")
+        survivor = worker_factory("--prefetch", "4", "--job-delay-ms", "20", "--log-level", "debug")
         victim.kill()
         replies = await asyncio.gather(*burst)
         for billing_date, reply in zip(dates, replies):
             assert reply == {"billing_date": billing_date, "total": DATES[billing_date]}
+    # Each request was sent once: the 8 the victim held reached the survivor as redeliveries.
+    assert survivor.log().count("redelivered=true") == 8
+    assert survivor.log().count("job.received") == 40
 
 
 @deadline(90)
