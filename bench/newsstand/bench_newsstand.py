@@ -15,8 +15,10 @@ where the job is light and the path around it is what is measured.
   bash scripts/build.sh release
   /usr/bin/python3 bench/newsstand/bench_newsstand.py --rounds 3 --jobs 10000 --requesters 50
 
---paperboy-only runs paperboy's side alone (no RabbitMQ, Redis or Celery needed); --http URL also
-measures POST /billing/total/payable through the newsstand app at URL (started separately).
+--paperboy-only runs paperboy's side alone (no RabbitMQ, Redis or Celery needed). --app also
+measures POST /billing/total/payable end to end through the newsstand app (services/newsstand, or
+--app-dir), which the bench starts under uvicorn on its broker and database; --http URL measures an
+app started separately instead (its own CPU is then not counted).
 """
 
 from __future__ import annotations
@@ -132,7 +134,10 @@ def main() -> None:
                         help="what-if: add an index on payables(billing_date, amount_cents), which "
                         "schema.sql lacks, so that the sum reads the index alone (both paths)")
     parser.add_argument("--paperboy-only", action="store_true", help="skip Celery (no RabbitMQ/Redis needed)")
-    parser.add_argument("--http", metavar="URL", help="also measure POST /billing/total/payable at URL")
+    parser.add_argument("--app", action="store_true", help="also measure the app's POST /billing/total/payable")
+    parser.add_argument("--app-dir", type=Path, default=ROOT / "services/newsstand",
+                        help="where the app's package (newsstand/) is")
+    parser.add_argument("--http", metavar="URL", help="measure an app already running at URL instead")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--chart", type=Path, help="draw the chart (PNG) here")
     args = parser.parse_args()
@@ -163,7 +168,11 @@ def main() -> None:
                 started += celery_workers
                 sides = {"celery": (f"{amqp} {redis_url}",
                                     [rabbit.pid, redis.pid, *(w.pid for w in celery_workers)]), **sides}
-            if args.http:
+            if args.app:
+                app, app_port = servers.start_app(work, args.app_dir, port, db)
+                started.append(app)
+                sides["http"] = (f"http://127.0.0.1:{app_port}", [app.pid, daemon.pid, *(w.pid for w in workers)])
+            elif args.http:
                 # The app's own process is not ours to find: its CPU is not counted.
                 sides["http"] = (args.http, [daemon.pid, *(w.pid for w in workers)])
 

@@ -194,3 +194,17 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def start_app(work: Path, app_dir: Path, broker_port: int, db: Path) -> tuple[Service, int]:
+    """The newsstand app (``python3 -m newsstand``) under uvicorn on a free port."""
+    log = work / "newsstand.log"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(app_dir), str(HERE.parents[1] / "clients/python/src")]))
+    app = Service(
+        "newsstand",
+        [sys.executable, "-m", "newsstand", "--broker", f"127.0.0.1:{broker_port}", "--db", str(db), "--port", "0"],
+        log,
+        env,
+    )
+    match = wait_for_log(log, r"newsstand\.listening[^\n]*\bport=(\d+)", app.process, "newsstand app")
+    return app, int(match.group(1))
