@@ -99,7 +99,7 @@ def draw_chart(results: dict, path: Path) -> None:
 
     workloads = list(results)
     sides = [s for s in ("celery", "paperboy", "http") if s in results[workloads[0]]]
-    labels = {"celery": "Celery + RabbitMQ + Redis", "paperboy": "paperboy + billing-worker", "http": "app over HTTP"}
+    labels = {"celery": "Celery + RabbitMQ + Redis", "paperboy": "paperboy + billing-worker", "http": "the app: HTTP -> uvicorn -> paperboy"}
     colors = {"celery": "#b0503c", "paperboy": "#2f6f9f", "http": "#7a9f2f"}
     metrics = [("jobs_per_s", "jobs/s (higher is better)", False), ("p99_ms", "p99 latency, ms (log)", True),
                ("cpu_ms_per_job", "server CPU ms per job", False)]
@@ -206,8 +206,7 @@ def main() -> None:
                   f"p99 /{c['p99_ms'] / p['p99_ms']:.1f}, CPU per job /{c['cpu_ms_per_job'] / p['cpu_ms_per_job']:.1f}")
     if args.json:
         args.json.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                         "args": vars(args) | {"json": str(args.json), "chart": str(args.chart)},
-                                         "results": results}, indent=2))
+                                         "args": vars(args), "results": results}, indent=2, default=str))
     if args.chart:
         draw_chart(results, args.chart)
     if any(figures["errors"] for by_side in results.values() for figures in by_side.values()):
