@@ -130,9 +130,6 @@ def main() -> None:
     parser.add_argument("--prefetch", type=int, default=8, help="billing-worker --prefetch")
     parser.add_argument("--paperboyd", default=str(ROOT / "build/release/broker/paperboyd"))
     parser.add_argument("--billing-worker", default=str(ROOT / "build/release/services/billing-worker/billing-worker"))
-    parser.add_argument("--index-amounts", action="store_true",
-                        help="what-if: add an index on payables(billing_date, amount_cents), which "
-                        "schema.sql lacks, so that the sum reads the index alone (both paths)")
     parser.add_argument("--paperboy-only", action="store_true", help="skip Celery (no RabbitMQ/Redis needed)")
     parser.add_argument("--app", action="store_true", help="also measure the app's POST /billing/total/payable")
     parser.add_argument("--app-dir", type=Path, default=ROOT / "services/newsstand",
@@ -145,9 +142,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-newsstand-") as tmp:
         work = Path(tmp)
         db = make_payables_db(work / "newsstand.db")
-        if args.index_amounts:
-            with sqlite3.connect(db) as conn:
-                conn.execute("CREATE INDEX payables_by_date_amount ON payables (billing_date, amount_cents)")
         started: list[servers.Service] = []
         try:
             daemon, port = servers.start_paperboyd(work, args.paperboyd)
