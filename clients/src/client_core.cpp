@@ -666,6 +666,7 @@ void ClientCore::on_msg(const protocol::Msg& msg) {
     take_reply(msg);
     return;
   }
+  const MessageView view = view_of(msg, generation_);
   // Left meanwhile when there is none: the broker takes unacked ones back.
   for (const auto& target : route(msg.channel, msg.delivery != 0)) {
     auto& subscription = *target;
@@ -678,17 +679,17 @@ void ClientCore::on_msg(const protocol::Msg& msg) {
       ++subscription.unsettled;
     }
     if (subscription.view_handler) {
-      call_handler(subscription.view_handler, view_of(msg, generation_));
+      call_handler(subscription.view_handler, view);
       continue;
     }
     if (subscription.handler) {
       SubscriptionEvent event{std::in_place_type<Message>};
-      fill_message(std::get<Message>(event), view_of(msg, generation_));
+      fill_message(std::get<Message>(event), view);
       call_handler(subscription.handler, std::move(event));
       continue;
     }
     auto& event = subscription.queue.emplace_back(std::in_place_type<Message>);
-    fill_message(std::get<Message>(event), view_of(msg, generation_));
+    fill_message(std::get<Message>(event), view);
     queued(subscription, held_bytes(event));
   }
 }

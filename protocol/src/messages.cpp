@@ -3,6 +3,7 @@
 #include <cstring>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "big_endian.hpp"
 #include "paperboy/protocol/frame.hpp"
@@ -19,36 +20,35 @@ class BodyReader {
 
   template <class T>
   T integer() noexcept {
-    if (!take(sizeof(T))) return 0;
-    return detail::load_be<T>(last_.data());
+    if (rest_.size() < sizeof(T)) {
+      fail();
+      return 0;
+    }
+    const T value = detail::load_be<T>(rest_.data());
+    rest_.remove_prefix(sizeof(T));
+    return value;
   }
   std::string_view u16_string() noexcept {
-    const auto n = integer<std::uint16_t>();
-    return take(n) ? last_ : std::string_view{};
+    const std::size_t n = integer<std::uint16_t>();
+    if (rest_.size() < n) {
+      fail();
+      return {};
+    }
+    const std::string_view s(rest_.data(), n);
+    rest_.remove_prefix(n);
+    return s;
   }
-  std::string_view rest() noexcept {
-    auto r = rest_;
-    rest_ = {};
-    return r;
-  }
+  std::string_view rest() noexcept { return std::exchange(rest_, std::string_view{}); }
   bool ok() const noexcept { return ok_; }
   bool done() const noexcept { return ok_ && rest_.empty(); }
-  void fail() noexcept { ok_ = false; }
-
- private:
-  bool take(std::size_t n) noexcept {
-    if (!ok_ || rest_.size() < n) {
-      ok_ = false;
-      last_ = {};
-      return false;
-    }
-    last_ = rest_.substr(0, n);
-    rest_.remove_prefix(n);
-    return true;
+  // Nothing is left to read after a failure, so every later field reads as empty or zero.
+  void fail() noexcept {
+    ok_ = false;
+    rest_ = {};
   }
 
+ private:
   std::string_view rest_;
-  std::string_view last_;
   bool ok_ = true;
 };
 
@@ -80,7 +80,7 @@ bool speaks_v2(std::uint8_t version) noexcept {
 // A version 2 header block; a malformed one poisons the reader like a truncated field.
 std::string_view read_headers(BodyReader& r) noexcept {
   const auto block = r.u16_string();
-  if (r.ok() && !valid_header_block(block)) r.fail();
+  if (r.ok() && !block.empty() && !valid_header_block(block)) r.fail();
   return block;
 }
 
@@ -413,12 +413,19 @@ std::optional<Pub> decode_pub(std::string_view body, std::uint8_t version) noexc
   return pub;
 }
 
-std::optional<Msg> decode_msg(std::string_view body, std::uint8_t version) noexcept {
-  if (body.empty() || static_cast<Op>(body.front()) != Op::msg) return std::nullopt;
+namespace {
+template <std::uint8_t Version>
+std::optional<Msg> decode_msg_as(std::string_view body) noexcept {
   BodyReader reader(body.substr(1));
-  const Msg msg = read_msg(reader, version);
+  const Msg msg = read_msg_as<Version>(reader);
   if (!reader.ok()) return std::nullopt;
   return msg;
+}
+}  // namespace
+
+std::optional<Msg> decode_msg(std::string_view body, std::uint8_t version) noexcept {
+  if (body.empty() || static_cast<Op>(body.front()) != Op::msg) return std::nullopt;
+  return speaks_v2(version) ? decode_msg_as<pb1_version_2>(body) : decode_msg_as<pb1_version>(body);
 }
 
 std::size_t encoded_body_size(const Message& m, std::uint8_t version) noexcept {
