@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from conftest import Newsstand, assert_payables, http, payables_cents, requires_worker, until
+from conftest import Newsstand, assert_payables, http, payables_cents, until
 
 YEAR = 2026
 
@@ -23,7 +23,6 @@ async def total_payable(client, billing_date: str):  # type: ignore[no-untyped-d
     return await client.post("/billing/total/payable", params={"billing_date": billing_date})
 
 
-@requires_worker
 async def test_payables_equal_the_sql_sum_for_20_dates(newsstand: Newsstand) -> None:
     dates = spread_dates(20)
     async with http(newsstand) as client:
@@ -31,7 +30,6 @@ async def test_payables_equal_the_sql_sum_for_20_dates(newsstand: Newsstand) -> 
     assert_payables(newsstand, dates, responses)
 
 
-@requires_worker
 @pytest.mark.deadline(90)
 async def test_200_concurrent_requests_with_two_workers_all_answered(newsstand: Newsstand) -> None:
     dates = spread_dates(200)
@@ -49,7 +47,6 @@ async def test_a_bad_date_is_422(newsstand: Newsstand) -> None:
         assert (await client.post("/billing/sheet", params={"billing_date": "2026-04-31"})).status_code == 422
 
 
-@requires_worker
 async def test_a_billing_sheet_job_ends_done_with_the_days_csv(newsstand: Newsstand) -> None:
     billing_date = "2026-03-14"
     async with http(newsstand) as client:

@@ -10,7 +10,7 @@ from typing import Callable
 import httpx
 import pytest
 
-from conftest import EventStream, Newsstand, assert_payables, http, requires_worker, until
+from conftest import EventStream, Newsstand, assert_payables, http, until
 from test_billing import spread_dates, total_payable
 
 # The request waits up to 5 s for a worker; "at once" is well under that, even on a loaded box.
@@ -27,7 +27,6 @@ async def test_no_worker_is_503_at_once(newsstand_factory: Callable[..., Newssta
             assert time.monotonic() - started < AT_ONCE_S
 
 
-@requires_worker
 async def test_no_answer_within_5_s_is_504(newsstand_factory: Callable[..., Newsstand]) -> None:
     stand = newsstand_factory(workers=1, worker_args=("--job-delay-ms", "8000"))
     async with http(stand) as client:
@@ -38,7 +37,6 @@ async def test_no_answer_within_5_s_is_504(newsstand_factory: Callable[..., News
     stand.workers[0].kill()  # it would finish the held job before a SIGTERM ended it
 
 
-@requires_worker
 @pytest.mark.deadline(90)
 async def test_a_worker_killed_mid_burst_loses_no_request(newsstand_factory: Callable[..., Newsstand]) -> None:
     # Each job waits 50 ms, so each worker has its prefetch of requests in hand when one dies:
@@ -66,7 +64,6 @@ async def test_a_worker_killed_mid_burst_loses_no_request(newsstand_factory: Cal
     assert_payables(stand, dates, responses)
 
 
-@requires_worker
 @pytest.mark.deadline(120)
 async def test_the_app_serves_again_after_the_broker_restarts(newsstand_factory: Callable[..., Newsstand]) -> None:
     stand = newsstand_factory(workers=2)

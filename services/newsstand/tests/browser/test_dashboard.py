@@ -12,7 +12,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from conftest import Newsstand, payables_cents, requires_worker
+from conftest import Newsstand, payables_cents
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -45,7 +45,6 @@ def text_of(driver: "webdriver.Chrome", element_id: str) -> str:
     return driver.find_element(By.ID, element_id).text
 
 
-@requires_worker
 def test_the_dashboard_shows_live_data_and_computes_payables(newsstand: Newsstand, browser: "webdriver.Chrome") -> None:
     wait = WebDriverWait(browser, WAIT_S)
     browser.get(newsstand.url + "/")
