@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
+bash scripts/setup-browser.sh  # the newsstand dashboard test runs in headless Chromium
 
 step() { printf '\n== %s\n' "$*"; }
 
