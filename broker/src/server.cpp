@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "rate_limited_log.hpp"
 #include "router.hpp"
 #include "session.hpp"
+#include "socket_activation.hpp"
 #include "tcp_transport.hpp"
 #include "use_nothrow.hpp"
 
@@ -107,6 +110,22 @@ Server::Server(asio::io_context& io, Config config)
 Server::~Server() = default;
 
 void Server::listen() {
+  if (const auto fd = activated_listener()) {
+    // systemd holds the socket across our restarts, so connections made meanwhile wait in its
+    // backlog instead of being refused.
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    std::error_code ec;
+    if (::getsockname(*fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::system_error(errno, std::generic_category(), "getsockname LISTEN_FDS fd 3");
+    }
+    acceptor_.assign(address.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), *fd,
+                     ec);
+    if (ec) throw std::system_error(ec, "LISTEN_FDS fd 3");
+    spdlog::info("server.socket_activated fd={} address={} ignored_bind={} ignored_port={}", *fd,
+                 acceptor_.local_endpoint(), config_.bind_address, config_.port);
+    return;
+  }
   // Each failure names the step and the address, e.g. `bind 127.0.0.1:25000: Address already in
   // use`: the operator's first question.
   std::error_code ec;
@@ -129,8 +148,8 @@ void Server::listen() {
 }
 
 void Server::start() {
-  spdlog::info("server.listening address={} port={} server_id={:?}", config_.bind_address, port_,
-               config_.server_id);
+  spdlog::info("server.listening address={} port={} server_id={:?}",
+               acceptor_.local_endpoint().address().to_string(), port_, config_.server_id);
   // Without either loop the daemon would look alive and serve nobody: fail loudly instead.
   auto on_exit = [this](std::exception_ptr error) {
     if (!error) return;
