@@ -1,5 +1,5 @@
 # `cmake --install`: the binaries, the client library with its headers and CMake package
-# (find_package(paperboy CONFIG) -> paperboy::client), paperboy.pc, and the systemd unit.
+# (find_package(paperboy CONFIG) -> paperboy::client), paperboy.pc, and the systemd units.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -31,7 +31,10 @@ install(FILES ${PROJECT_BINARY_DIR}/paperboyConfig.cmake
 configure_file(cmake/paperboy.pc.in ${PROJECT_BINARY_DIR}/paperboy.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/paperboy.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
-# The unit names the paperboyd this install puts in place, wherever the prefix is.
-configure_file(systemd/paperboyd.service.in ${PROJECT_BINARY_DIR}/paperboyd.service @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/paperboyd.service DESTINATION ${PAPERBOY_SYSTEMD_UNIT_DIR})
+# The units name the paperboyd this install puts in place, wherever the prefix is;
+# scripts/check-units.sh configures them the same way to check them.
+foreach(unit paperboyd.service paperboyd.socket)
+  configure_file(systemd/${unit}.in ${PROJECT_BINARY_DIR}/${unit} @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/${unit} DESTINATION ${PAPERBOY_SYSTEMD_UNIT_DIR})
+endforeach()
 install(FILES README.md protocol/PROTOCOL.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

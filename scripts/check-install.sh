@@ -21,7 +21,7 @@ cmake --build "$build" -j "$(nproc)"
 cmake --install "$build" >/dev/null
 
 for f in bin/paperboyd bin/paperboy bin/paperboy-bench include/paperboy/client/client.hpp \
-  lib/systemd/system/paperboyd.service; do
+  lib/systemd/system/paperboyd.service lib/systemd/system/paperboyd.socket; do
   [[ -e $prefix/$f ]] || { echo "check-install: $f was not installed" >&2; exit 1; }
 done
 grep -qx "ExecStart=$prefix/bin/paperboyd .*" "$prefix/lib/systemd/system/paperboyd.service" ||

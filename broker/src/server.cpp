@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -10,15 +11,19 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "drop_log.hpp"
 #include "endpoint_format.hpp"
 #include "memory_budget.hpp"
+#include "paperboy/broker/systemd_notify.hpp"
 #include "rate_limited_log.hpp"
 #include "router.hpp"
 #include "session.hpp"
+#include "socket_activation.hpp"
 #include "tcp_transport.hpp"
 #include "use_nothrow.hpp"
 
@@ -44,6 +49,10 @@ constexpr int teardown_share = 4;
 // enough to stall the closing connections' last flushes and to overrun the grace if left for
 // the end.
 constexpr std::size_t discard_slice = 16 * 1024;
+
+// How often the service manager's STATUS= line is refreshed: fresh enough for `systemctl status`,
+// and a pass over the sessions costs nothing at this rate.
+constexpr auto status_period = std::chrono::seconds(5);
 
 // Once every connection is closed, what is left in the queue channels is discarded (queues are
 // in memory). Say so: a line for each of the fullest channels, then the total.
@@ -88,9 +97,11 @@ Server::Server(asio::io_context& io, Config config)
       config_(std::move(config)),
       acceptor_(io),
       housekeeping_timer_(io),
+      watchdog_timer_(io),
       router_(std::make_unique<Router>(config_, io.get_executor())),
       drop_log_(std::make_unique<DropLog>()),
-      memory_budget_(std::make_unique<MemoryBudget>(config_.max_memory)) {
+      memory_budget_(std::make_unique<MemoryBudget>(config_.max_memory)),
+      notifying_(std::getenv("NOTIFY_SOCKET") != nullptr) {
   if (config_.server_id.empty()) config_.server_id = default_server_id();
   listen();
   port_ = acceptor_.local_endpoint().port();
@@ -99,6 +110,22 @@ Server::Server(asio::io_context& io, Config config)
 Server::~Server() = default;
 
 void Server::listen() {
+  if (const auto fd = activated_listener()) {
+    // systemd holds the socket across our restarts, so connections made meanwhile wait in its
+    // backlog instead of being refused.
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    std::error_code ec;
+    if (::getsockname(*fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::system_error(errno, std::generic_category(), "getsockname LISTEN_FDS fd 3");
+    }
+    acceptor_.assign(address.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), *fd,
+                     ec);
+    if (ec) throw std::system_error(ec, "LISTEN_FDS fd 3");
+    spdlog::info("server.socket_activated fd={} address={} ignored_bind={} ignored_port={}", *fd,
+                 acceptor_.local_endpoint(), config_.bind_address, config_.port);
+    return;
+  }
   // Each failure names the step and the address, e.g. `bind 127.0.0.1:25000: Address already in
   // use`: the operator's first question.
   std::error_code ec;
@@ -121,8 +148,8 @@ void Server::listen() {
 }
 
 void Server::start() {
-  spdlog::info("server.listening address={} port={} server_id={:?}", config_.bind_address, port_,
-               config_.server_id);
+  spdlog::info("server.listening address={} port={} server_id={:?}",
+               acceptor_.local_endpoint().address().to_string(), port_, config_.server_id);
   // Without either loop the daemon would look alive and serve nobody: fail loudly instead.
   auto on_exit = [this](std::exception_ptr error) {
     if (!error) return;
@@ -136,6 +163,42 @@ void Server::start() {
   };
   asio::co_spawn(io_, accept_loop(), on_exit);
   asio::co_spawn(io_, housekeeping_loop(), on_exit);
+  if (const auto interval = systemd::watchdog_interval()) {
+    spdlog::info("server.watchdog interval_ms={}",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count());
+    asio::co_spawn(io_, watchdog_loop(*interval), on_exit);
+  }
+  // The listener was bound and listening in the constructor: connections made from now on are
+  // taken (the backlog holds them until the loop runs), so the manager may start dependants.
+  if (notifying_) {
+    systemd::notify_ready(status_line());
+    last_status_ = std::chrono::steady_clock::now();
+  }
+}
+
+asio::awaitable<void> Server::watchdog_loop(std::chrono::microseconds interval) {
+  while (!shutting_down_) {
+    systemd::notify_watchdog();
+    watchdog_timer_.expires_after(interval);
+    co_await watchdog_timer_.async_wait(use_nothrow);
+  }
+}
+
+std::string Server::status_line() const {
+  const auto blocked = std::count_if(sessions_.begin(), sessions_.end(), [](const auto& entry) {
+    return entry.second->publishing_blocked();
+  });
+  return fmt::format(
+      "{} connections, {} blocked publishers, {} messages dropped for slow subscribers, {} topics, "
+      "{} queues",
+      sessions_.size(), blocked, drop_log_->dropped_total, router_->topic_count(),
+      router_->queue_count());
+}
+
+void Server::refresh_status(std::chrono::steady_clock::time_point now) {
+  if (!notifying_ || shutting_down_ || now - last_status_ < status_period) return;
+  systemd::notify_status(status_line());
+  last_status_ = now;
 }
 
 asio::awaitable<void> Server::accept_loop() {
@@ -189,6 +252,8 @@ void Server::shut_down() {
     return;
   }
   shutting_down_ = true;
+  systemd::notify_stopping();
+  watchdog_timer_.cancel();
   shutdown_deadline_ = std::chrono::steady_clock::now() + config_.shutdown_grace -
                        config_.shutdown_grace / teardown_share;
   router_->start_discarding();
@@ -231,6 +296,7 @@ asio::awaitable<void> Server::housekeeping_loop() {
       for (auto& session : sessions) session->stop("shutdown grace expired");
     }
     report_drops(now);
+    refresh_status(now);
     check_memory();
     if (shutting_down_ && sessions_.empty()) break;
     housekeeping_timer_.expires_after(shutting_down_ ? std::chrono::milliseconds(10) : tick);

@@ -56,6 +56,9 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// The memory alarm cleared: PUBs parked for it may go on.
   void on_memory_relieved();
 
+  /// PUBs of this connection wait for room (a full queue or the memory alarm).
+  bool publishing_blocked() const noexcept { return !gate_.empty(); }
+
  private:
   /// Where the connection is in its life. It only moves forward, through enter().
   enum class State {

@@ -5,10 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 namespace paperboy::itest {
@@ -34,8 +37,47 @@ std::string ExitStatus::describe() const {
 
 namespace {
 
+constexpr int listen_fds_start = 3;  // SD_LISTEN_FDS_START
+constexpr std::string_view listen_pid_prefix = "LISTEN_PID=";
+constexpr std::size_t pid_digits = 20;
+
+// The environment the child gets: the test's own with options.environment set over it (a name
+// given there replaces the inherited one; a bare NAME without '=' removes it), and for socket
+// activation a LISTEN_PID entry with room for the pid, which only the child knows.
+std::vector<std::string> child_environment(const ChildOptions& options) {
+  std::vector<std::string> added = options.environment;
+  if (options.listen_fd >= 0) {
+    added.push_back("LISTEN_FDS=1");
+    added.push_back(std::string(listen_pid_prefix) + std::string(pid_digits, '\0'));
+  }
+  auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view inherited(*entry);
+    const bool replaced = std::any_of(added.begin(), added.end(), [&](const std::string& a) {
+      return name_of(a) == name_of(inherited);
+    });
+    if (!replaced) environment.emplace_back(inherited);
+  }
+  std::copy_if(added.begin(), added.end(), std::back_inserter(environment),
+               [](const std::string& a) { return a.find('=') != std::string::npos; });
+  return environment;
+}
+
+// Writes the decimal pid into the room left for it (async-signal-safe: no allocation).
+void fill_pid(char* room, pid_t pid) {
+  char digits[pid_digits];
+  std::size_t n = 0;
+  for (auto value = static_cast<unsigned long>(pid); n == 0 || value != 0; value /= 10) {
+    digits[n++] = static_cast<char>('0' + value % 10);
+  }
+  for (std::size_t i = 0; i < n; ++i) room[i] = digits[n - 1 - i];
+  room[n] = '\0';
+}
+
 // Runs in the forked child: only async-signal-safe calls until exec.
-[[noreturn]] void exec_child(char* const* argv, const char* out_path, const char* err_path,
+[[noreturn]] void exec_child(char* const* argv, char* const* envp, char* listen_pid_room,
+                             int listen_fd, const char* out_path, const char* err_path,
                              pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
@@ -56,7 +98,16 @@ namespace {
   ::dup2(in, STDIN_FILENO);
   ::dup2(out, STDOUT_FILENO);
   ::dup2(err, STDERR_FILENO);
-  ::execvp(argv[0], argv);
+  if (listen_fd >= 0) {
+    // dup2 clears FD_CLOEXEC on the copy; a descriptor already at 3 needs it cleared by hand.
+    if (listen_fd == listen_fds_start) {
+      ::fcntl(listen_fd, F_SETFD, 0);
+    } else if (::dup2(listen_fd, listen_fds_start) < 0) {
+      ::_exit(126);
+    }
+    fill_pid(listen_pid_room, ::getpid());
+  }
+  ::execvpe(argv[0], argv, envp);
   constexpr char msg[] = "itest: exec failed\n";
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
   ::_exit(127);
@@ -66,7 +117,7 @@ namespace {
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv,
                            const std::filesystem::path& stdout_path,
-                           const std::filesystem::path& stderr_path) {
+                           const std::filesystem::path& stderr_path, const ChildOptions& options) {
   if (argv.empty()) throw std::invalid_argument("ChildProcess: empty argv");
   // Everything the child needs is prepared before fork: after it, only the exec path runs.
   std::vector<std::string> args = argv;
@@ -75,11 +126,24 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
   cargs.push_back(nullptr);
   const std::string out = stdout_path.string();
   const std::string err = stderr_path.string();
+  std::vector<std::string> environment = child_environment(options);
+  std::vector<char*> cenv;
+  char* listen_pid_room = nullptr;
+  for (auto& entry : environment) {
+    cenv.push_back(entry.data());
+    if (options.listen_fd >= 0 && entry.starts_with(listen_pid_prefix)) {
+      listen_pid_room = entry.data() + listen_pid_prefix.size();
+    }
+  }
+  cenv.push_back(nullptr);
   const pid_t parent = ::getpid();
 
   pid_ = ::fork();
   if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid_ == 0) exec_child(cargs.data(), out.c_str(), err.c_str(), parent);
+  if (pid_ == 0) {
+    exec_child(cargs.data(), cenv.data(), listen_pid_room, options.listen_fd, out.c_str(),
+               err.c_str(), parent);
+  }
 }
 
 ChildProcess::~ChildProcess() {

@@ -25,6 +25,16 @@ struct ExitStatus {
   std::string describe() const;
 };
 
+/// What a child gets beyond its arguments.
+struct ChildOptions {
+  /// NAME=value entries added to (or replacing those of) the test process's environment; a bare
+  /// NAME removes that variable.
+  std::vector<std::string> environment;
+  /// A descriptor handed over as fd 3 with LISTEN_FDS=1 and LISTEN_PID=<the child's pid>, as
+  /// systemd's socket activation passes a listening socket; -1: none.
+  int listen_fd = -1;
+};
+
 /// A program run as a child process, with stdin from /dev/null and stdout/stderr written to
 /// files. The child dies with the test process (PR_SET_PDEATHSIG), and the destructor kills and
 /// reaps it, so no process outlives its test.
@@ -32,7 +42,7 @@ class ChildProcess {
  public:
   /// Starts argv (argv[0] is looked up in PATH unless it contains a '/').
   ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& stdout_path,
-               const std::filesystem::path& stderr_path);
+               const std::filesystem::path& stderr_path, const ChildOptions& options = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

@@ -54,9 +54,9 @@ std::uint16_t listening_port(const std::string& log) {
 
 }  // namespace
 
-Daemon::Daemon(std::vector<std::string> flags, std::uint16_t port)
-    : process_(daemon_argv(std::move(flags), port), dir_.path() / "stdout",
-               dir_.path() / "stderr") {
+Daemon::Daemon(std::vector<std::string> flags, std::uint16_t port, const ChildOptions& options)
+    : process_(daemon_argv(std::move(flags), port), dir_.path() / "stdout", dir_.path() / "stderr",
+               options) {
   const bool listening =
       wait_until([this] { return (port_ = listening_port(log())) != 0 || !process_.running(); },
                  daemon_start_timeout, std::chrono::milliseconds(5));

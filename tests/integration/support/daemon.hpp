@@ -32,7 +32,9 @@ class Daemon {
   /// Starts paperboyd with `--port <port> --bind 127.0.0.1` followed by `flags` (and
   /// `--shutdown-grace test_shutdown_grace` when `flags` sets no grace). Port 0 lets the kernel
   /// pick; a given port is how a test starts a broker again where its clients expect it.
-  explicit Daemon(std::vector<std::string> flags = {}, std::uint16_t port = 0);
+  /// `options` adds environment variables or a socket-activation listener (see ChildOptions).
+  explicit Daemon(std::vector<std::string> flags = {}, std::uint16_t port = 0,
+                  const ChildOptions& options = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

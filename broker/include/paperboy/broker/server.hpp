@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 #include "paperboy/broker/config.hpp"
@@ -64,11 +65,17 @@ class Server {
   asio::awaitable<void> discard_loop();
   void admit(asio::ip::tcp::socket socket);
   void report_drops(std::chrono::steady_clock::time_point now);
+  /// Pings the service manager's watchdog from the event loop itself, so a wedged loop misses it.
+  asio::awaitable<void> watchdog_loop(std::chrono::microseconds interval);
+  /// What `systemctl status` shows: counts the server keeps anyway, nothing added per message.
+  std::string status_line() const;
+  void refresh_status(std::chrono::steady_clock::time_point now);
 
   asio::io_context& io_;
   Config config_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer housekeeping_timer_;
+  asio::steady_timer watchdog_timer_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<DropLog> drop_log_;
   std::unique_ptr<MemoryBudget> memory_budget_;
@@ -82,6 +89,8 @@ class Server {
   std::chrono::steady_clock::time_point last_refusal_report_{};
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   std::chrono::steady_clock::time_point last_drop_report_{};
+  const bool notifying_;  ///< a service manager listens ($NOTIFY_SOCKET)
+  std::chrono::steady_clock::time_point last_status_{};
 };
 
 }  // namespace paperboy::broker
