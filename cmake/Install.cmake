@@ -1,5 +1,6 @@
 # `cmake --install`: the binaries, the client library with its headers and CMake package
-# (find_package(paperboy CONFIG) -> paperboy::client), paperboy.pc, and the systemd unit.
+# (find_package(paperboy CONFIG) -> paperboy::client), paperboy.pc, the systemd unit and
+# the example configuration.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -34,4 +35,6 @@ install(FILES ${PROJECT_BINARY_DIR}/paperboy.pc DESTINATION ${CMAKE_INSTALL_LIBD
 # The unit names the paperboyd this install puts in place, wherever the prefix is.
 configure_file(systemd/paperboyd.service.in ${PROJECT_BINARY_DIR}/paperboyd.service @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/paperboyd.service DESTINATION ${PAPERBOY_SYSTEMD_UNIT_DIR})
+# The example configuration, every setting at its default and commented out (the unit reads it).
+install(FILES systemd/paperboyd.toml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/paperboy)
 install(FILES README.md protocol/PROTOCOL.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -19,28 +19,6 @@ using namespace paperboy::itest;
 #error "PAPERBOY_VERSION must be the CMake project version"
 #endif
 
-namespace {
-
-/// A program run to its end: how it exited and what it wrote.
-struct Run {
-  ExitStatus status;
-  std::string out;
-  std::string err;
-};
-
-Run run_to_end(const std::vector<std::string>& argv) {
-  Command command(argv);
-  const ExitStatus status = command.finish();
-  return {status, command.out(), command.err()};
-}
-
-Run run_daemon(std::vector<std::string> flags) {
-  flags.insert(flags.begin(), PAPERBOYD_PATH);
-  return run_to_end(flags);
-}
-
-}  // namespace
-
 TEST_CASE("startup: a numeric flag out of its range stops paperboyd with exit 2, naming it") {
   struct Bad {
     const char* flag;
@@ -57,7 +35,7 @@ TEST_CASE("startup: a numeric flag out of its range stops paperboyd with exit 2,
         Bad{"--max-connections", "many", "1 to 10000000"}}) {
     CAPTURE(bad.flag);
     CAPTURE(bad.value);
-    const Run run = run_daemon({"--port", "0", bad.flag, bad.value});
+    const Run run = run_paperboyd({"--port", "0", bad.flag, bad.value});
     CHECK_MESSAGE(run.status.exited(), run.status.describe());
     CHECK(run.status.code() == 2);
     CHECK_MESSAGE(run.err.find(bad.flag) != std::string::npos, run.err);
@@ -67,11 +45,11 @@ TEST_CASE("startup: a numeric flag out of its range stops paperboyd with exit 2,
 }
 
 TEST_CASE("startup: paperboyd --version and --help") {
-  const Run version = run_daemon({"--version"});
+  const Run version = run_paperboyd({"--version"});
   CHECK(version.status.clean());
   CHECK(version.out == "paperboyd " PAPERBOY_VERSION "\n");
 
-  const Run help = run_daemon({"--help"});
+  const Run help = run_paperboyd({"--help"});
   CHECK(help.status.clean());
   for (const char* text : {"Network:", "Limits:", "Queues:", "Timing:", "Logging:",
                            "--client-queue-bytes BYTES=8388608", "--frame-timeout SECONDS=10",
@@ -85,7 +63,7 @@ TEST_CASE("startup: a port in use is an error naming the address and port, exit 
   Daemon holder;
   INFO(holder.log_tail());
   const std::string port = std::to_string(holder.port());
-  const Run run = run_daemon({"--bind", "127.0.0.1", "--port", port});
+  const Run run = run_paperboyd({"--bind", "127.0.0.1", "--port", port});
   CHECK_MESSAGE(run.status.exited(), run.status.describe());
   CHECK(run.status.code() == 1);
   CHECK_MESSAGE(

@@ -1,0 +1,22 @@
+#include "config_file.hpp"
+
+#include <fstream>
+#include <stdexcept>
+
+namespace paperboy::itest {
+
+ConfigFile::ConfigFile(const std::string& text) : path_(dir_.path() / "paperboyd.toml") {
+  write(text);
+}
+
+void ConfigFile::write(const std::string& text) {
+  const std::filesystem::path next = dir_.path() / "paperboyd.toml.next";
+  {
+    std::ofstream out(next, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + next.string());
+  }
+  std::filesystem::rename(next, path_);
+}
+
+}  // namespace paperboy::itest
