@@ -9,14 +9,15 @@ ConfigFile::ConfigFile(const std::string& text) : path_(dir_.path() / "paperboyd
   write(text);
 }
 
-void ConfigFile::write(const std::string& text) {
-  const std::filesystem::path next = dir_.path() / "paperboyd.toml.next";
+void replace_file(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::path next = path;
+  next += ".next";
   {
     std::ofstream out(next, std::ios::binary | std::ios::trunc);
     out << text;
     if (!out.flush()) throw std::runtime_error("cannot write " + next.string());
   }
-  std::filesystem::rename(next, path_);
+  std::filesystem::rename(next, path);
 }
 
 }  // namespace paperboy::itest
