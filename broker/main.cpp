@@ -1,5 +1,5 @@
 // paperboyd: reads flags and the config file into Settings, runs the Server on one thread,
-// stops on SIGINT/SIGTERM.
+// reloads on SIGHUP, stops on SIGINT/SIGTERM.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
@@ -11,6 +11,7 @@
 
 #include "daemon/logging.hpp"
 #include "daemon/open_file_limit.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/settings.hpp"
 #include "paperboy/broker/server.hpp"
 
@@ -44,9 +45,8 @@ int main(int argc, char** argv) {
                                                                      int signal) {
       if (ec) return;
       if (signal == SIGHUP) {
-        // Until reloading exists, a HUP from a log rotator or a closed terminal must not kill
-        // the daemon (its default action), and must not pass unnoticed either.
-        spdlog::warn("server.sighup_ignored reason=\"SIGHUP ignored until reload is implemented\"");
+        // MERGE(ops-systemd): call notify_reloading() here, before the reload.
+        reload(server, settings, argc, argv);
       } else {
         spdlog::info("server.signal signal={}", signal);
         server.shut_down();  // a second SIGINT/SIGTERM cuts the grace short
