@@ -81,14 +81,11 @@ TEST_CASE("config file: the port comes from the file when no flag gives one") {
   // checks --check-config reports nothing while the real start logs the file's port.
   const ConfigFile file("port = 0\nbind = \"127.0.0.1\"\nshutdown-grace = 0.25\n");
   Command daemon({PAPERBOYD_PATH, "--config", file.arg()});
-  std::smatch port;
   static const std::regex listening(R"(server\.listening address=127\.0\.0\.1 port=(\d+))");
-  REQUIRE(wait_until(
-      [&] {
-        const std::string log = daemon.err();
-        return std::regex_search(log, port, listening);
-      },
-      daemon_start_timeout));
+  std::string log;  // outlives the match, which points into it
+  std::smatch port;
+  REQUIRE(wait_until([&] { return std::regex_search(log = daemon.err(), port, listening); },
+                     daemon_start_timeout));
   check_serves(static_cast<std::uint16_t>(std::stoul(port[1].str())));
 }
 
