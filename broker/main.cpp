@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
                                                                      int signal) {
       if (ec) return;
       if (signal == SIGHUP) {
-        // MERGE(ops-systemd): call notify_reloading() here, before the reload.
+        // MERGE(ops-systemd): wrap as notify_reloading([&] { reload(...); }) (RELOADING=1..READY=1).
         reload(server, settings, argc, argv);
       } else {
         spdlog::info("server.signal signal={}", signal);
