@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
                                                                      int signal) {
       if (ec) return;
       if (signal == SIGHUP) {
-        // MERGE(ops-systemd): wrap as notify_reloading([&] { reload(...); }) (RELOADING=1..READY=1).
+        // MERGE(ops-systemd): run this as notify_reloading([&] { reload(...); }).
         reload(server, settings, argc, argv);
       } else {
         spdlog::info("server.signal signal={}", signal);
