@@ -1,5 +1,6 @@
 # `cmake --install`: the binaries, the client library with its headers and CMake package
-# (find_package(paperboy CONFIG) -> paperboy::client), paperboy.pc, and the systemd units.
+# (find_package(paperboy CONFIG) -> paperboy::client), paperboy.pc, the systemd units and the
+# example configuration.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -37,4 +38,6 @@ foreach(unit paperboyd.service paperboyd.socket)
   configure_file(systemd/${unit}.in ${PROJECT_BINARY_DIR}/${unit} @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/${unit} DESTINATION ${PAPERBOY_SYSTEMD_UNIT_DIR})
 endforeach()
+# The example configuration, every setting at its default and commented out (the unit reads it).
+install(FILES systemd/paperboyd.toml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/paperboy)
 install(FILES README.md protocol/PROTOCOL.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -109,6 +109,43 @@ Server::Server(asio::io_context& io, Config config)
 
 Server::~Server() = default;
 
+Server::Reconfigured Server::reconfigure(const Config& next) {
+  Reconfigured result;
+  auto live = [&](const char* key, auto member) {
+    if (config_.*member == next.*member) return;
+    config_.*member = next.*member;
+    result.changed.emplace_back(key);
+  };
+  auto fixed = [&](const char* key, auto member) {
+    if (!(config_.*member == next.*member)) result.needs_restart.emplace_back(key);
+  };
+  fixed("bind", &Config::bind_address);
+  fixed("port", &Config::port);
+  // An empty server-id means the one derived at start-up, which stays.
+  if (!next.server_id.empty() && next.server_id != config_.server_id) {
+    result.needs_restart.emplace_back("server-id");
+  }
+  fixed("max-memory", &Config::max_memory);
+  fixed("dead-letter-suffix", &Config::dead_letter_suffix);
+  live("max-payload", &Config::max_payload);
+  live("max-protocol-version", &Config::max_protocol_version);
+  live("client-queue-bytes", &Config::client_queue_bytes);
+  live("channel-backlog", &Config::channel_backlog_messages);
+  live("channel-backlog-bytes", &Config::channel_backlog_bytes);
+  live("slow-consumer", &Config::slow_consumer);
+  live("max-connections", &Config::max_connections);
+  live("max-queues", &Config::max_queues);
+  live("max-subscriptions", &Config::max_subscriptions);
+  live("default-prefetch", &Config::default_prefetch);
+  live("max-prefetch", &Config::max_prefetch);
+  live("max-redeliveries", &Config::max_redeliveries);
+  live("max-unacked-bytes", &Config::max_unacked_bytes);
+  live("max-read-ahead", &Config::max_read_ahead);
+  live("frame-timeout", &Config::frame_timeout);
+  live("shutdown-grace", &Config::shutdown_grace);
+  return result;
+}
+
 void Server::listen() {
   if (const auto fd = activated_listener()) {
     // systemd holds the socket across our restarts, so connections made meanwhile wait in its

@@ -1,6 +1,7 @@
 // Start-up of the real binaries: flags are range-checked (exit 2, the error names the flag and
 // its range), --version, --help that reads like a manual, bind errors that name the address,
-// SIGHUP ignored, --max-connections fitted to the open-file limit, the CLI's unknown subcommand.
+// SIGHUP harmless without a config file, --max-connections fitted to the open-file limit, the CLI's
+// unknown subcommand.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -19,28 +20,6 @@ using namespace paperboy::itest;
 #error "PAPERBOY_VERSION must be the CMake project version"
 #endif
 
-namespace {
-
-/// A program run to its end: how it exited and what it wrote.
-struct Run {
-  ExitStatus status;
-  std::string out;
-  std::string err;
-};
-
-Run run_to_end(const std::vector<std::string>& argv) {
-  Command command(argv);
-  const ExitStatus status = command.finish();
-  return {status, command.out(), command.err()};
-}
-
-Run run_daemon(std::vector<std::string> flags) {
-  flags.insert(flags.begin(), PAPERBOYD_PATH);
-  return run_to_end(flags);
-}
-
-}  // namespace
-
 TEST_CASE("startup: a numeric flag out of its range stops paperboyd with exit 2, naming it") {
   struct Bad {
     const char* flag;
@@ -57,7 +36,7 @@ TEST_CASE("startup: a numeric flag out of its range stops paperboyd with exit 2,
         Bad{"--max-connections", "many", "1 to 10000000"}}) {
     CAPTURE(bad.flag);
     CAPTURE(bad.value);
-    const Run run = run_daemon({"--port", "0", bad.flag, bad.value});
+    const Run run = run_paperboyd({"--port", "0", bad.flag, bad.value});
     CHECK_MESSAGE(run.status.exited(), run.status.describe());
     CHECK(run.status.code() == 2);
     CHECK_MESSAGE(run.err.find(bad.flag) != std::string::npos, run.err);
@@ -67,11 +46,11 @@ TEST_CASE("startup: a numeric flag out of its range stops paperboyd with exit 2,
 }
 
 TEST_CASE("startup: paperboyd --version and --help") {
-  const Run version = run_daemon({"--version"});
+  const Run version = run_paperboyd({"--version"});
   CHECK(version.status.clean());
   CHECK(version.out == "paperboyd " PAPERBOY_VERSION "\n");
 
-  const Run help = run_daemon({"--help"});
+  const Run help = run_paperboyd({"--help"});
   CHECK(help.status.clean());
   for (const char* text : {"Network:", "Limits:", "Queues:", "Timing:", "Logging:",
                            "--client-queue-bytes BYTES=8388608", "--frame-timeout SECONDS=10",
@@ -85,7 +64,7 @@ TEST_CASE("startup: a port in use is an error naming the address and port, exit 
   Daemon holder;
   INFO(holder.log_tail());
   const std::string port = std::to_string(holder.port());
-  const Run run = run_daemon({"--bind", "127.0.0.1", "--port", port});
+  const Run run = run_paperboyd({"--bind", "127.0.0.1", "--port", port});
   CHECK_MESSAGE(run.status.exited(), run.status.describe());
   CHECK(run.status.code() == 1);
   CHECK_MESSAGE(
@@ -94,13 +73,14 @@ TEST_CASE("startup: a port in use is an error naming the address and port, exit 
   check_serves(holder.port());
 }
 
-TEST_CASE("startup: SIGHUP is logged and ignored, the daemon keeps serving") {
+TEST_CASE("startup: SIGHUP without --config reloads nothing, the daemon keeps serving") {
   Daemon daemon;
   INFO(daemon.log_tail());
   Conn client(daemon.port(), "before-hup");
   client.hello();
   daemon.signal(SIGHUP);
-  REQUIRE(wait_until([&] { return daemon.log_count("server.sighup_ignored") == 1; }));
+  REQUIRE(
+      wait_until([&] { return daemon.log_count("config.reloaded file=\"\" changed=none") == 1; }));
   client.ping_pong();
   check_serves(daemon.port());
   CHECK(daemon.running());

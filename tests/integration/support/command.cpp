@@ -30,4 +30,10 @@ int Command::exit_code(Duration timeout) {
   return status.code();
 }
 
+Run run_to_end(const std::vector<std::string>& argv) {
+  Command command(argv);
+  const ExitStatus status = command.finish();
+  return {status, command.out(), command.err()};
+}
+
 }  // namespace paperboy::itest

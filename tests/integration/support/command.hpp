@@ -33,4 +33,14 @@ class Command {
   ChildProcess process_;
 };
 
+/// A program run to its end: how it exited and what it wrote.
+struct Run {
+  ExitStatus status;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `argv` as a Command to its end (the test fails if it outlives command_timeout).
+Run run_to_end(const std::vector<std::string>& argv);
+
 }  // namespace paperboy::itest

@@ -74,6 +74,11 @@ Daemon::~Daemon() {
   // ~ChildProcess sends SIGKILL if it is still running.
 }
 
+Run run_paperboyd(std::vector<std::string> flags) {
+  flags.insert(flags.begin(), daemon_path());
+  return run_to_end(flags);
+}
+
 std::string Daemon::log() const {
   return read_text(dir_.path() / "stderr");
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "command.hpp"
 #include "deadline.hpp"
 #include "temp_dir.hpp"
 
@@ -72,5 +73,9 @@ class Daemon {
   ChildProcess process_;
   std::uint16_t port_ = 0;
 };
+
+/// paperboyd run to its end with `flags` and nothing added (for start-up errors, --help,
+/// --check-config).
+Run run_paperboyd(std::vector<std::string> flags);
 
 }  // namespace paperboy::itest

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "paperboy/broker/config.hpp"
 
@@ -45,6 +46,25 @@ class Server {
 
   /// True when an internal failure stopped the daemon (the io_context was stopped).
   bool failed() const noexcept { return failed_; }
+
+  /// What reconfigure() did, each setting by its flag name (`max-payload`).
+  struct Reconfigured {
+    std::vector<std::string> changed;        ///< applied
+    std::vector<std::string> needs_restart;  ///< differs, kept as it was
+  };
+
+  /// Applies a new configuration while clients stay connected (SIGHUP). Sessions, channels and
+  /// the router read the Server's one Config when they decide, so a changed value applies:
+  /// - from the next decision on, for every connection: max-payload (a PUB over it gets ERR 2),
+  ///   max-subscriptions, max-queues, max-unacked-bytes, channel-backlog(-bytes),
+  ///   max-redeliveries, default-prefetch and max-prefetch (for the next SUB), max-connections,
+  ///   max-protocol-version (the next HELLO), frame-timeout, shutdown-grace;
+  /// - to connections opened after it: client-queue-bytes, slow-consumer and max-read-ahead
+  ///   (each connection's send queue and publish gate take them when it opens), and the frame
+  ///   size cap and WELCOME's max-payload (an open connection keeps the cap it was told).
+  /// Needing a restart (kept, and named in needs_restart): bind, port, server-id, max-memory
+  /// (the memory budget is sized once) and dead-letter-suffix (it names existing channels).
+  Reconfigured reconfigure(const Config& next);
 
   // For sessions.
   const Config& config() const noexcept { return config_; }

@@ -1,0 +1,260 @@
+#include "settings.hpp"
+
+#include <spdlog/fmt/fmt.h>
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "config_key_line.hpp"
+
+namespace paperboy::daemon {
+namespace {
+
+using broker::Config;
+using broker::SlowConsumerPolicy;
+
+constexpr std::uint64_t kib = 1024;
+constexpr std::uint64_t mib = 1024 * kib;
+constexpr std::uint64_t tib = mib * mib;
+
+// Option groups of --help, in the order they are shown.
+constexpr const char* network = "Network";
+constexpr const char* limits = "Limits";
+constexpr const char* queues = "Queues";
+constexpr const char* timing = "Timing";
+constexpr const char* logging = "Logging";
+constexpr const char* configuration = "Configuration";
+
+// Parses a whole flag value as T: digits only for integers (no sign on unsigned ones), a finite
+// decimal for floating point.
+template <class T>
+std::optional<T> parse_number(const std::string& text) {
+  T value{};
+  if constexpr (std::is_floating_point_v<T>) {
+    char* end = nullptr;
+    value = static_cast<T>(std::strtod(text.c_str(), &end));
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) return {};
+  } else {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return {};
+  }
+  return value;
+}
+
+/// Adds a numeric flag whose value must lie in [min, max]. Anything else (out of range, not a
+/// number, NaN) stops start-up with `--flag: must be a number from min to max, got X` and exit
+/// code 2, before a value that would overflow somewhere inside can be used.
+template <class T, class Min, class Max>
+CLI::Option* add_bounded(CLI::App& app, const char* group, const std::string& name, T& value,
+                         Min min, Max max, std::string unit, const std::string& help) {
+  const T lo = static_cast<T>(min);
+  const T hi = static_cast<T>(max);
+  auto in_range = [lo, hi](std::string& text) -> std::string {
+    const auto parsed = parse_number<T>(text);
+    if (parsed && *parsed >= lo && *parsed <= hi) return {};
+    return fmt::format("must be a number from {} to {}, got {:?}", lo, hi, text);
+  };
+  return app.add_option(name, value, fmt::format("{} (range {} to {})", help, lo, hi))
+      ->check(CLI::Validator(in_range, ""))
+      ->type_name(std::move(unit))
+      ->capture_default_str()
+      ->group(group);
+}
+
+void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double& shutdown_grace) {
+  Config& config = settings.config;
+  app.add_option("--bind", config.bind_address, "Address to listen on (IPv4 or IPv6)")
+      ->type_name("ADDRESS")
+      ->capture_default_str()
+      ->group(network);
+  add_bounded(app, network, "--port", config.port, 0, 65535, "PORT",
+              "TCP port; 0 picks a free one, logged as server.listening ... port=N");
+  add_bounded(app, network, "--max-connections", config.max_connections, 1, 10'000'000, "N",
+              "Clients connected at once; the next PB1 client gets ERR 7 after its HELLO. Lowered "
+              "at start-up to what the open-file limit allows");
+  app.add_option("--server-id", config.server_id,
+                 "Name sent in WELCOME (default: paperboyd-HOST-PID)")
+      ->type_name("NAME")
+      ->group(network);
+
+  add_bounded(app, network, "--max-protocol-version", config.max_protocol_version, 1,
+              paperboy::protocol::pb1_latest_version, "N",
+              "Newest PB1 version spoken (default 2); 1 answers as a version-1 broker does, "
+              "refusing HELLO version 2 with ERR 2 (for testing clients' fallback, or a rolling "
+              "upgrade)");
+  add_bounded(app, limits, "--max-payload", config.max_payload, 1, 256 * mib, "BYTES",
+              "Largest message payload; a larger PUB gets ERR 2 and is closed");
+  add_bounded(app, limits, "--client-queue-bytes", config.client_queue_bytes, 1, tib, "BYTES",
+              "Bytes queued for one client before it counts as a slow consumer (default 8 MiB)");
+  const std::map<std::string, SlowConsumerPolicy> policies{
+      {"drop", SlowConsumerPolicy::drop}, {"disconnect", SlowConsumerPolicy::disconnect}};
+  app.add_option("--slow-consumer", config.slow_consumer,
+                 "What a topic subscriber over --client-queue-bytes gets: drop (it loses messages "
+                 "and is told how many with GAP) or disconnect (ERR 8, then closed)")
+      ->transform(CLI::CheckedTransformer(policies, CLI::ignore_case).description(""))
+      ->type_name("drop|disconnect")
+      ->default_str("drop")
+      ->group(limits);
+  add_bounded(app, limits, "--max-subscriptions", config.max_subscriptions, 1, 1'000'000'000, "N",
+              "Channels one client may subscribe to at once; the next SUB gets ERR 4");
+  add_bounded(app, limits, "--max-read-ahead", config.max_read_ahead, 0, tib, "BYTES",
+              "Bytes of PUBs read past one that waits for a full queue before reading stops "
+              "(default 1 MiB)");
+  add_bounded(app, limits, "--max-unacked-bytes", config.max_unacked_bytes, kib, tib, "BYTES",
+              "Bytes of manual-ack deliveries one client may hold unacked before its manual-ack "
+              "subscriptions get no more (default 64 MiB)");
+  config.max_memory = paperboy::broker::default_max_memory();
+  add_bounded(app, limits, "--max-memory", config.max_memory, mib, mib * tib, "BYTES",
+              "Bytes the broker may hold for clients before every PUB waits, until holdings fall "
+              "to 7/8 (default: half of RAM)");
+
+  add_bounded(app, queues, "--channel-backlog", config.channel_backlog_messages, 1, 1'000'000'000,
+              "N", "Messages a /queue channel holds for its consumers before publishers block");
+  add_bounded(app, queues, "--channel-backlog-bytes", config.channel_backlog_bytes, 1, tib, "BYTES",
+              "Bytes a /queue channel holds before publishers block (default 64 MiB)");
+  add_bounded(app, queues, "--max-queues", config.max_queues, 1, 1'000'000'000, "N",
+              "Queue channels that may exist at once, dead-letter channels included; a PUB or "
+              "SUB creating one more gets ERR 4");
+  add_bounded(app, queues, "--default-prefetch", config.default_prefetch, 1, 65535, "N",
+              "Unacked messages a manual-ack subscription may hold when it asks for prefetch 0");
+  add_bounded(app, queues, "--max-prefetch", config.max_prefetch, 1, 65535, "N",
+              "Most unacked messages one manual-ack subscription may hold; larger asks are "
+              "clamped");
+  add_bounded(app, queues, "--max-redeliveries", config.max_redeliveries, 0, 1'000'000, "N",
+              "Failed redeliveries after which a queue message moves to its dead-letter channel");
+  app.add_option("--dead-letter-suffix", config.dead_letter_suffix,
+                 "Appended to a queue's name to name its dead-letter channel; empty: no dead "
+                 "letters")
+      ->type_name("SUFFIX")
+      ->capture_default_str()
+      ->group(queues);
+
+  add_bounded(app, timing, "--frame-timeout", frame_timeout, 0.001, 86400, "SECONDS",
+              "Time a client may take to finish a frame it started, or to send its first");
+  add_bounded(app, timing, "--shutdown-grace", shutdown_grace, 0, 3600, "SECONDS",
+              "Time a closing connection, or the daemon on SIGTERM, may take to flush");
+
+  app.add_option("--log-level", settings.log_level,
+                 "Least severe level logged: trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"})
+                  .description(""))
+      ->type_name("LEVEL")
+      ->capture_default_str()
+      ->group(logging);
+  const std::map<std::string, LogFormat> formats{{"text", LogFormat::text},
+                                                 {"json", LogFormat::json}};
+  app.add_option("--log-format", settings.log_format,
+                 "text: `time level event key=value` lines; json: one JSON object a line "
+                 "({\"ts\", \"level\", \"event\", \"msg\"}), for journald and log shippers")
+      ->transform(CLI::CheckedTransformer(formats).description(""))
+      ->type_name("text|json")
+      ->default_str("text")
+      ->group(logging);
+
+  app.set_config("--config", "",
+                 "TOML file of settings: each flag under its long name without dashes "
+                 "(max-payload = 1048576); flags given on the command line override it. "
+                 "SIGHUP reads it again")
+      ->type_name("FILE")
+      ->group(configuration);
+  // An unknown key is a mistake (a typo silently ignored would leave a default in force).
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.add_flag("--check-config", settings.check_config,
+               "Validate the flags and the --config file, then exit: 0 when valid, 2 naming "
+               "what is wrong")
+      ->configurable(false)
+      ->group(configuration);
+}
+
+// CLI11 says `INI was not able to parse KEY` for an unknown key: name the key and its line.
+std::string describe_unknown_key(const CLI::App& app, const std::string& file,
+                                 const CLI::ConfigError& error) {
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(file);
+  } catch (const CLI::Error&) {
+    return error.what();
+  }
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // CLI11's section markers
+    if (item.parents.empty() && app.get_option_no_throw("--" + item.name) != nullptr) continue;
+    const std::string key = item.fullname();
+    const auto line = config_key_line(file, key);
+    return fmt::format(
+        "{}:{}: unknown key {:?} (settings are the long flags without dashes; "
+        "see --help)",
+        file, line ? std::to_string(*line) : "?", key);
+  }
+  return error.what();
+}
+
+std::chrono::milliseconds to_millis(double seconds) {
+  return std::chrono::milliseconds(std::llround(seconds * 1000.0));
+}
+
+// CLI11 names a bad value by its flag (`--max-payload: must be ...`): when the value came from
+// the config file rather than the command line, put the file and line in front.
+std::string locate_in_file(std::string message, const std::string& file, int argc,
+                           const char* const* argv) {
+  if (file.empty() || message.rfind("--", 0) != 0) return message;
+  const std::string flag = message.substr(0, message.find(':'));
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == flag || arg.rfind(flag + "=", 0) == 0) return message;
+  }
+  const auto line = config_key_line(file, flag.substr(2));
+  if (!line) return message;
+  return fmt::format("{}:{}: {}", file, *line, message);
+}
+
+}  // namespace
+
+ParsedSettings parse_settings(int argc, const char* const* argv) {
+  CLI::App app{"paperboyd " PAPERBOY_VERSION
+               ": a small, fast message broker. /topic channels fan out to every subscriber, "
+               "/queue channels hand each message to one consumer, round-robin.",
+               "paperboyd"};
+  app.set_version_flag("--version", "paperboyd " PAPERBOY_VERSION, "Print the version and exit");
+  app.footer(
+      "Logs go to stderr as `event key=value` lines. SIGINT/SIGTERM: stop accepting, tell PB1 "
+      "clients ERR 6, flush for up to --shutdown-grace, exit 0 (a second signal cuts the grace "
+      "short). SIGHUP reloads the --config file (flags given here still override it) and applies "
+      "what can change live; a bad file keeps the running settings. Start-up errors exit 1, bad "
+      "flags or settings exit 2.");
+  ParsedSettings parsed;
+  Settings settings;
+  double frame_timeout = 10.0;
+  double shutdown_grace = 2.0;
+  add_flags(app, settings, frame_timeout, shutdown_grace);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ConfigError& error) {
+    parsed.exit_code = 2;
+    parsed.error = describe_unknown_key(app, app["--config"]->as<std::string>(), error);
+    return parsed;
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) {
+      app.exit(error);  // --help, --version: printed to stdout
+      return parsed;
+    }
+    // Usage errors exit 2, as command-line tools conventionally do.
+    parsed.exit_code = 2;
+    parsed.error = locate_in_file(error.what(), app["--config"]->as<std::string>(), argc, argv);
+    return parsed;
+  }
+  settings.config_file = app["--config"]->as<std::string>();
+  settings.config.frame_timeout = to_millis(frame_timeout);
+  settings.config.shutdown_grace = to_millis(shutdown_grace);
+  parsed.settings = std::move(settings);
+  return parsed;
+}
+
+}  // namespace paperboy::daemon
