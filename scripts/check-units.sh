@@ -23,6 +23,7 @@ trap 'rm -rf "$units"' EXIT
 for unit in paperboyd.service paperboyd.socket; do
   sed -e "s|@CMAKE_INSTALL_FULL_BINDIR@|$bindir|g" \
       -e "s|@CMAKE_INSTALL_FULL_DOCDIR@|/usr/share/doc/paperboy|g" \
+      -e "s|@CMAKE_INSTALL_FULL_SYSCONFDIR@|/etc|g" \
       "systemd/$unit.in" >"$units/$unit"
   if grep -n '@[A-Z_]*@' "$units/$unit"; then
     echo "check-units: $unit.in has a variable this script does not configure" >&2
