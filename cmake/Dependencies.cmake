@@ -2,6 +2,11 @@
 find_package(Threads REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
+# paperboyd's HTTP listener and the CLI's stats commands: cpp-httplib serves and fetches, so no
+# HTTP parser of ours faces the network; nlohmann/json writes and reads the /stats document.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(nlohmann_json 3 REQUIRED)
 if(PAPERBOY_BUILD_BENCH)
   find_package(fmt REQUIRED)
 endif()

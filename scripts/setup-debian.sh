@@ -10,6 +10,8 @@ packages=(
   python3 python3-pytest python3-pytest-asyncio python3-setuptools python3-pip python3-venv
   # the newsstand services (services/): SQLite for the billing worker, the FastAPI app and its tests
   libsqlite3-dev sqlite3 python3-fastapi python3-uvicorn python3-rx python3-httpx python3-websockets
+  # the HTTP listener (/metrics, /stats) and the CLI that reads it; the metrics tests' parser
+  libcpp-httplib-dev nlohmann-json3-dev python3-prometheus-client
   # systemd-analyze for scripts/check-units.sh (the systemd_units test); works without systemd running
   systemd
 )

@@ -8,15 +8,16 @@
 
 namespace paperboy::broker {
 
-Outbox::Outbox(const asio::any_io_executor& executor, const Config& config, DropLog& drop_log)
+Outbox::Outbox(const asio::any_io_executor& executor, const Config& config, Traffic& traffic)
     : queue_(config.client_queue_bytes / 2),
       wake_timer_(executor, asio::steady_timer::time_point::max()),
-      drop_log_(drop_log),
+      traffic_(traffic),
       cap_(config.client_queue_bytes),
       policy_(config.slow_consumer) {}
 
 void Outbox::push(Delivery d) {
   queue_.push(std::move(d));
+  ++pushed_;
   if (full() || backed_up()) was_full_ = true;
   wake();
 }
@@ -24,12 +25,16 @@ void Outbox::push(Delivery d) {
 void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint64_t delivery_id) {
   queue_.push_with(
       [&](Delivery& d) { fill_queue_delivery(d, queued, dialect_, origin, delivery_id); });
+  ++pushed_;
+  count_message([&] { return frame_published_at(queued.message); });
   if (full()) was_full_ = true;
   wake();
 }
 
 void Outbox::push_first_delivery(const SharedBuffer& frame, QueueId origin, Deadline expires) {
   queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin, expires); });
+  ++pushed_;
+  count_message([&] { return frame_published_at(frame); });
   if (full()) was_full_ = true;
   wake();
 }
@@ -42,7 +47,7 @@ void Outbox::offer_topic(Publication& message, TopicChannel& channel, std::uint6
   }
   if (full()) {
     channel.count_drop();
-    drop_log_.record(message.channel());
+    traffic_.drops.record(message.channel());
     ++dropped_total_;
     if (policy_ == SlowConsumerPolicy::disconnect) {
       accepting_ = false;
@@ -54,11 +59,14 @@ void Outbox::offer_topic(Publication& message, TopicChannel& channel, std::uint6
   }
   // Filled in place: the per-subscriber step of a fan-out is a refcount and a few stores.
   queue_.push_with([&](Delivery& d) { fill_topic_delivery(d, message, dialect_); });
+  ++pushed_;
+  count_message([&] { return message.published_at(); });
+  channel.count_delivery();
   if (full()) was_full_ = true;
   wake();
 }
 
-void Outbox::owe_gap(const TopicChannel& channel, std::string_view published) {
+void Outbox::owe_gap(TopicChannel& channel, std::string_view published) {
   for (auto& gap : gaps_) {
     if (gap.channel == channel.id() && gap.name == published) {
       ++gap.dropped;
@@ -69,6 +77,7 @@ void Outbox::owe_gap(const TopicChannel& channel, std::string_view published) {
     return owe_gap(channel, channel.name());
   }
   gaps_.push_back({channel.id(), std::string(published), 1});
+  channel.count_gap();
 }
 
 void Outbox::report_gaps() {
@@ -101,6 +110,7 @@ std::vector<Delivery> Outbox::take_unsent(QueueId channel) {
     }
     return unsent;
   }
+  forget_sample();
   queue_.extract(
       first_unsent(), [&](const Delivery& d) { return d.origin == channel; },
       [&](Delivery&& d) { unsent.push_back(std::move(d)); });
@@ -111,6 +121,7 @@ std::vector<Delivery> Outbox::take_unsent(QueueId channel) {
 void Outbox::set_aside_unsent() {
   if (set_aside_done_) return;
   set_aside_done_ = true;
+  forget_sample();
   queue_.extract(
       first_unsent(), [](const Delivery& d) { return bool(d.origin); },
       [&](Delivery&& d) { set_aside_[d.origin].push_back(std::move(d)); });
@@ -118,6 +129,7 @@ void Outbox::set_aside_unsent() {
 }
 
 void Outbox::discard_unsent() {
+  forget_sample();
   queue_.extract(
       first_unsent(), [](const Delivery&) { return true; }, [](Delivery&&) {});
   note_room();
@@ -132,6 +144,7 @@ std::error_code Outbox::flush_to(Transport& transport) noexcept {
       break;
     }
     const std::size_t written = result.bytes;
+    traffic_.bytes_out += written;
     // Pop what went out whole; a partly written front entry stays, remembered by offset.
     std::size_t left = written + front_written_;
     std::size_t done = 0;
@@ -143,8 +156,16 @@ std::error_code Outbox::flush_to(Transport& transport) noexcept {
     if (done > 0) stranded_origin_ = {};
     front_written_ = left;
   }
+  if (sampled_position_ != 0) observe_written();
   note_room();
   return error;
+}
+
+void Outbox::observe_written() noexcept {
+  // Entries that have left the queue: written, since extractions drop the sample.
+  if (pushed_ - queue_.size() < sampled_position_) return;
+  sampled_position_ = 0;
+  traffic_.publish_to_write.observe_ns(unix_now_ns() - std::int64_t(sampled_published_at_));
 }
 
 void Outbox::note_room() {

@@ -12,10 +12,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "drop_log.hpp"
 #include "paperboy/broker/config.hpp"
 #include "registry.hpp"
 #include "send_queue.hpp"
+#include "traffic.hpp"
 
 namespace paperboy::broker {
 
@@ -27,7 +27,7 @@ class Transport;
 /// its writer. Channels hold plain pointers to it; the session unsubscribes it before it dies.
 class Outbox {
  public:
-  Outbox(const asio::any_io_executor& executor, const Config& config, DropLog& drop_log);
+  Outbox(const asio::any_io_executor& executor, const Config& config, Traffic& traffic);
 
   Dialect dialect() const noexcept { return dialect_; }
   void set_dialect(Dialect d) noexcept { dialect_ = d; }
@@ -108,6 +108,10 @@ class Outbox {
   void wake() noexcept;
 
   std::uint64_t dropped_total() const noexcept { return dropped_total_; }
+  /// Messages (topic and queue) queued for it since it opened.
+  std::uint64_t messages_out() const noexcept { return messages_out_; }
+  /// What its send queue holds now, slots included (what the byte cap counts).
+  std::size_t queued_bytes() const noexcept { return queue_.charged(); }
 
  private:
   struct PendingGap {
@@ -116,13 +120,26 @@ class Outbox {
     std::uint64_t dropped;
   };
   /// Owes a GAP naming `published`, the channel the lost message was published on.
-  void owe_gap(const TopicChannel& channel, std::string_view published);
+  void owe_gap(TopicChannel& channel, std::string_view published);
   /// Distinct published names a subscriber's pending GAPs may name; past it a loss is reported
   /// under its subscription's name, so a flood of names cannot grow what it holds.
   static constexpr std::size_t max_named_gaps = 256;
   /// Entries from here on have not started to go out.
   std::size_t first_unsent() const noexcept { return front_written_ > 0 ? 1 : 0; }
   void report_gaps();
+  /// Counts the message just queued for the peer, and times every latency_sample_every-th one
+  /// from its publish (Unix ns, read only then) to the write that sends it.
+  template <class PublishedAt>
+  void count_message(PublishedAt&& published_at) noexcept {
+    if (messages_out_++ % latency_sample_every == 0 && sampled_position_ == 0) {
+      sampled_position_ = pushed_;
+      sampled_published_at_ = published_at();
+    }
+  }
+  /// Entries extracted from the middle of the queue: the sample's position no longer holds.
+  void forget_sample() noexcept { sampled_position_ = 0; }
+  /// After a write: observes the sampled message's publish-to-write time once it has gone out.
+  void observe_written() noexcept;
   /// After the queue shrank: once it is back under the cap, owed GAPs go out first and the
   /// writer is told (take_room_regained) so queue channels can hand out more.
   void note_room();
@@ -131,7 +148,7 @@ class Outbox {
   SharedBuffer::Arena arena_;
   asio::steady_timer wake_timer_;
   std::function<void()> on_overflow_;
-  DropLog& drop_log_;
+  Traffic& traffic_;
   std::vector<PendingGap> gaps_;
   std::unordered_map<QueueId, std::vector<Delivery>, IdHash> set_aside_;
   bool set_aside_done_ = false;
@@ -140,6 +157,11 @@ class Outbox {
   /// The channel of the half-written front, an auto-ack delivery whose consumer has left it.
   QueueId stranded_origin_;
   std::uint64_t dropped_total_ = 0;
+  std::uint64_t messages_out_ = 0;
+  /// Entries ever pushed; the sampled message is entry sampled_position_ (0: none sampled).
+  std::uint64_t pushed_ = 0;
+  std::uint64_t sampled_position_ = 0;
+  std::uint64_t sampled_published_at_ = 0;
   std::uint64_t last_fan_out_ = 0;  ///< the last multi-channel fan-out offered here
   SlowConsumerPolicy policy_;
   Dialect dialect_ = Dialect::pb1_v1;

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 
+#include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "session.hpp"
+#include "traffic.hpp"
 
 namespace paperboy::broker {
 
@@ -175,6 +177,7 @@ void Session::on_ping(const protocol::Ping& ping) {
 }
 
 void Session::reply_err(std::uint32_t req, Errc code, std::string_view text) {
+  server_.traffic().count_refusal(static_cast<std::uint16_t>(code));
   refusal_log_("session.refused sid={} req={} code={} reason={:?}", id_, req,
                static_cast<unsigned>(code), text);
   outbox_.push(control_frame(protocol::Err{req, static_cast<std::uint16_t>(code), text}));

@@ -40,6 +40,8 @@ class Publication {
   /// The channel it is published on: in the caller's bytes until encoded, in its frame after.
   std::string_view channel() const noexcept { return fields_.channel; }
   Deadline expires() const noexcept { return expires_; }
+  /// When the broker took it, Unix ns.
+  std::uint64_t published_at() const noexcept { return fields_.published_at; }
 
   /// The version-2 frame, encoded on the first call: it has everything (timestamp, headers), so
   /// it is the one a queue keeps and a parked PUB waits with. From then on the publication no

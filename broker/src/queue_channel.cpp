@@ -1,7 +1,9 @@
 #include "queue_channel.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
+#include "latency_histogram.hpp"
 #include "memory_gauge.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "queue_consumer.hpp"
@@ -60,10 +62,25 @@ inline QueueConsumer* QueueChannel::next_consumer(ConsumerId avoid) noexcept {
   return scan_for_consumer(avoid);
 }
 
+template <class Message>
+void QueueChannel::hand(QueueConsumer& consumer, Message&& message) {
+  if (delivered_++ % latency_sample_every == 0) {
+    std::uint64_t published_at = 0;
+    if constexpr (std::is_same_v<std::decay_t<Message>, QueuedMessage>) {
+      published_at = frame_published_at(message.message);
+    } else {
+      published_at = message.published_at();
+    }
+    router_.time_in_queue().observe_ns(unix_now_ns() - std::int64_t(published_at));
+  }
+  consumer.take(std::forward<Message>(message), *this);
+}
+
 bool QueueChannel::publish(Publication& message) {
   if (backlog_.empty() && returning_.empty()) {
     if (QueueConsumer* consumer = next_consumer({})) {
-      consumer->take(message, *this);
+      ++published_;
+      hand(*consumer, message);
       return true;
     }
   }
@@ -71,6 +88,7 @@ bool QueueChannel::publish(Publication& message) {
   const SharedBuffer& frame = message.v2_frame();
   if (full()) drop_expired_head();
   if (full()) return false;
+  ++published_;
   enqueue(QueuedMessage{frame, 0, {}, false, message.expires()});
   pump();
   return true;
@@ -98,7 +116,10 @@ std::size_t QueueChannel::return_slice(std::size_t at_most) {
     }
     const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
                       router_.dead_letter(*this, queued.message, queued.failures);
-    if (dead) continue;
+    if (dead) {
+      ++dead_lettered_;
+      continue;
+    }
     backlog_bytes_ += queued.message.size();
     queued.message = queued.message.compacted();
     queued.starts_run = false;
@@ -175,7 +196,7 @@ std::size_t QueueChannel::pump_up_to(std::size_t at_most, bool& cut) {
     }
     QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
     if (!consumer) break;
-    consumer->take(dequeue(), *this);
+    hand(*consumer, dequeue());
   }
   if (!full()) wake_waiters();
   return n;
@@ -262,6 +283,35 @@ void QueueChannel::wake_waiters() {
   auto woken = std::move(waiters_);
   waiters_.clear();
   for (RoomWaiter* waiter : woken) waiter->on_channel_room();
+}
+
+ChannelSnapshot QueueChannel::describe() const {
+  ChannelSnapshot described;
+  described.name = name_;
+  described.kind = ChannelSnapshot::Kind::queue;
+  described.published = published_;
+  described.delivered = delivered_;
+  described.expired = expired_total_;
+  described.dead_lettered = dead_lettered_;
+  described.backlog_messages = backlog_size();
+  described.backlog_bytes = backlog_bytes_;
+  described.consumers = consumers_.size();
+  for (const QueueConsumer* consumer : consumers_) described.unacked += consumer->unacked();
+  described.blocked_publishers = waiters_.size();
+  // The backlog's head; messages still on their way back to it (a give-back) are not looked at.
+  if (!backlog_.empty()) {
+    const auto published_at = std::int64_t(frame_published_at(backlog_.front().message));
+    described.oldest_age_seconds = std::max(0.0, double(unix_now_ns() - published_at) / 1e9);
+  }
+  return described;
+}
+
+std::uint64_t QueueChannel::purge() {
+  const std::uint64_t purged = backlog_size();
+  while (!returning_.empty()) returning_.take_back();
+  while (!backlog_.empty()) dequeue();
+  wake_waiters();
+  return purged;
 }
 
 }  // namespace paperboy::broker

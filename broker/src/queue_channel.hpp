@@ -8,6 +8,7 @@
 #include "bulk_work.hpp"
 #include "delivery.hpp"
 #include "paperboy/broker/config.hpp"
+#include "paperboy/broker/snapshot.hpp"
 #include "publication.hpp"
 #include "registry.hpp"
 #include "returned_messages.hpp"
@@ -99,6 +100,11 @@ class QueueChannel {
   /// Messages whose TTL ran out before anyone took them.
   std::uint64_t expired_total() const noexcept { return expired_total_; }
 
+  /// What /metrics and /stats show of it (counters since it was created).
+  ChannelSnapshot describe() const;
+  /// Discards every waiting message (an operator's purge); how many.
+  std::uint64_t purge();
+
  private:
   bool full() const noexcept;
   bool dead_letters_allowed() const noexcept;
@@ -113,6 +119,9 @@ class QueueChannel {
   void drop_expired_head();
   /// Counts a message discarded for its TTL.
   void count_expired();
+  /// Hands a message to a consumer, counted.
+  template <class Message>
+  void hand(QueueConsumer& consumer, Message&& message);
   void wake_waiters();
   /// Moves up to `at_most` given-back messages to the head; how many it moved.
   std::size_t return_slice(std::size_t at_most);
@@ -137,6 +146,9 @@ class QueueChannel {
   ReturnedMessages returning_;
   Discarded discarded_;
   std::uint64_t expired_total_ = 0;
+  std::uint64_t published_ = 0;
+  std::uint64_t delivered_ = 0;
+  std::uint64_t dead_lettered_ = 0;
   bool scheduled_ = false;  ///< queued in the router's bulk work
 };
 

@@ -232,4 +232,19 @@ void Router::release_if_idle(QueueChannel& channel) {
   if (it != queues_.end() && it->second.get() == &channel) queues_.erase(it);
 }
 
+void Router::describe_channels(std::vector<ChannelSnapshot>& out) const {
+  out.reserve(out.size() + topics_.size() + queues_.size());
+  for (const auto& [name, channel] : topics_) out.push_back(channel->describe());
+  for (const auto& [name, channel] : queues_) out.push_back(channel->describe());
+}
+
+std::optional<std::uint64_t> Router::purge_queue(std::string_view name) {
+  const auto it = queues_.find(name);
+  if (it == queues_.end()) return std::nullopt;
+  QueueChannel& channel = *it->second;
+  const std::uint64_t purged = channel.purge();
+  release_if_idle(channel);
+  return purged;
+}
+
 }  // namespace paperboy::broker

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "bulk_work.hpp"
+#include "latency_histogram.hpp"
 #include "name_map.hpp"
 #include "paperboy/broker/config.hpp"
 #include "paperboy/protocol/channel.hpp"
@@ -132,6 +134,15 @@ class Router {
   std::uint64_t messages_expired() const noexcept { return expired_log_.total(); }
   std::uint64_t dead_letters_dropped() const noexcept { return dead_letter_dropped_log_.total(); }
 
+  /// From a queue message's publish to its hand-out, sampled by the queue channels.
+  LatencyHistogram& time_in_queue() noexcept { return time_in_queue_; }
+  const LatencyHistogram& time_in_queue() const noexcept { return time_in_queue_; }
+  /// Appends what /metrics and /stats show of every channel.
+  void describe_channels(std::vector<ChannelSnapshot>& out) const;
+  /// Discards what waits in a queue channel (an operator's purge); how many, or nothing when
+  /// there is no queue channel of that name.
+  std::optional<std::uint64_t> purge_queue(std::string_view name);
+
  private:
   template <class Channel>
   using Table = NameMap<std::unique_ptr<Channel>>;
@@ -160,6 +171,7 @@ class Router {
   RateLimitedLog dead_letter_dropped_log_;
   RateLimitedLog dead_letter_skipped_log_;
   RateLimitedLog expired_log_{spdlog::level::info};
+  LatencyHistogram time_in_queue_;
   bool discarding_ = false;
 };
 

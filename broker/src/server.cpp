@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <vector>
 
-#include "drop_log.hpp"
 #include "endpoint_format.hpp"
 #include "memory_budget.hpp"
 #include "paperboy/broker/systemd_notify.hpp"
@@ -25,6 +24,7 @@
 #include "session.hpp"
 #include "socket_activation.hpp"
 #include "tcp_transport.hpp"
+#include "traffic.hpp"
 #include "use_nothrow.hpp"
 
 namespace paperboy::broker {
@@ -99,7 +99,7 @@ Server::Server(asio::io_context& io, Config config)
       housekeeping_timer_(io),
       watchdog_timer_(io),
       router_(std::make_unique<Router>(config_, io.get_executor())),
-      drop_log_(std::make_unique<DropLog>()),
+      traffic_(std::make_unique<Traffic>()),
       memory_budget_(std::make_unique<MemoryBudget>(config_.max_memory)),
       notifying_(std::getenv("NOTIFY_SOCKET") != nullptr) {
   if (config_.server_id.empty()) config_.server_id = default_server_id();
@@ -228,7 +228,7 @@ std::string Server::status_line() const {
   return fmt::format(
       "{} connections, {} blocked publishers, {} messages dropped for slow subscribers, {} topics, "
       "{} queues",
-      sessions_.size(), blocked, drop_log_->dropped_total, router_->topic_count(),
+      sessions_.size(), blocked, traffic_->drops.dropped_total, router_->topic_count(),
       router_->queue_count());
 }
 
@@ -260,6 +260,7 @@ void Server::admit(asio::ip::tcp::socket socket) {
   if (over_limit && sessions_.size() >= config_.max_connections + max_refusing) {
     // A flood of these gets a line a second, not a line each.
     ++refused_since_report_;
+    traffic_->count_refusal(static_cast<std::uint16_t>(protocol::Errc::too_many_connections));
     const auto now = std::chrono::steady_clock::now();
     if (now - last_refusal_report_ >= std::chrono::seconds(1)) {
       spdlog::warn("server.refused reason=\"too many connections\" limit={} refused={}",
@@ -269,6 +270,7 @@ void Server::admit(asio::ip::tcp::socket socket) {
     }
     return;  // the socket closes as it goes out of scope
   }
+  ++traffic_->connections_accepted;
   const auto id = next_session_id_++;
   auto session = std::make_shared<Session>(std::make_unique<TcpTransport>(std::move(socket)), *this,
                                            id, over_limit);
@@ -355,10 +357,11 @@ void Server::check_memory() {
 }
 
 void Server::report_drops(std::chrono::steady_clock::time_point now) {
-  if (drop_log_->dropped == 0 || now - last_drop_report_ < std::chrono::seconds(1)) return;
+  DropLog& drops = traffic_->drops;
+  if (drops.dropped == 0 || now - last_drop_report_ < std::chrono::seconds(1)) return;
   spdlog::warn("topic.dropped messages={} first_channel={:?} reason=\"slow subscribers\"",
-               drop_log_->dropped, drop_log_->first_channel);
-  drop_log_->dropped = 0;
+               drops.dropped, drops.first_channel);
+  drops.dropped = 0;
   last_drop_report_ = now;
 }
 

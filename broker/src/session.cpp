@@ -33,7 +33,7 @@ Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint
       config_(server.config()),
       id_(id),
       peer_(transport_->peer_name()),
-      outbox_(transport_->executor(), config_, server.drop_log()),
+      outbox_(transport_->executor(), config_, server.traffic()),
       reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
       read_gate_(transport_->executor(), asio::steady_timer::time_point::max()),
       refuse_(refuse),
@@ -113,6 +113,7 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
       break;
     }
     reader_.commit(n);
+    server_.traffic().bytes_in += n;
     process_frames();
     if (state_ >= State::finishing) break;
     // Batch by the read: the writers this batch woke, and every other session, run before we
@@ -228,6 +229,7 @@ bool Session::unsubscribe(std::string_view channel) {
 // Publishing
 
 void Session::publish(Publication&& message, std::uint32_t req, bool require_subscriber) {
+  ++messages_in_;
   const auto settled = gate_.publish(std::move(message), req, require_subscriber);
   if (!settled) return report_blocking();
   if (settled->refusal == Router::Refusal::none) {
@@ -397,6 +399,7 @@ void Session::fail(Errc code, std::string_view text, Ending ending, std::uint32_
   if (state_ >= State::finishing) return;
   spdlog::warn("session.error sid={} dialect={} code={} reason={:?}", id_, dialect_name(),
                static_cast<unsigned>(code), text);
+  server_.traffic().count_refusal(static_cast<std::uint16_t>(code));
   if (ending == Ending::at_once) return stop(text);
   begin_close(ending == Ending::urgent ? Queued::drop : Queued::give_back);
   // A PB0 peer reads every frame as data, so it is only closed.
@@ -445,6 +448,9 @@ void Session::stop(std::string_view reason) {
     router_.give_back(stranded->origin, std::move(stranded->message));
   }
   leave_channels();
+  Traffic& traffic = server_.traffic();
+  traffic.closed_messages_in += messages_in_;
+  traffic.closed_messages_out += outbox_.messages_out();
   spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
                dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
   transport_->close();

@@ -13,6 +13,7 @@
 #include "ack_ledger.hpp"
 #include "name_map.hpp"
 #include "outbox.hpp"
+#include "paperboy/broker/snapshot.hpp"
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
@@ -55,6 +56,15 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   /// The memory alarm cleared: PUBs parked for it may go on.
   void on_memory_relieved();
+
+  /// What /stats shows of this connection.
+  ConnectionSnapshot describe() const;
+  /// "pb0", "pb1v1", "pb1v2", or "handshake" before the first frame.
+  std::string_view protocol_name() const noexcept;
+  /// Its send queue is at the cap: it is not keeping up.
+  bool slow() const noexcept { return outbox_.full(); }
+  std::uint64_t messages_in() const noexcept { return messages_in_; }
+  std::uint64_t messages_out() const noexcept { return outbox_.messages_out(); }
 
   /// PUBs of this connection wait for room (a full queue or the memory alarm).
   bool publishing_blocked() const noexcept { return !gate_.empty(); }
@@ -176,6 +186,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// The subscriptions still to leave once left_channels_ is set; none are added or removed after.
   Subscriptions::iterator not_left_;
   std::string client_name_;
+  std::uint64_t messages_in_ = 0;  ///< PUBs it sent
   /// When the frames being processed were read: their PUBs' timestamp and TTL start. Read at
   /// the first PUB of a read, so a read of ACKs alone reads no clock.
   std::optional<Acceptance> accepted_;

@@ -23,7 +23,20 @@ bool TopicChannel::unsubscribe(Outbox& subscriber) {
 }
 
 void TopicChannel::publish(Publication& message, std::uint64_t fan_out) {
+  ++published_;
   for (Outbox* subscriber : subscribers_) subscriber->offer_topic(message, *this, fan_out);
+}
+
+ChannelSnapshot TopicChannel::describe() const {
+  ChannelSnapshot described;
+  described.name = name_;
+  described.kind = ChannelSnapshot::Kind::topic;
+  described.published = published_;
+  described.delivered = delivered_;
+  described.dropped = dropped_total_;
+  described.gaps = gaps_;
+  described.consumers = subscribers_.size();
+  return described;
 }
 
 }  // namespace paperboy::broker

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "paperboy/broker/snapshot.hpp"
 #include "publication.hpp"
 #include "registry.hpp"
 #include "shared_buffer.hpp"
@@ -36,7 +37,12 @@ class TopicChannel {
   void publish(Publication& message, std::uint64_t fan_out = 0);
 
   void count_drop() noexcept { ++dropped_total_; }
+  void count_delivery() noexcept { ++delivered_; }
+  void count_gap() noexcept { ++gaps_; }
   std::uint64_t dropped_total() const noexcept { return dropped_total_; }
+
+  /// What /metrics and /stats show of it (counters since it was created).
+  ChannelSnapshot describe() const;
 
  private:
   std::string name_;
@@ -46,6 +52,9 @@ class TopicChannel {
   /// scan of everyone else on it.
   std::unordered_map<const Outbox*, std::size_t> index_;
   std::uint64_t dropped_total_ = 0;
+  std::uint64_t published_ = 0;
+  std::uint64_t delivered_ = 0;
+  std::uint64_t gaps_ = 0;
 };
 
 }  // namespace paperboy::broker

@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "ack_ledger.hpp"
-#include "drop_log.hpp"
 #include "memory_budget.hpp"
 #include "memory_gauge.hpp"
 #include "outbox.hpp"
 #include "publish_gate.hpp"
 #include "queue_consumer.hpp"
 #include "router.hpp"
+#include "traffic.hpp"
 
 using namespace paperboy::broker;
 
@@ -63,11 +63,11 @@ struct Publisher {
 // A consumer connection that takes what a queue channel hands it (room in its send queue).
 struct Consumer {
   explicit Consumer(const Config& config)
-      : outbox(io.get_executor(), config, drops),
+      : outbox(io.get_executor(), config, traffic),
         consumer(outbox, ledger, false, 64, config.max_unacked_bytes) {}
 
   asio::io_context io;
-  DropLog drops;
+  Traffic traffic;
   Outbox outbox;
   AckLedger ledger;
   QueueConsumer consumer;

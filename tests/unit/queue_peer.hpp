@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "ack_ledger.hpp"
-#include "drop_log.hpp"
 #include "outbox.hpp"
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
@@ -25,6 +24,7 @@
 #include "queue_consumer.hpp"
 #include "router.hpp"
 #include "tcp_transport.hpp"
+#include "traffic.hpp"
 
 namespace paperboy::broker::test {
 
@@ -50,7 +50,7 @@ struct Received {
 class QueuePeer {
  public:
   QueuePeer(asio::io_context& io, const Config& config, bool manual_ack, std::uint32_t prefetch)
-      : outbox(io.get_executor(), config, drops),
+      : outbox(io.get_executor(), config, traffic),
         consumer(outbox, ledger, manual_ack, prefetch, config.max_unacked_bytes) {
     // A socketpair, not loopback TCP: what one write sent is readable at once, whole. The
     // transport does not care which stream socket it writes to.
@@ -116,7 +116,7 @@ class QueuePeer {
     consumer.channel().pump();
   }
 
-  DropLog drops;
+  Traffic traffic;
   Outbox outbox;
   AckLedger ledger;
   QueueConsumer consumer;

@@ -5,11 +5,11 @@
 #include <asio/io_context.hpp>
 #include <memory>
 
-#include "drop_log.hpp"
 #include "outbox.hpp"
 #include "publication.hpp"
 #include "registry.hpp"
 #include "router.hpp"
+#include "traffic.hpp"
 
 using namespace paperboy::broker;
 
@@ -48,9 +48,9 @@ TEST_CASE("Enrollment: an object is findable by its id exactly while it lives") 
 TEST_CASE("Router: a publisher's cached route follows a topic that was dropped and made anew") {
   asio::io_context io;
   const Config config;
-  DropLog drops;
+  Traffic traffic;
   Router router(config, io.get_executor());
-  Outbox subscriber(io.get_executor(), config, drops);
+  Outbox subscriber(io.get_executor(), config, traffic);
   Router::RouteCache cache;
   const auto publish = [&] {
     Publication message("/topic/t", {}, "m", 0);

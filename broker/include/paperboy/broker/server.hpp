@@ -8,18 +8,21 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "paperboy/broker/config.hpp"
+#include "paperboy/broker/snapshot.hpp"
 
 namespace paperboy::broker {
 
 class MemoryBudget;
 class Router;
 class Session;
-struct DropLog;
+struct Traffic;
 
 /// The daemon as a library: owns the acceptor, the router and the live sessions, so it can
 /// count, find and stop them. Runs on the one thread that runs its io_context.
@@ -66,10 +69,18 @@ class Server {
   /// (the memory budget is sized once) and dead-letter-suffix (it names existing channels).
   Reconfigured reconfigure(const Config& next);
 
+  /// What /metrics, /stats and `paperboy stats` show; call on the event loop's thread. Without
+  /// `with_connections` the per-connection detail is left out (a scrape of a busy broker).
+  ServerSnapshot snapshot(bool with_connections = true) const;
+
+  /// Discards the messages waiting in a queue channel's backlog (not those handed out and not
+  /// yet acked); how many, or nothing when no queue channel has that name.
+  std::optional<std::uint64_t> purge_queue(std::string_view name);
+
   // For sessions.
   const Config& config() const noexcept { return config_; }
   Router& router() noexcept { return *router_; }
-  DropLog& drop_log() noexcept { return *drop_log_; }
+  Traffic& traffic() noexcept { return *traffic_; }
   MemoryBudget& memory_budget() noexcept { return *memory_budget_; }
   /// Lets paused publishers go on once the memory alarm clears (cheap while it is off).
   void check_memory();
@@ -97,10 +108,11 @@ class Server {
   asio::steady_timer housekeeping_timer_;
   asio::steady_timer watchdog_timer_;
   std::unique_ptr<Router> router_;
-  std::unique_ptr<DropLog> drop_log_;
+  std::unique_ptr<Traffic> traffic_;
   std::unique_ptr<MemoryBudget> memory_budget_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::uint16_t port_ = 0;
   bool shutting_down_ = false;
   bool failed_ = false;

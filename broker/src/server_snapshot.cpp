@@ -1,0 +1,52 @@
+#include <algorithm>
+
+#include "memory_gauge.hpp"
+#include "paperboy/broker/server.hpp"
+#include "paperboy/protocol/errc.hpp"
+#include "router.hpp"
+#include "session.hpp"
+#include "traffic.hpp"
+
+namespace paperboy::broker {
+
+ServerSnapshot Server::snapshot(bool with_connections) const {
+  ServerSnapshot taken;
+  taken.server_id = config_.server_id;
+  taken.version = PAPERBOY_VERSION;
+  taken.uptime_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  taken.memory_bytes = MemoryGauge::held();
+  const Traffic& traffic = *traffic_;
+  taken.connections_total = traffic.connections_accepted;
+  taken.bytes_in = traffic.bytes_in;
+  taken.bytes_out = traffic.bytes_out;
+  taken.messages_in = traffic.closed_messages_in;
+  taken.messages_out = traffic.closed_messages_out;
+  for (std::uint16_t code = 0; code < traffic.refusals.size(); ++code) {
+    if (traffic.refusals[code] != 0) {
+      taken.refusals[std::string(protocol::errc_name(code))] = traffic.refusals[code];
+    }
+  }
+  taken.time_in_queue = router_->time_in_queue().snapshot();
+  taken.publish_to_write = traffic.publish_to_write.snapshot();
+  for (const auto& [id, session] : sessions_) {
+    taken.messages_in += session->messages_in();
+    taken.messages_out += session->messages_out();
+    ++taken.connections[std::string(session->protocol_name())];
+    if (session->slow()) ++taken.slow_consumers;
+    if (session->publishing_blocked()) ++taken.blocked_publishers;
+    if (with_connections) taken.connections_detail.push_back(session->describe());
+  }
+  std::sort(taken.connections_detail.begin(), taken.connections_detail.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  router_->describe_channels(taken.channels);
+  std::sort(taken.channels.begin(), taken.channels.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return taken;
+}
+
+std::optional<std::uint64_t> Server::purge_queue(std::string_view name) {
+  return router_->purge_queue(name);
+}
+
+}  // namespace paperboy::broker
