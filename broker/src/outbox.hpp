@@ -110,6 +110,8 @@ class Outbox {
   std::uint64_t dropped_total() const noexcept { return dropped_total_; }
   /// Messages (topic and queue) queued for it since it opened.
   std::uint64_t messages_out() const noexcept { return messages_out_; }
+  /// Entries in its send queue.
+  std::size_t size() const noexcept { return queue_.size(); }
   /// What its send queue holds now, slots included (what the byte cap counts).
   std::size_t queued_bytes() const noexcept { return queue_.charged(); }
 

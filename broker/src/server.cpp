@@ -84,6 +84,31 @@ void log_discarded(Router& router) {
                left.size(), total.messages, total.delivered_before, total.bytes, listed);
 }
 
+// "812", "41k", "1.2M": what an operator reads at a glance in `systemctl status`.
+std::string human_rate(double per_second) {
+  if (per_second >= 999'500) return fmt::format("{:.1f}M", per_second / 1e6);
+  if (per_second >= 9'999.5) return fmt::format("{:.0f}k", per_second / 1e3);
+  return fmt::format("{:.0f}", per_second);
+}
+
+// Once the shutdown grace is over, what the connections still had queued is lost: say how much,
+// in one line, before they are closed.
+void log_unsent(const std::vector<std::shared_ptr<Session>>& sessions) {
+  std::size_t connections = 0;
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& session : sessions) {
+    const auto unsent = session->unsent();
+    if (unsent.frames == 0) continue;
+    ++connections;
+    messages += unsent.frames;
+    bytes += unsent.bytes;
+  }
+  if (connections == 0) return;
+  spdlog::warn("server.unsent connections={} frames={} bytes={} reason=\"shutdown grace expired\"",
+               connections, messages, bytes);
+}
+
 std::string default_server_id() {
   std::array<char, 256> host{};
   if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
@@ -208,7 +233,7 @@ void Server::start() {
   // The listener was bound and listening in the constructor: connections made from now on are
   // taken (the backlog holds them until the loop runs), so the manager may start dependants.
   if (notifying_) {
-    systemd::notify_ready(status_line());
+    systemd::notify_ready(status_line(0));
     last_status_ = std::chrono::steady_clock::now();
   }
 }
@@ -221,20 +246,32 @@ asio::awaitable<void> Server::watchdog_loop(std::chrono::microseconds interval) 
   }
 }
 
-std::string Server::status_line() const {
-  const auto blocked = std::count_if(sessions_.begin(), sessions_.end(), [](const auto& entry) {
-    return entry.second->publishing_blocked();
-  });
+std::string Server::status_line(double messages_per_second) const {
+  std::size_t slow = 0;
+  std::size_t blocked = 0;
+  for (const auto& [id, session] : sessions_) {
+    if (session->slow()) ++slow;
+    if (session->publishing_blocked()) ++blocked;
+  }
   return fmt::format(
-      "{} connections, {} blocked publishers, {} messages dropped for slow subscribers, {} topics, "
-      "{} queues",
-      sessions_.size(), blocked, traffic_->drops.dropped_total, router_->topic_count(),
-      router_->queue_count());
+      "{} connections, {} msg/s in, {} slow consumers, {} blocked publishers, {} messages dropped "
+      "for slow subscribers, {} topics, {} queues",
+      sessions_.size(), human_rate(messages_per_second), slow, blocked,
+      traffic_->drops.dropped_total, router_->topic_count(), router_->queue_count());
+}
+
+std::uint64_t Server::messages_in_total() const {
+  std::uint64_t total = traffic_->closed_messages_in;
+  for (const auto& [id, session] : sessions_) total += session->messages_in();
+  return total;
 }
 
 void Server::refresh_status(std::chrono::steady_clock::time_point now) {
   if (!notifying_ || shutting_down_ || now - last_status_ < status_period) return;
-  systemd::notify_status(status_line());
+  const std::uint64_t messages_in = messages_in_total();
+  const double seconds = std::chrono::duration<double>(now - last_status_).count();
+  systemd::notify_status(status_line(double(messages_in - status_messages_in_) / seconds));
+  status_messages_in_ = messages_in;
   last_status_ = now;
 }
 
@@ -331,7 +368,8 @@ asio::awaitable<void> Server::housekeeping_loop() {
     sessions.reserve(sessions_.size());
     for (auto& [id, session] : sessions_) sessions.push_back(session);
     for (auto& session : sessions) session->check_deadlines(now);
-    if (shutting_down_ && now >= shutdown_deadline_) {
+    if (shutting_down_ && now >= shutdown_deadline_ && !sessions.empty()) {
+      log_unsent(sessions);
       for (auto& session : sessions) session->stop("shutdown grace expired");
     }
     report_drops(now);

@@ -59,6 +59,12 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   /// What /stats shows of this connection.
   ConnectionSnapshot describe() const;
+  /// What its send queue still holds (frames of any kind, and their bytes).
+  struct Unsent {
+    std::uint64_t frames = 0;
+    std::uint64_t bytes = 0;
+  };
+  Unsent unsent() const noexcept { return {outbox_.size(), outbox_.queued_bytes()}; }
   /// "pb0", "pb1v1", "pb1v2", or "handshake" before the first frame.
   std::string_view protocol_name() const noexcept;
   /// Its send queue is at the cap: it is not keeping up.

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <optional>
 #include <string>
 #include <system_error>
 
 #include "conn.hpp"
 #include "daemon.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "payloads.hpp"
 
 namespace p = paperboy::protocol;
 using namespace paperboy::itest;
@@ -103,4 +106,38 @@ TEST_CASE("socket activation: LISTEN_FDS meant for another process is ignored") 
   CHECK(daemon.log_count("server.socket_activated") == 0);
   Conn client(daemon.port(), "client");
   client.hello();
+}
+
+TEST_CASE("socket activation: a connection made while the daemon drains waits for the next one") {
+  ListeningSocket listener;
+  std::optional<Conn> during;
+  {
+    Daemon first({"--client-queue-bytes", "67108864", "--shutdown-grace", "2"}, ignored_port,
+                 {.environment = {}, .listen_fd = listener.fd()});
+    INFO(first.log_tail());
+    // A subscriber that never reads keeps the daemon draining until its grace is over.
+    Conn stuck(listener.port(), "stuck", SocketOptions{4096});
+    Conn publisher(listener.port(), "publisher");
+    stuck.hello();
+    publisher.hello();
+    stuck.subscribe("/topic/stuck");
+    for (std::size_t i = 0; i < 2000; ++i) {
+      publisher.pub("/topic/stuck", numbered_payload(i, 4096));
+    }
+    publisher.ping_pong();
+    first.signal(SIGTERM);
+    publisher.expect_err_and_close(0, 6);
+    // Draining: the daemon no longer accepts, but the socket systemd holds still listens.
+    during.emplace(listener.port(), "during");
+    during->send_hello();
+    const auto exit = first.wait_exit(std::chrono::seconds(30));
+    REQUIRE(exit);
+    CHECK_MESSAGE(exit->clean(), exit->describe());
+    // What the stuck subscriber never read is reported, not silently dropped.
+    CHECK(first.log_count("server.unsent connections=1 ") == 1);
+  }
+  Daemon second({}, ignored_port, {.environment = {}, .listen_fd = listener.fd()});
+  INFO(second.log_tail());
+  during->expect<p::Welcome>();
+  during->ping_pong();
 }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <regex>
 #include <string>
 
 #include "conn.hpp"
@@ -32,9 +33,26 @@ TEST_CASE("systemd: READY=1 once the port serves, STATUS, WATCHDOG at its rate, 
   CHECK_MESSAGE(pings >= 3, "WATCHDOG=1 pings within 2 s: " << pings);
   CHECK(daemon.log_count("server.watchdog interval_ms=100") == 1);
 
-  // The STATUS= line is refreshed (every 5 s) and counts the connected client.
-  const auto status = manager.receive_containing("STATUS=1 connections", std::chrono::seconds(20));
-  CHECK_MESSAGE(status, "no refreshed STATUS= counting the client");
+  // The STATUS= line is refreshed (every 5 s), counts the connected client and the rate of its
+  // PUBs: the first refresh after them shows a non-zero rate.
+  for (std::uint32_t req = 1; req <= 50; ++req) client.pub("/topic/status", "counted", req);
+  for (std::uint32_t req = 1; req <= 50; ++req) client.expect_ok(req);
+  const std::regex status_line(
+      "STATUS=1 connections, ([0-9.]+k?) msg/s in, 0 slow consumers, 0 "
+      "blocked publishers");
+  std::string status;
+  const Deadline twenty_seconds(std::chrono::seconds(20));
+  while (!twenty_seconds.expired()) {
+    const auto next =
+        manager.receive_containing("STATUS=1 connections", twenty_seconds.remaining());
+    if (!next) break;
+    std::smatch rate;
+    if (std::regex_search(*next, rate, status_line) && rate[1] != "0") {
+      status = *next;
+      break;
+    }
+  }
+  CHECK_MESSAGE(!status.empty(), "no refreshed STATUS= with the client and its PUB rate");
 
   daemon.signal(SIGTERM);
   CHECK_MESSAGE(manager.receive_containing("STOPPING=1"), "no STOPPING=1 after SIGTERM");

@@ -99,7 +99,9 @@ class Server {
   /// Pings the service manager's watchdog from the event loop itself, so a wedged loop misses it.
   asio::awaitable<void> watchdog_loop(std::chrono::microseconds interval);
   /// What `systemctl status` shows: counts the server keeps anyway, nothing added per message.
-  std::string status_line() const;
+  std::string status_line(double messages_per_second) const;
+  /// PUBs taken since start, by every connection.
+  std::uint64_t messages_in_total() const;
   void refresh_status(std::chrono::steady_clock::time_point now);
 
   asio::io_context& io_;
@@ -123,6 +125,7 @@ class Server {
   std::chrono::steady_clock::time_point last_drop_report_{};
   const bool notifying_;  ///< a service manager listens ($NOTIFY_SOCKET)
   std::chrono::steady_clock::time_point last_status_{};
+  std::uint64_t status_messages_in_ = 0;  ///< messages_in_total() at the last STATUS=
 };
 
 }  // namespace paperboy::broker
