@@ -7,6 +7,11 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(nlohmann_json 3 REQUIRED)
+# The --users file: libsodium's Argon2id (crypto_pwhash_str) stores tokens as slow salted hashes,
+# and toml++ reads the file's [[user]] array of tables (CLI11's config reader cannot) with the
+# line of every key, so an error names file, line and key.
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+find_package(tomlplusplus 3 REQUIRED)
 if(PAPERBOY_BUILD_BENCH)
   find_package(fmt REQUIRED)
 endif()

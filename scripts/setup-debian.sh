@@ -12,6 +12,8 @@ packages=(
   libsqlite3-dev sqlite3 python3-fastapi python3-uvicorn python3-rx python3-httpx python3-websockets
   # the HTTP listener (/metrics, /stats) and the CLI that reads it; the metrics tests' parser
   libcpp-httplib-dev nlohmann-json3-dev python3-prometheus-client
+  # the --users file: Argon2id token hashes (libsodium) and its TOML [[user]] tables (toml++)
+  libsodium-dev libtomlplusplus-dev
   # systemd-analyze for scripts/check-units.sh (the systemd_units test); works without systemd running
   systemd
 )

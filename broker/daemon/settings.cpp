@@ -32,6 +32,7 @@ constexpr const char* queues = "Queues";
 constexpr const char* timing = "Timing";
 constexpr const char* logging = "Logging";
 constexpr const char* configuration = "Configuration";
+constexpr const char* security = "Security";
 
 // Parses a whole flag value as T: digits only for integers (no sign on unsigned ones), a finite
 // decimal for floating point.
@@ -141,6 +142,23 @@ void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double&
               "Time a client may take to finish a frame it started, or to send its first");
   add_bounded(app, timing, "--shutdown-grace", shutdown_grace, 0, 3600, "SECONDS",
               "Time a closing connection, or the daemon on SIGTERM, may take to flush");
+
+  app.add_option("--users", config.users_file,
+                 "TOML file of [[user]] tables (name, token_hash, publish, subscribe, "
+                 "deny_publish, deny_subscribe, admin): HELLO must name a user and its token, and "
+                 "SUB and PUB must be permitted. Reread on SIGHUP. Without it every client may "
+                 "do anything: for trusted networks only")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile)
+      ->group(security);
+  app.add_option("--pb0-user", config.pb0_user,
+                 "With --users: the user whose permissions PB0 clients get (they cannot "
+                 "authenticate); without it they are refused")
+      ->type_name("NAME")
+      ->group(security);
+  add_bounded(app, security, "--auth-failures", config.auth_failures_per_minute, 1, 1'000'000, "N",
+              "Failed HELLOs one address may make per minute; past it the next are refused with "
+              "ERR 10 at once, without checking the token");
 
   app.add_option("--log-level", settings.log_level,
                  "Least severe level logged: trace, debug, info, warn, error, critical or off")

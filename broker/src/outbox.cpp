@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "paperboy/protocol/msg_layout.hpp"
 #include "topic_channel.hpp"
 #include "transport.hpp"
 #include "use_nothrow.hpp"
@@ -27,6 +28,7 @@ void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint6
       [&](Delivery& d) { fill_queue_delivery(d, queued, dialect_, origin, delivery_id); });
   ++pushed_;
   count_message([&] { return frame_published_at(queued.message); });
+  if (reply_tos_) remember_reply_to_of(queued.message);
   if (full()) was_full_ = true;
   wake();
 }
@@ -35,8 +37,16 @@ void Outbox::push_first_delivery(const SharedBuffer& frame, QueueId origin, Dead
   queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin, expires); });
   ++pushed_;
   count_message([&] { return frame_published_at(frame); });
+  if (reply_tos_) remember_reply_to_of(frame);
   if (full()) was_full_ = true;
   wake();
+}
+
+void Outbox::remember_reply_to_of(const SharedBuffer& frame) {
+  const auto layout = protocol::written_msg_v2_layout(frame.view());
+  const std::string_view reply_to =
+      layout.reply_to_in(frame.view().substr(protocol::frame_header_size));
+  if (!reply_to.empty()) reply_tos_->remember(reply_to);
 }
 
 void Outbox::offer_topic(Publication& message, TopicChannel& channel, std::uint64_t fan_out) {
@@ -61,6 +71,7 @@ void Outbox::offer_topic(Publication& message, TopicChannel& channel, std::uint6
   queue_.push_with([&](Delivery& d) { fill_topic_delivery(d, message, dialect_); });
   ++pushed_;
   count_message([&] { return message.published_at(); });
+  if (reply_tos_ && !message.reply_to().empty()) reply_tos_->remember(message.reply_to());
   channel.count_delivery();
   if (full()) was_full_ = true;
   wake();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "paperboy/broker/config.hpp"
+#include "recent_reply_tos.hpp"
 #include "registry.hpp"
 #include "send_queue.hpp"
 #include "traffic.hpp"
@@ -46,6 +47,10 @@ class Outbox {
   /// (OK, ERR, PONG) that it does not read: stop reading its requests before the queue, slots
   /// included, would pass twice the cap.
   bool backed_up() const noexcept { return queue_.footprint_after_push() >= 2 * cap_; }
+
+  /// From now on the reply-to of every message queued here is remembered in `into` (which
+  /// outlives this outbox's deliveries): with users configured, its peer may answer them.
+  void remember_reply_tos(RecentReplyTos* into) noexcept { reply_tos_ = into; }
 
   /// Queues a frame regardless of the cap (control frames: OK, ERR, PONG, GAP, WELCOME).
   void push(Delivery d);
@@ -129,6 +134,8 @@ class Outbox {
   /// Entries from here on have not started to go out.
   std::size_t first_unsent() const noexcept { return front_written_ > 0 ? 1 : 0; }
   void report_gaps();
+  /// Remembers the reply-to of a version-2 MSG frame, when asked to (remember_reply_tos).
+  void remember_reply_to_of(const SharedBuffer& frame);
   /// Counts the message just queued for the peer, and times every latency_sample_every-th one
   /// from its publish (Unix ns, read only then) to the write that sends it.
   template <class PublishedAt>
@@ -158,6 +165,7 @@ class Outbox {
   std::size_t front_written_ = 0;  ///< bytes of the front entry already sent
   /// The channel of the half-written front, an auto-ack delivery whose consumer has left it.
   QueueId stranded_origin_;
+  RecentReplyTos* reply_tos_ = nullptr;
   std::uint64_t dropped_total_ = 0;
   std::uint64_t messages_out_ = 0;
   /// Entries ever pushed; the sampled message is entry sampled_position_ (0: none sampled).

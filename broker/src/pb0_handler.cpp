@@ -3,6 +3,7 @@
 // ends the session. PB0 has no way to say no: bad input ends the connection at once.
 #include <spdlog/spdlog.h>
 
+#include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "session.hpp"
 
@@ -12,6 +13,17 @@ using protocol::Errc;
 
 void Session::on_pb0_first_frame(std::string_view channel) {
   if (refuse_) return fail(Errc::too_many_connections, "too many connections", Ending::at_once);
+  if (Authenticator* authenticator = server_.authenticator()) {
+    // PB0 has no HELLO to authenticate with: it gets --pb0-user's permissions, or nothing.
+    user_ = config_.pb0_user.empty() ? nullptr : authenticator->users().find(config_.pb0_user);
+    if (!user_) {
+      return fail(Errc::auth_failed,
+                  config_.pb0_user.empty()
+                      ? "PB0 cannot authenticate and users are configured (see --pb0-user)"
+                      : "the --pb0-user is not in the users file",
+                  Ending::at_once);
+    }
+  }
   if (!protocol::valid_pb0_channel(channel)) {
     return fail(Errc::bad_channel,
                 fmt::format("bad subscription channel of {} bytes", channel.size()),
@@ -27,7 +39,12 @@ void Session::on_pb0_first_frame(std::string_view channel) {
       !router_.queue_allowed(channel)) {
     return fail(Errc::not_authorized, "queue channel limit reached", Ending::at_once);
   }
-  spdlog::info("session.hello sid={} dialect=pb0 channel={:?}", id_, channel);
+  if (user_ && !may_subscribe(channel)) {
+    return fail(Errc::not_authorized, "not authorized to subscribe to this channel",
+                Ending::at_once);
+  }
+  spdlog::info("session.hello sid={} dialect=pb0 channel={:?}{}", id_, channel,
+               user_ ? fmt::format(" user={:?}", user_->name) : std::string());
   subscribe(channel);
 }
 
@@ -40,6 +57,10 @@ void Session::on_pb0_frame(std::string_view body) {
     }
     if (protocol::has_wildcard_segment(body)) {
       return fail(Errc::bad_channel, "a message is published to one channel, no wildcards",
+                  Ending::at_once);
+    }
+    if (user_ && !may_publish(body)) {
+      return fail(Errc::not_authorized, "not authorized to publish to this channel",
                   Ending::at_once);
     }
     pb0_channel_.assign(body);

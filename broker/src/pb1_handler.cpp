@@ -73,7 +73,20 @@ void Session::on_hello(const protocol::Hello& hello) {
   }
   client_name_.assign(hello.client_name.substr(0, 64));
   const std::uint8_t version = std::min(hello.version, newest);
-  spdlog::info("session.hello sid={} dialect=pb1 version={} name={:?}", id_, version, client_name_);
+  Authenticator* authenticator = server_.authenticator();
+  if (!authenticator) return welcome(version);
+  // The next frames wait (input_blocked) until the verdict, which may come from the worker.
+  hello_version_ = version;
+  authenticating_ = true;
+  authenticator->check(hello.client_name, hello.token, peer_address(), transport_->executor(),
+                       [weak = weak_from_this()](const Authenticator::Verdict& verdict) {
+                         if (auto self = weak.lock()) self->on_authenticated(verdict);
+                       });
+}
+
+void Session::welcome(std::uint8_t version) {
+  spdlog::info("session.hello sid={} dialect=pb1 version={} name={:?}{}", id_, version,
+               client_name_, user_ ? fmt::format(" user={:?}", user_->name) : std::string());
   outbox_.push(control_frame(
       protocol::Welcome{version, config_.max_payload, config_.server_id, server_version}, version));
   // From here on every frame to this peer is in the negotiated version.
@@ -87,6 +100,12 @@ void Session::on_sub(const protocol::Sub& sub) {
                      protocol::has_wildcard_segment(sub.channel)
                          ? "bad channel name: wildcards are for /topic (not replies), '>' only last"
                          : "bad channel name");
+  }
+  if (user_ && !may_subscribe(sub.channel)) {
+    return reply_err(sub.req, Errc::not_authorized,
+                     sub.channel.starts_with(protocol::reply_prefix)
+                         ? "not authorized: the reply inbox belongs to another connection"
+                         : "not authorized to subscribe to this channel");
   }
   if (subscriptions_.size() >= config_.max_subscriptions && !subscribed(sub.channel)) {
     return reply_err(sub.req, Errc::not_authorized,
@@ -118,6 +137,9 @@ void Session::on_pub(const protocol::Pub& pub) {
                      protocol::has_wildcard_segment(pub.channel)
                          ? "bad channel name: a message is published to one channel, no wildcards"
                          : "bad channel name");
+  }
+  if (user_ && !may_publish(pub.channel)) {
+    return reply_err(pub.req, Errc::not_authorized, "not authorized to publish to this channel");
   }
   if (!pub.reply_to.empty() && !protocol::check_channel(pub.reply_to)) {
     return reply_err(pub.req, Errc::bad_channel, "bad reply-to channel name");

@@ -39,6 +39,8 @@ class Publication {
 
   /// The channel it is published on: in the caller's bytes until encoded, in its frame after.
   std::string_view channel() const noexcept { return fields_.channel; }
+  /// Where answers go; empty if none. Like channel(), in the caller's bytes until encoded.
+  std::string_view reply_to() const noexcept { return fields_.reply_to; }
   Deadline expires() const noexcept { return expires_; }
   /// When the broker took it, Unix ns.
   std::uint64_t published_at() const noexcept { return fields_.published_at; }

@@ -14,12 +14,15 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
 #include <vector>
 
+#include "authenticator.hpp"
 #include "endpoint_format.hpp"
 #include "memory_budget.hpp"
 #include "paperboy/broker/systemd_notify.hpp"
 #include "rate_limited_log.hpp"
+#include "reply_owners.hpp"
 #include "router.hpp"
 #include "session.hpp"
 #include "socket_activation.hpp"
@@ -126,8 +129,20 @@ Server::Server(asio::io_context& io, Config config)
       router_(std::make_unique<Router>(config_, io.get_executor())),
       traffic_(std::make_unique<Traffic>()),
       memory_budget_(std::make_unique<MemoryBudget>(config_.max_memory)),
+      reply_owners_(std::make_unique<ReplyOwners>()),
+      auth_refusal_log_(std::make_unique<RateLimitedLog>(spdlog::level::warn)),
       notifying_(std::getenv("NOTIFY_SOCKET") != nullptr) {
   if (config_.server_id.empty()) config_.server_id = default_server_id();
+  if (!config_.users_file.empty()) {
+    LoadedUsers loaded = load_users(config_.users_file);
+    if (!loaded.users) throw std::runtime_error(loaded.error);
+    if (!config_.pb0_user.empty() && !loaded.users->find(config_.pb0_user)) {
+      throw std::runtime_error(
+          fmt::format("--pb0-user {:?} is not in {}", config_.pb0_user, config_.users_file));
+    }
+    authenticator_ =
+        std::make_unique<Authenticator>(std::move(loaded.users), config_.auth_failures_per_minute);
+  }
   listen();
   port_ = acceptor_.local_endpoint().port();
 }
@@ -168,7 +183,39 @@ Server::Reconfigured Server::reconfigure(const Config& next) {
   live("max-read-ahead", &Config::max_read_ahead);
   live("frame-timeout", &Config::frame_timeout);
   live("shutdown-grace", &Config::shutdown_grace);
+  reload_users(next, result);
   return result;
+}
+
+void Server::reload_users(const Config& next, Reconfigured& result) {
+  // Switching authentication on or off would change what every open connection is: a restart.
+  if (next.users_file.empty() != config_.users_file.empty()) {
+    result.needs_restart.emplace_back("users");
+    return;
+  }
+  if (next.users_file.empty()) return;
+  LoadedUsers loaded = load_users(next.users_file);
+  if (loaded.users && !next.pb0_user.empty() && !loaded.users->find(next.pb0_user)) {
+    loaded = {nullptr, fmt::format("--pb0-user {:?} is not in {}", next.pb0_user, next.users_file)};
+  }
+  if (!loaded.users) {
+    spdlog::error("users.reload_failed file={:?} reason={:?} kept=\"the users in force\"",
+                  next.users_file, loaded.error);
+    return;
+  }
+  config_.users_file = next.users_file;
+  config_.pb0_user = next.pb0_user;
+  config_.auth_failures_per_minute = next.auth_failures_per_minute;
+  authenticator_->set_failures_per_minute(next.auth_failures_per_minute);
+  spdlog::info("users.reloaded file={:?} users={}", next.users_file, loaded.users->size());
+  authenticator_->replace(std::move(loaded.users));
+  result.changed.emplace_back("users");
+  // Open connections lose what is revoked now, not at their next reconnect. Copied first: a
+  // session closed by it leaves the set.
+  std::vector<std::shared_ptr<Session>> open;
+  open.reserve(sessions_.size());
+  for (const auto& entry : sessions_) open.push_back(entry.second);
+  for (const auto& session : open) session->on_users_reloaded();
 }
 
 void Server::listen() {
@@ -212,6 +259,14 @@ void Server::listen() {
 void Server::start() {
   spdlog::info("server.listening address={} port={} server_id={:?}",
                acceptor_.local_endpoint().address().to_string(), port_, config_.server_id);
+  if (authenticator_) {
+    spdlog::info("server.users file={:?} users={} pb0_user={:?}", config_.users_file,
+                 authenticator_->users().size(), config_.pb0_user);
+  } else {
+    spdlog::warn(
+        "server.open_access reason=\"no --users: any client may publish and subscribe to any "
+        "channel; for trusted networks only\"");
+  }
   // Without either loop the daemon would look alive and serve nobody: fail loudly instead.
   auto on_exit = [this](std::exception_ptr error) {
     if (!error) return;

@@ -10,6 +10,7 @@
 #include "memory_budget.hpp"
 #include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/channel.hpp"
+#include "reply_owners.hpp"
 #include "router.hpp"
 #include "use_nothrow.hpp"
 
@@ -37,6 +38,7 @@ Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint
       reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
       read_gate_(transport_->executor(), asio::steady_timer::time_point::max()),
       refuse_(refuse),
+      auth_delay_(transport_->executor()),
       gate_(router_, server.memory_budget(), config_.max_read_ahead, [this] { post_retry(); }),
       frame_started_(Clock::now()) {}
 
@@ -195,6 +197,10 @@ std::string_view Session::dialect_name() const noexcept {
 
 void Session::subscribe(std::string_view channel, bool manual_ack, std::uint16_t prefetch) {
   if (subscribed(channel)) return;
+  if (user_ && channel.starts_with(protocol::reply_prefix)) {
+    const std::string_view inbox = ReplyOwners::inbox_of(channel);
+    if (server_.reply_owners().take(inbox, id_)) owned_inboxes_.emplace_back(inbox);
+  }
   if (protocol::channel_kind(channel) == protocol::ChannelKind::topic) {
     router_.subscribe(outbox_, channel);
     subscriptions_.emplace(std::string(channel), nullptr);
@@ -305,7 +311,7 @@ void Session::on_memory_relieved() {
 }
 
 bool Session::input_blocked() const noexcept {
-  return gate_.over_read_ahead() || outbox_.backed_up();
+  return authenticating_ || gate_.over_read_ahead() || outbox_.backed_up();
 }
 
 void Session::unblock_input() {
@@ -448,6 +454,8 @@ void Session::stop(std::string_view reason) {
     router_.give_back(stranded->origin, std::move(stranded->message));
   }
   leave_channels();
+  for (const std::string& inbox : owned_inboxes_) server_.reply_owners().release(inbox);
+  owned_inboxes_.clear();
   Traffic& traffic = server_.traffic();
   traffic.closed_messages_in += messages_in_;
   traffic.closed_messages_out += outbox_.messages_out();

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "ack_ledger.hpp"
+#include "authenticator.hpp"
 #include "name_map.hpp"
 #include "outbox.hpp"
 #include "paperboy/broker/snapshot.hpp"
@@ -21,6 +22,7 @@
 #include "publish_gate.hpp"
 #include "queue_consumer.hpp"
 #include "rate_limited_log.hpp"
+#include "recent_reply_tos.hpp"
 #include "router.hpp"
 #include "transport.hpp"
 
@@ -74,6 +76,11 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   /// PUBs of this connection wait for room (a full queue or the memory alarm).
   bool publishing_blocked() const noexcept { return !gate_.empty(); }
+
+  /// The --users file was reloaded: this connection takes its user's new permissions, loses the
+  /// subscriptions they no longer allow (ERR 4 each), and is closed if its user is gone or has
+  /// a new token.
+  void on_users_reloaded();
 
  private:
   /// Where the connection is in its life. It only moves forward, through enter().
@@ -132,6 +139,16 @@ class Session final : public std::enable_shared_from_this<Session> {
   };
   Settled settle(std::uint64_t delivery, std::string_view op);
   void on_ping(const protocol::Ping& ping);
+  /// WELCOME in the negotiated version; from here on the peer is served.
+  void welcome(std::uint8_t version);
+  /// The Authenticator's verdict on this connection's HELLO.
+  void on_authenticated(const Authenticator::Verdict& verdict);
+  /// With users configured: whether this connection's user may subscribe (a reply inbox: if
+  /// nobody else owns it) or publish (its permissions, or a reply-to it was delivered).
+  bool may_subscribe(std::string_view channel) const;
+  bool may_publish(std::string_view channel);
+  /// The peer's IP without its port: what failed authentications are counted by.
+  std::string peer_address() const;
   /// OK(req) for a request that asked for one (req 0 asks for none); inline: once per PUB.
   void reply_ok(std::uint32_t req) {
     if (req != 0) outbox_.push(control_frame(protocol::Ok{req}));
@@ -180,6 +197,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   const Config& config_;
   std::uint64_t id_;
   std::string peer_;
+  /// Reply-tos of messages delivered here, which it may answer (only recorded with users).
+  RecentReplyTos reply_tos_;
   Outbox outbox_;
   protocol::FrameBuffer reader_;
   /// The reader sleeps on it while its input is blocked (back-pressure); cancel() wakes it.
@@ -192,6 +211,18 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// The subscriptions still to leave once left_channels_ is set; none are added or removed after.
   Subscriptions::iterator not_left_;
   std::string client_name_;
+  /// With users configured: who this connection is (null until HELLO is accepted, and always
+  /// without users, when everything is allowed).
+  std::shared_ptr<const User> user_;
+  /// The HELLO waits for the Authenticator: no frame is read meanwhile.
+  bool authenticating_ = false;
+  std::uint8_t hello_version_ = protocol::pb1_version;
+  /// A failed HELLO's ERR 10 waits for it (Config::auth_failure_delay).
+  asio::steady_timer auth_delay_;
+  /// Reply inboxes this connection owns (ReplyOwners), released when it closes.
+  std::vector<std::string> owned_inboxes_;
+  /// The channel of the last PUB permitted: a publisher's run on one channel is checked once.
+  std::string last_permitted_pub_;
   std::uint64_t messages_in_ = 0;  ///< PUBs it sent
   /// When the frames being processed were read: their PUBs' timestamp and TTL start. Read at
   /// the first PUB of a read, so a read of ACKs alone reads no clock.

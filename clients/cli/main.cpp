@@ -6,6 +6,7 @@
 
 #include "listen.hpp"
 #include "paperboy/client/error.hpp"
+#include "passwd.hpp"
 #include "reply.hpp"
 #include "request.hpp"
 #include "send.hpp"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   auto* request_command = add_request_command(app, request);
   ReplyArgs reply;
   add_reply_command(app, reply);
+  auto* passwd_command = add_passwd_command(app);
 
   // CLI11 would only say that a subcommand is required.
   if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     if (*listen_command) return run_listen(listen);
     if (*send_command) return run_send(send);
     if (*request_command) return run_request(request);
+    if (*passwd_command) return run_passwd();
     return run_reply(reply);
   } catch (const paperboy::client::Error& error) {
     std::cerr << "paperboy: " << error.what() << '\n';

@@ -62,6 +62,19 @@ struct Config {
   std::chrono::milliseconds frame_timeout{10'000};
   /// How long a closing connection (and the whole daemon on SIGTERM) may take to flush.
   std::chrono::milliseconds shutdown_grace{2'000};
+
+  // Users and permissions (see README, "Securing paperboy").
+  /// The users file (TOML [[user]] tables); empty: no authentication, every client may do
+  /// anything (for trusted networks).
+  std::string users_file;
+  /// With users: the user whose permissions PB0 clients (which cannot authenticate) get; empty:
+  /// PB0 clients are refused.
+  std::string pb0_user;
+  /// Failed authentications one source address may make per minute; past that it is refused at
+  /// once, without hashing.
+  std::uint32_t auth_failures_per_minute = 5;
+  /// How long a failed authentication waits before its ERR 10: the attacker's time, not ours.
+  std::chrono::milliseconds auth_failure_delay{250};
 };
 
 /// Half the machine's memory (MemTotal in /proc/meminfo), or 4 GiB when that cannot be read.

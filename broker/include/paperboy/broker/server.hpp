@@ -19,7 +19,10 @@
 
 namespace paperboy::broker {
 
+class Authenticator;
 class MemoryBudget;
+class RateLimitedLog;
+class ReplyOwners;
 class Router;
 class Session;
 struct Traffic;
@@ -85,6 +88,11 @@ class Server {
   /// Lets paused publishers go on once the memory alarm clears (cheap while it is off).
   void check_memory();
   bool shutting_down() const noexcept { return shutting_down_; }
+  /// With --users: who may connect and what they may do; null without (everything allowed).
+  Authenticator* authenticator() noexcept { return authenticator_.get(); }
+  ReplyOwners& reply_owners() noexcept { return *reply_owners_; }
+  /// HELLOs refused past a failure budget: a line a second at most, however many.
+  RateLimitedLog& auth_refusal_log() noexcept { return *auth_refusal_log_; }
   /// Drops a closed session from the live set.
   void forget(std::uint64_t session_id);
 
@@ -96,6 +104,9 @@ class Server {
   asio::awaitable<void> discard_loop();
   void admit(asio::ip::tcp::socket socket);
   void report_drops(std::chrono::steady_clock::time_point now);
+  /// Rereads the users file on reconfigure(): applies it to new connections and open ones, or
+  /// logs why it is unusable and keeps the users in force.
+  void reload_users(const Config& next, Reconfigured& result);
   /// Pings the service manager's watchdog from the event loop itself, so a wedged loop misses it.
   asio::awaitable<void> watchdog_loop(std::chrono::microseconds interval);
   /// What `systemctl status` shows: counts the server keeps anyway, nothing added per message.
@@ -112,6 +123,9 @@ class Server {
   std::unique_ptr<Router> router_;
   std::unique_ptr<Traffic> traffic_;
   std::unique_ptr<MemoryBudget> memory_budget_;
+  std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<ReplyOwners> reply_owners_;
+  std::unique_ptr<RateLimitedLog> auth_refusal_log_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
