@@ -149,7 +149,6 @@ void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double&
                  "SUB and PUB must be permitted. Reread on SIGHUP. Without it every client may "
                  "do anything: for trusted networks only")
       ->type_name("FILE")
-      ->check(CLI::ExistingFile)
       ->group(security);
   app.add_option("--pb0-user", config.pb0_user,
                  "With --users: the user whose permissions PB0 clients get (they cannot "
