@@ -146,7 +146,7 @@ TEST_CASE("config file: the shipped example is valid, also with every setting un
   CHECK_MESSAGE(as_shipped.status.clean(), as_shipped.err);
 
   // Each setting is shown as `# key = default`: uncommented, they must all be accepted.
-  static const std::regex setting(R"(^# ([a-z-]+) = .*$)");
+  static const std::regex setting(R"(^# ([a-z0-9-]+) = .*$)");
   std::istringstream lines(example);
   std::string uncommented;
   std::set<std::string> keys;
@@ -163,7 +163,7 @@ TEST_CASE("config file: the shipped example is valid, also with every setting un
 
   // ...and every flag --help lists that is a setting must be among them.
   const Run help = run_paperboyd({"--help"});
-  static const std::regex flag(R"(\n  --([a-z-]+))");
+  static const std::regex flag(R"(\n  --([a-z0-9-]+))");
   std::size_t flags_seen = 0;
   for (std::sregex_iterator it(help.out.begin(), help.out.end(), flag), end; it != end; ++it) {
     const std::string name = (*it)[1].str();

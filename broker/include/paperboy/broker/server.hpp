@@ -70,6 +70,9 @@ class Server {
   ///   size cap and WELCOME's max-payload (an open connection keeps the cap it was told).
   /// Needing a restart (kept, and named in needs_restart): bind, port, server-id, max-memory
   /// (the memory budget is sized once) and dead-letter-suffix (it names existing channels).
+  /// The users file is reread every time (named `users` when it loaded): new connections use the
+  /// new users, open ones are checked again at once (Session::on_users_reloaded); a file that
+  /// does not load keeps the users in force. Turning users on or off needs a restart.
   Reconfigured reconfigure(const Config& next);
 
   /// What /metrics, /stats and `paperboy stats` show; call on the event loop's thread. Without
