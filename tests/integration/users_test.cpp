@@ -277,3 +277,27 @@ TEST_CASE("users: without --users the broker is open, and says so once at start"
   other.hello();
   other.subscribe("/topic/_reply/someone");
 }
+
+TEST_CASE("users: the CLI's request is answered by its reply, which may publish nothing else") {
+  ConfigFile users(user("requester", "r-token", "publish = [\"/queue/upper\"]") +
+                   user("responder", "s-token", "subscribe = [\"/queue/upper\"]"));
+  Daemon daemon({"--users", users.arg()});
+  INFO(daemon.log_tail());
+  const std::string port = std::to_string(daemon.port());
+  Command reply({PAPERBOY_CLI_PATH, "reply", "--port", port, "--name", "responder", "--token",
+                 "s-token", "--channel", "/queue/upper", "--count", "1", "--exec", "tr a-z A-Z"});
+  // A request fails at once while nobody consumes its queue: ask until the responder is there.
+  Run answered;
+  const bool done = wait_until(
+      [&] {
+        answered = run_to_end({PAPERBOY_CLI_PATH, "request", "--port", port, "--name", "requester",
+                               "--token", "r-token", "--channel", "/queue/upper", "--data", "hello",
+                               "--timeout", "10s"});
+        return answered.status.clean();
+      },
+      std::chrono::seconds(30));
+  REQUIRE_MESSAGE(done, answered.err);
+  CHECK(answered.out == "HELLO\n");
+  CHECK(reply.exit_code() == 0);
+  CHECK(daemon.log_count("code=4") == 0);
+}
