@@ -134,7 +134,7 @@ class Outbox {
   template <class PublishedAt>
   void count_message(PublishedAt&& published_at) noexcept {
     if (messages_out_++ % latency_sample_every == 0 && sampled_position_ == 0) {
-      sampled_position_ = pushed_;
+      sampled_position_ = queue_.popped() + queue_.size();
       sampled_published_at_ = published_at();
     }
   }
@@ -160,8 +160,7 @@ class Outbox {
   QueueId stranded_origin_;
   std::uint64_t dropped_total_ = 0;
   std::uint64_t messages_out_ = 0;
-  /// Entries ever pushed; the sampled message is entry sampled_position_ (0: none sampled).
-  std::uint64_t pushed_ = 0;
+  /// The sampled message is the send queue's entry of this number (SendQueue::popped; 0: none).
   std::uint64_t sampled_position_ = 0;
   std::uint64_t sampled_published_at_ = 0;
   std::uint64_t last_fan_out_ = 0;  ///< the last multi-channel fan-out offered here
