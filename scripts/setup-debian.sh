@@ -14,6 +14,8 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev python3-prometheus-client
   # systemd-analyze for scripts/check-units.sh (the systemd_units test); works without systemd running
   systemd
+  # the Debian packages (scripts/check-deb.sh): cpack runs dpkg-shlibdeps, and file to find the ELF files
+  dpkg-dev file
 )
 
 source "$(dirname "$0")/lib/apt.sh"
