@@ -334,7 +334,8 @@ TEST_CASE("cli queue purge: 'n' or a closed stdin purges nothing; --yes purges e
   CHECK(purged.out == "purged 25 messages from /queue/jobs\n");
   CHECK(depth_of_jobs() == 0);
   // The worker's unacked deliveries are not waiting messages: a purge leaves them be.
-  const json* work = channel_named(queues_document(state), "/queue/work");
+  const json queues = queues_document(state);
+  const json* work = channel_named(queues, "/queue/work");
   REQUIRE(work != nullptr);
   CHECK((*work)["unacked"] == work_unacked);
   check_serves(state.daemon.port());
