@@ -2,6 +2,7 @@
 
 #include <spdlog/fmt/fmt.h>
 #include <CLI/CLI.hpp>
+#include <asio/ip/address.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -69,7 +70,18 @@ CLI::Option* add_bounded(CLI::App& app, const char* group, const std::string& na
       ->group(group);
 }
 
-void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double& shutdown_grace) {
+// Checks --http as it is read, so that a bad value stops start-up naming the flag (or the
+// config file's line) like every other bad value.
+std::string check_http_endpoint(const std::string& text) {
+  if (text.empty() || parse_http_endpoint(text)) return {};
+  return fmt::format(
+      "must be ADDRESS:PORT with an IP address (127.0.0.1:8222, [::1]:8222) and a port from 0 "
+      "to 65535, or empty for no HTTP listener; got {:?}",
+      text);
+}
+
+void add_flags(CLI::App& app, Settings& settings, std::string& http, double& frame_timeout,
+               double& shutdown_grace) {
   Config& config = settings.config;
   app.add_option("--bind", config.bind_address, "Address to listen on (IPv4 or IPv6)")
       ->type_name("ADDRESS")
@@ -85,6 +97,14 @@ void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double&
       ->type_name("NAME")
       ->group(network);
 
+  app.add_option("--http", http,
+                 "HTTP listener for GET /metrics (Prometheus), /stats (JSON), /healthz and POST "
+                 "/queues/purge, as ADDRESS:PORT (127.0.0.1:8222); port 0 picks a free one, logged "
+                 "as http.listening ... port=N. Empty (the default): none. It has no "
+                 "authentication: keep it on a loopback or private address")
+      ->check(CLI::Validator(check_http_endpoint, ""))
+      ->type_name("ADDRESS:PORT")
+      ->group(network);
   add_bounded(app, network, "--max-protocol-version", config.max_protocol_version, 1,
               paperboy::protocol::pb1_latest_version, "N",
               "Newest PB1 version spoken (default 2); 1 answers as a version-1 broker does, "
@@ -217,6 +237,22 @@ std::string locate_in_file(std::string message, const std::string& file, int arg
 
 }  // namespace
 
+std::optional<HttpEndpoint> parse_http_endpoint(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return {};
+  std::string_view address = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  const bool bracketed = address.size() >= 2 && address.front() == '[' && address.back() == ']';
+  if (bracketed) address = address.substr(1, address.size() - 2);
+  std::error_code error;
+  const asio::ip::address ip = asio::ip::make_address(std::string(address), error);
+  // An IPv6 address needs its brackets, an IPv4 one must not have them.
+  if (error || ip.is_v6() != bracketed) return {};
+  const auto port = parse_number<std::uint16_t>(std::string(port_text));
+  if (!port) return {};
+  return HttpEndpoint{std::string(address), *port};
+}
+
 ParsedSettings parse_settings(int argc, const char* const* argv) {
   CLI::App app{"paperboyd " PAPERBOY_VERSION
                ": a small, fast message broker. /topic channels fan out to every subscriber, "
@@ -233,7 +269,8 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   Settings settings;
   double frame_timeout = 10.0;
   double shutdown_grace = 2.0;
-  add_flags(app, settings, frame_timeout, shutdown_grace);
+  std::string http;
+  add_flags(app, settings, http, frame_timeout, shutdown_grace);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& error) {
@@ -253,6 +290,7 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   settings.config_file = app["--config"]->as<std::string>();
   settings.config.frame_timeout = to_millis(frame_timeout);
   settings.config.shutdown_grace = to_millis(shutdown_grace);
+  if (!http.empty()) settings.http = parse_http_endpoint(http);
   parsed.settings = std::move(settings);
   return parsed;
 }
