@@ -403,3 +403,17 @@ async def test_sighup_reports_a_changed_http_as_needing_a_restart(
     await until(lambda: b"config.reloaded" in daemon.log_path.read_bytes(), "the reload")
     assert b"config.reload_needs_restart key=http " in daemon.log_path.read_bytes()
     assert (await request(web, "GET", "/healthz")).status == 200  # still where it was bound
+
+
+@deadline(60)
+async def test_sigterm_stops_the_listener_and_exits_cleanly(daemon_factory: DaemonFactory) -> None:
+    daemon = daemon_factory("--http", "127.0.0.1:0")
+    web = http_port(daemon)
+    assert (await request(web, "GET", "/metrics")).status == 200
+    # A connection left open on the listener must not hold the daemon's exit.
+    with socket.create_connection(("127.0.0.1", web), timeout=HTTP_TIMEOUT):
+        daemon.terminate()
+    assert daemon.process is not None and daemon.process.returncode == 0, daemon.log_tail()
+    assert b"server.stopped" in daemon.log_path.read_bytes()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", web), timeout=HTTP_TIMEOUT).close()
