@@ -1,5 +1,5 @@
-// paperboyd: reads flags and the config file into Settings, runs the Server on one thread,
-// reloads on SIGHUP, stops on SIGINT/SIGTERM.
+// paperboyd: reads flags and the config file into Settings, runs the Server on one thread (and the
+// --http listener on threads of its own), reloads on SIGHUP, stops on SIGINT/SIGTERM.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>

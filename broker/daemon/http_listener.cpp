@@ -104,10 +104,11 @@ HttpListener::HttpListener(asio::io_context& broker_io, broker::Server& server, 
   port_ = static_cast<std::uint16_t>(bound);
   thread_ = std::thread([this] {
     if (!http_->listen_after_bind()) spdlog::error("http.failed reason=\"accept failed\"");
+    listen_returned_ = true;
   });
   // httplib's stop() does nothing until the listening thread is running: wait for it, so that
   // stop() right after construction still stops it.
-  while (!http_->is_running() && thread_.joinable()) std::this_thread::sleep_for(1ms);
+  while (!http_->is_running() && !listen_returned_) std::this_thread::sleep_for(1ms);
 }
 
 HttpListener::~HttpListener() {

@@ -2,6 +2,7 @@
 
 #include <asio/io_context.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +45,7 @@ class HttpListener {
   broker::Server& server_;
   std::unique_ptr<httplib::Server> http_;
   std::uint16_t port_ = 0;
+  std::atomic<bool> listen_returned_{false};
   std::thread thread_;
 };
 

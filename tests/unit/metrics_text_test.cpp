@@ -123,10 +123,10 @@ TEST_CASE("render_prometheus: refusals by code, the info gauge") {
   ServerSnapshot snapshot;
   snapshot.version = "1.2.3";
   snapshot.server_id = "pb-1";
-  snapshot.refusals = {{"payload_too_large", 2}, {"bad_channel", 1}};
+  snapshot.refusals = {{"frame_too_large", 2}, {"bad_channel", 1}};
   const std::string text = render_prometheus(snapshot);
   CHECK(has_line(text, "# TYPE paperboy_refusals_total counter"));
-  CHECK(has_line(text, R"(paperboy_refusals_total{code="payload_too_large"} 2)"));
+  CHECK(has_line(text, R"(paperboy_refusals_total{code="frame_too_large"} 2)"));
   CHECK(has_line(text, R"(paperboy_refusals_total{code="bad_channel"} 1)"));
   CHECK(has_line(text, R"(paperboy_info{version="1.2.3",server_id="pb-1"} 1)"));
 }
