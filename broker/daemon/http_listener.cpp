@@ -128,10 +128,11 @@ void HttpListener::add_routes() {
   });
 
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    auto text = ask_broker<std::string>(
-        broker_io_, [&server = server_] { return render_prometheus(server.snapshot(false)); });
-    if (!text) return answer_busy(res);
-    res.set_content(std::move(*text), "text/plain; version=0.0.4");
+    // Only the snapshot is taken on the loop; the text is written here, off it.
+    auto snapshot = ask_broker<broker::ServerSnapshot>(
+        broker_io_, [&server = server_] { return server.snapshot(false); });
+    if (!snapshot) return answer_busy(res);
+    res.set_content(render_prometheus(*snapshot), "text/plain; version=0.0.4");
   });
 
   http_->Get("/stats", [this](const httplib::Request& req, httplib::Response& res) {
