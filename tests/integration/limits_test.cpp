@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "checks.hpp"
 #include "conn.hpp"
@@ -76,5 +77,97 @@ TEST_CASE(
   Conn over(daemon.port(), "over-again");
   over.send_hello();
   over.expect_err_and_close(0, 7);
+  expect_clean_exit(daemon);
+}
+
+namespace {
+
+// What a connection that says HELLO gets: WELCOME (true) or ERR 7 and the close (false, with the
+// ERR's text in `refusal`).
+bool welcomed(Conn& c, std::string& refusal) {
+  const auto m = c.expect_message();
+  if (std::holds_alternative<p::Welcome>(*m)) return true;
+  const auto* err = std::get_if<p::Err>(&*m);
+  REQUIRE_MESSAGE((err != nullptr && err->req == 0 && err->code == 7),
+                  "expected WELCOME or ERR 7, got " << describe(*m));
+  refusal.assign(err->text);
+  c.expect_closed();
+  return false;
+}
+
+// Opens `count` connections at once, then says HELLO on each: how many were welcomed, and the
+// text of one refusal.
+std::size_t burst(std::uint16_t port, std::size_t count, std::string& refusal,
+                  std::vector<Conn>& kept) {
+  std::vector<Conn> conns;
+  for (std::size_t i = 0; i < count; ++i) conns.emplace_back(port, "burst" + std::to_string(i));
+  for (Conn& c : conns) c.send_hello();
+  std::size_t admitted = 0;
+  for (Conn& c : conns) {
+    if (welcomed(c, refusal)) {
+      ++admitted;
+      kept.push_back(std::move(c));
+    }
+  }
+  return admitted;
+}
+
+}  // namespace
+
+TEST_CASE("limits: a burst of connections from one address past its rate gets ERR 7 with a hint") {
+  // 1 a second, 2 in a burst: 20 connections at once cannot all pass however slow the machine.
+  Daemon daemon({"--max-connect-rate-per-address", "1"});
+  INFO(daemon.log_tail());
+  std::string refusal;
+  std::vector<Conn> admitted;
+  const std::size_t count = burst(daemon.port(), 20, refusal, admitted);
+  CHECK(count >= 1);
+  CHECK(count < 20);
+  CHECK_MESSAGE(refusal.find("retry in") != std::string::npos, refusal);
+  CHECK(refusal.find("new connections a second from 127.0.0.1") != std::string::npos);
+  CHECK(daemon.log_count("server.refused ") >= 1);
+  // The admitted ones are served, and a token comes back for a newcomer.
+  admitted.front().subscribe("/topic/rate");
+  Conn newcomer = connect_when_admitted(daemon.port());
+  newcomer.publish("/topic/rate", "after the burst");
+  admitted.front().expect_msg("/topic/rate", "after the burst");
+  expect_clean_exit(daemon);
+}
+
+TEST_CASE("limits: --max-connect-rate holds back every address together") {
+  Daemon daemon({"--max-connect-rate", "1"});
+  INFO(daemon.log_tail());
+  std::string refusal;
+  std::vector<Conn> admitted;
+  const std::size_t count = burst(daemon.port(), 20, refusal, admitted);
+  CHECK(count >= 1);
+  CHECK(count < 20);
+  CHECK_MESSAGE(refusal.find("new connections a second; retry in") != std::string::npos, refusal);
+  Conn newcomer = connect_when_admitted(daemon.port());
+  newcomer.ping_pong();
+  expect_clean_exit(daemon);
+}
+
+TEST_CASE("limits: --max-connections-per-address refuses one more and admits again after a close") {
+  Daemon daemon({"--max-connections-per-address", "3"});
+  INFO(daemon.log_tail());
+  std::vector<Conn> open;
+  for (int i = 0; i < 3; ++i) {
+    open.emplace_back(daemon.port(), "open" + std::to_string(i));
+    open.back().hello();
+  }
+  for (int i = 0; i < 5; ++i) {
+    Conn over(daemon.port(), "over");
+    over.send_hello();
+    const auto err = over.expect_err(0, 7);
+    CHECK_MESSAGE(err->text.find("retry once one closes") != std::string::npos, err->text);
+    over.expect_closed();
+  }
+  CHECK(daemon.log_count("server.refused ") >= 1);
+  open[0].subscribe("/topic/per-address");
+  open.pop_back();  // leaves
+  Conn newcomer = connect_when_admitted(daemon.port());
+  newcomer.publish("/topic/per-address", "made room");
+  open[0].expect_msg("/topic/per-address", "made room");
   expect_clean_exit(daemon);
 }
