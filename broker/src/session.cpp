@@ -119,6 +119,7 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
     }
     reader_.commit(n);
     heard_ = true;
+    if (state_ == State::handshake) note_opening(data, n);
     server_.traffic().bytes_in += n;
     process_frames();
     if (state_ >= State::finishing) break;
@@ -503,17 +504,24 @@ void Session::check_deadlines(Clock::time_point now) {
   }
 }
 
+void Session::note_opening(const char* data, std::size_t n) noexcept {
+  // The dialect is unknown until the first frame is complete, but a PB1 peer's first body byte
+  // (after the 4-byte length) is a control character: remember it, so that a peer that began its
+  // HELLO and did not finish it in time can be told why it is closed.
+  constexpr std::size_t first_body_byte = sizeof(std::uint32_t);
+  if (opening_bytes_ <= first_body_byte && opening_bytes_ + n > first_body_byte) {
+    began_pb1_ =
+        protocol::opens_pb1(std::string_view(data + (first_body_byte - opening_bytes_), 1));
+  }
+  opening_bytes_ += n;
+}
+
 void Session::end_handshake() {
-  // The dialect is unknown until the first frame is complete, but a PB1 peer's first body byte is
-  // a control character: one that has begun its HELLO can be told why it is closed.
-  const std::string_view pending = reader_.pending();
-  const bool pb1 = pending.size() > sizeof(std::uint32_t) &&
-                   protocol::opens_pb1(pending.substr(sizeof(std::uint32_t)));
   server_.traffic().count_refusal(static_cast<std::uint16_t>(Errc::protocol));
   // Silent connections are the cheapest flood there is: a line a second for all of them.
-  server_.handshake_log()("session.handshake_timeout sid={} peer={} buffered={} pb1={}", id_, peer_,
-                          pending.size(), pb1);
-  if (!pb1) return stop("no complete first frame in time");
+  server_.handshake_log()("session.handshake_timeout sid={} peer={} received={} pb1={}", id_, peer_,
+                          opening_bytes_, began_pb1_);
+  if (!began_pb1_) return stop("no complete first frame in time");
   begin_close(Queued::give_back);
   outbox_.push(control_frame(
       protocol::Err{0, static_cast<std::uint16_t>(Errc::protocol), "no complete HELLO in time"}));

@@ -183,6 +183,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// No complete first frame in time: a PB1 peer whose HELLO has begun gets ERR 1, anything
   /// else is closed at once. One line a second for all such connections.
   void end_handshake();
+  /// Counts the bytes of a first frame as they are read, noting whether they open PB1.
+  void note_opening(const char* data, std::size_t n) noexcept;
   /// Liveness (check_deadlines, the sweep): what the peer and its socket did since the last
   /// sweep, then the PINGs, the idle timeout and the write deadline. False when it closed.
   bool check_liveness(Clock::time_point now);
@@ -233,6 +235,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   // Liveness. The read loop only sets heard_ and the outbox only counts bytes written; the
   // sweep turns them into times, so no clock is read per read or per write.
   const Clock::time_point opened_at_;
+  std::size_t opening_bytes_ = 0;       ///< bytes read before the first frame was complete
+  bool began_pb1_ = false;              ///< they opened a PB1 frame (a HELLO, or another op)
   bool heard_ = false;                  ///< something was read since the last sweep
   Clock::time_point last_heard_;        ///< the sweep that last found heard_ (or the connect)
   Clock::time_point last_written_;      ///< the sweep that last found bytes written

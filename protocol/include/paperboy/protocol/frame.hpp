@@ -68,12 +68,6 @@ class FrameBuffer {
   /// True while a frame has started but is not complete (some of its bytes are buffered).
   bool partial() const noexcept { return buffered() > 0; }
 
-  /// The bytes received but not yet returned as frames (the start of an incomplete frame).
-  std::string_view pending() const noexcept {
-    return buffered() == 0 ? std::string_view()
-                           : std::string_view(storage_.get() + begin_, buffered());
-  }
-
   /// Frees the storage when no bytes are buffered (views from next() become invalid).
   void release_if_empty() noexcept;
 
