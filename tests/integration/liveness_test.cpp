@@ -74,7 +74,7 @@ std::optional<SocketTimer> daemon_side_timer(std::uint16_t daemon_port, std::uin
   const std::string want_remote = hex_port(client_port);
   while (std::getline(table, line)) {
     unsigned state = 0;
-    int kind = 0;
+    unsigned kind = 0;
     unsigned long ticks = 0;
     if (std::sscanf(line.c_str(), "%*d: %63s %63s %x %*x:%*x %x:%lx", local, remote, &state, &kind,
                     &ticks) != 5) {
@@ -83,7 +83,7 @@ std::optional<SocketTimer> daemon_side_timer(std::uint16_t daemon_port, std::uin
     const std::string l(local);
     const std::string r(remote);
     if (l.ends_with(want_local) && r.ends_with(want_remote)) {
-      return SocketTimer{kind, static_cast<long>(ticks)};
+      return SocketTimer{static_cast<int>(kind), static_cast<long>(ticks)};
     }
   }
   return std::nullopt;
@@ -220,7 +220,7 @@ TEST_CASE(
   const auto frames = stuck.read_until_closed(generous);
   for (std::size_t k = 0; k < frames.size(); ++k) {
     const auto m = p::decode(frames[k]);
-    REQUIRE(m.has_value());
+    REQUIRE(m.ok());
     if (std::holds_alternative<p::Msg>(*m) || std::holds_alternative<p::Gap>(*m)) continue;
     const auto* err = std::get_if<p::Err>(&*m);
     CHECK_MESSAGE((err != nullptr && err->code == 8 && k + 1 == frames.size()),
