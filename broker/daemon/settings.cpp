@@ -158,7 +158,7 @@ void add_flags(CLI::App& app, Settings& settings, std::string& http, double& fra
       ->group(queues);
 
   add_bounded(app, timing, "--frame-timeout", frame_timeout, 0.001, 86400, "SECONDS",
-              "Time a client may take to finish a frame it started, or to send its first");
+              "Time a client may take to finish a frame it started (its first one too)");
   add_bounded(app, timing, "--shutdown-grace", shutdown_grace, 0, 3600, "SECONDS",
               "Time a closing connection, or the daemon on SIGTERM, may take to flush");
 
@@ -220,6 +220,50 @@ std::chrono::milliseconds to_millis(double seconds) {
   return std::chrono::milliseconds(std::llround(seconds * 1000.0));
 }
 
+/// Adds a flag of seconds (a decimal from `min` to `max`) that sets `value` in milliseconds.
+CLI::Option* add_seconds(CLI::App& app, const std::string& name, std::chrono::milliseconds& value,
+                         double min, double max, const std::string& help) {
+  auto in_range = [min, max](std::string& text) -> std::string {
+    const auto parsed = parse_number<double>(text);
+    if (parsed && *parsed >= min && *parsed <= max) return {};
+    return fmt::format("must be a number from {} to {}, got {:?}", min, max, text);
+  };
+  return app
+      .add_option_function<double>(
+          name, [&value](double seconds) { value = to_millis(seconds); },
+          fmt::format("{} (range {} to {})", help, min, max))
+      ->check(CLI::Validator(in_range, ""))
+      ->type_name("SECONDS")
+      ->default_str(fmt::format("{}", double(value.count()) / 1000.0))
+      ->group(timing);
+}
+
+// Liveness and connection limits (issue 13): their flags, in one place.
+void add_liveness_flags(CLI::App& app, Config& config) {
+  add_seconds(app, "--handshake-timeout", config.handshake_timeout, 0.001, 86400,
+              "Time from the connect until the first frame (HELLO, or PB0's channel) is complete; "
+              "then the connection is closed (a PB1 peer that began its HELLO gets ERR 1)");
+  add_seconds(app, "--ping-interval", config.ping_interval, 0, 86400,
+              "A PB1 client nothing was read from for this long gets a PING; 0: never");
+  add_bounded(app, timing, "--ping-max-missed", config.ping_max_missed, 1, 1000, "N",
+              "PINGs left unanswered (an interval each) before the client is closed as stale and "
+              "its unacked deliveries go back to their queues");
+  add_seconds(app, "--idle-timeout", config.idle_timeout, 0, 86400 * 365,
+              "A PB0 client with no bytes either way for this long is closed; 0: never");
+  add_seconds(app, "--write-deadline", config.write_deadline, 0, 86400,
+              "A client whose send queue stays full with nothing written for this long is closed "
+              "as a slow consumer (ERR 8); 0: never");
+  add_bounded(app, limits, "--max-connect-rate", config.max_connect_rate, 0, 100'000'000, "N",
+              "New connections accepted per second in all (bursts of twice that); past it ERR 7 "
+              "with a retry hint; 0: no limit");
+  add_bounded(app, limits, "--max-connect-rate-per-address", config.max_connect_rate_per_address, 0,
+              100'000'000, "N",
+              "New connections accepted per second from one address (bursts of twice that); 0: "
+              "no limit");
+  add_bounded(app, limits, "--max-connections-per-address", config.max_connections_per_address, 0,
+              10'000'000, "N", "Connections open at once from one address; 0: no limit");
+}
+
 // CLI11 names a bad value by its flag (`--max-payload: must be ...`): when the value came from
 // the config file rather than the command line, put the file and line in front.
 std::string locate_in_file(std::string message, const std::string& file, int argc,
@@ -271,6 +315,7 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   double shutdown_grace = 2.0;
   std::string http;
   add_flags(app, settings, http, frame_timeout, shutdown_grace);
+  add_liveness_flags(app, settings.config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& error) {

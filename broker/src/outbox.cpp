@@ -141,6 +141,7 @@ std::error_code Outbox::flush_to(Transport& transport) noexcept {
     }
     const std::size_t written = result.bytes;
     traffic_.bytes_out += written;
+    bytes_written_ += written;
     // Pop what went out whole; a partly written front entry stays, remembered by offset.
     std::size_t left = written + front_written_;
     std::size_t done = 0;

@@ -108,6 +108,8 @@ class Outbox {
   void wake() noexcept;
 
   std::uint64_t dropped_total() const noexcept { return dropped_total_; }
+  /// Bytes written to the peer since it opened (the write deadline watches it move).
+  std::uint64_t bytes_written() const noexcept { return bytes_written_; }
   /// Messages (topic and queue) queued for it since it opened.
   std::uint64_t messages_out() const noexcept { return messages_out_; }
   /// Entries in its send queue.
@@ -159,6 +161,7 @@ class Outbox {
   /// The channel of the half-written front, an auto-ack delivery whose consumer has left it.
   QueueId stranded_origin_;
   std::uint64_t dropped_total_ = 0;
+  std::uint64_t bytes_written_ = 0;
   std::uint64_t messages_out_ = 0;
   /// The sampled message is the send queue's entry of this number (SendQueue::popped; 0: none).
   std::uint64_t sampled_position_ = 0;

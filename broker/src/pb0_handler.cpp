@@ -11,7 +11,7 @@ namespace paperboy::broker {
 using protocol::Errc;
 
 void Session::on_pb0_first_frame(std::string_view channel) {
-  if (refuse_) return fail(Errc::too_many_connections, "too many connections", Ending::at_once);
+  if (refusing()) return stop("refused: " + refusal_);  // PB0 has no ERR
   if (!protocol::valid_pb0_channel(channel)) {
     return fail(Errc::bad_channel,
                 fmt::format("bad subscription channel of {} bytes", channel.size()),
