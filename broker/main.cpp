@@ -1,5 +1,5 @@
-// paperboyd: reads flags and the config file into Settings, runs the Server on one thread,
-// reloads on SIGHUP, stops on SIGINT/SIGTERM.
+// paperboyd: reads flags and the config file into Settings, runs the Server on one thread (and the
+// --http listener on threads of its own), reloads on SIGHUP, stops on SIGINT/SIGTERM.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
@@ -7,8 +7,10 @@
 
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "daemon/http_listener.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/open_file_limit.hpp"
 #include "daemon/reload.hpp"
@@ -41,6 +43,13 @@ int main(int argc, char** argv) {
   try {
     asio::io_context io(1);
     paperboy::broker::Server server(io, settings.config);
+    // Bound before server.start(), so that readiness (READY=1) means every listener is bound.
+    // Declared after the Server: destroyed (stopped) before it, whatever way this block ends.
+    std::optional<HttpListener> http;
+    if (settings.http) {
+      http.emplace(io, server, settings.http->address, settings.http->port);
+      spdlog::info("http.listening address={} port={}", settings.http->address, http->port());
+    }
     asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
                                                                      int signal) {
@@ -57,6 +66,8 @@ int main(int argc, char** argv) {
     server.on_stopped([&] { signals.cancel(); });
     server.start();
     io.run();
+    // Requests still in progress time out (503) now that the loop has stopped.
+    if (http) http->stop();
     if (server.failed()) return 1;
   } catch (const std::exception& e) {
     spdlog::critical("server.failed what={:?}", e.what());

@@ -16,6 +16,8 @@ packages=(
   libsodium-dev libtomlplusplus-dev
   # systemd-analyze for scripts/check-units.sh (the systemd_units test); works without systemd running
   systemd
+  # the Debian packages (scripts/check-deb.sh): cpack runs dpkg-shlibdeps, and file to find the ELF files
+  dpkg-dev file
 )
 
 source "$(dirname "$0")/lib/apt.sh"

@@ -3,7 +3,8 @@
 # session fuzzers (short runs), and the whole test suite (unit + integration against the real
 # daemon) in a debug build and again under ASan+UBSan, the integration suite under TSan
 # (scripts/test-tsan.sh), a plain Release build with clang, and the installed package
-# (scripts/check-install.sh, a plain Release build with GCC).
+# (scripts/check-install.sh, a plain Release build with GCC), and the Debian packages
+# (scripts/check-deb.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -39,3 +40,6 @@ ctest --test-dir build/clang-release -L unit -j "$(nproc)" --output-on-failure
 
 step "install: Release build with GCC, install, a consumer project against the prefix"
 bash scripts/check-install.sh
+
+step "deb: build the Debian package, check its contents, install it and run the daemon from it"
+bash scripts/check-deb.sh

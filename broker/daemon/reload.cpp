@@ -24,6 +24,9 @@ void reload(broker::Server& server, Settings& current, int argc, const char* con
   broker::Server::Reconfigured result = server.reconfigure(next.config);
   if (next.log_level != current.log_level) result.changed.emplace_back("log-level");
   if (next.log_format != current.log_format) result.changed.emplace_back("log-format");
+  // The HTTP listener is bound once, at start-up, like the broker's own port.
+  if (next.http != current.http) result.needs_restart.emplace_back("http");
+  next.http = current.http;
   for (const std::string& key : result.needs_restart) {
     spdlog::warn(
         "config.reload_needs_restart key={} reason=\"cannot change while running; "

@@ -2,6 +2,7 @@
 
 #include <spdlog/fmt/fmt.h>
 #include <CLI/CLI.hpp>
+#include <asio/ip/address.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -70,7 +71,18 @@ CLI::Option* add_bounded(CLI::App& app, const char* group, const std::string& na
       ->group(group);
 }
 
-void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double& shutdown_grace) {
+// Checks --http as it is read, so that a bad value stops start-up naming the flag (or the
+// config file's line) like every other bad value.
+std::string check_http_endpoint(const std::string& text) {
+  if (text.empty() || parse_http_endpoint(text)) return {};
+  return fmt::format(
+      "must be ADDRESS:PORT with an IP address (127.0.0.1:8222, [::1]:8222) and a port from 0 "
+      "to 65535, or empty for no HTTP listener; got {:?}",
+      text);
+}
+
+void add_flags(CLI::App& app, Settings& settings, std::string& http, double& frame_timeout,
+               double& shutdown_grace) {
   Config& config = settings.config;
   app.add_option("--bind", config.bind_address, "Address to listen on (IPv4 or IPv6)")
       ->type_name("ADDRESS")
@@ -86,6 +98,14 @@ void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double&
       ->type_name("NAME")
       ->group(network);
 
+  app.add_option("--http", http,
+                 "HTTP listener for GET /metrics (Prometheus), /stats (JSON), /healthz and POST "
+                 "/queues/purge, as ADDRESS:PORT (127.0.0.1:8222); port 0 picks a free one, logged "
+                 "as http.listening ... port=N. Empty (the default): none. It has no "
+                 "authentication: keep it on a loopback or private address")
+      ->check(CLI::Validator(check_http_endpoint, ""))
+      ->type_name("ADDRESS:PORT")
+      ->group(network);
   add_bounded(app, network, "--max-protocol-version", config.max_protocol_version, 1,
               paperboy::protocol::pb1_latest_version, "N",
               "Newest PB1 version spoken (default 2); 1 answers as a version-1 broker does, "
@@ -139,7 +159,7 @@ void add_flags(CLI::App& app, Settings& settings, double& frame_timeout, double&
       ->group(queues);
 
   add_bounded(app, timing, "--frame-timeout", frame_timeout, 0.001, 86400, "SECONDS",
-              "Time a client may take to finish a frame it started, or to send its first");
+              "Time a client may take to finish a frame it started (its first one too)");
   add_bounded(app, timing, "--shutdown-grace", shutdown_grace, 0, 3600, "SECONDS",
               "Time a closing connection, or the daemon on SIGTERM, may take to flush");
 
@@ -217,6 +237,50 @@ std::chrono::milliseconds to_millis(double seconds) {
   return std::chrono::milliseconds(std::llround(seconds * 1000.0));
 }
 
+/// Adds a flag of seconds (a decimal from `min` to `max`) that sets `value` in milliseconds.
+CLI::Option* add_seconds(CLI::App& app, const std::string& name, std::chrono::milliseconds& value,
+                         double min, double max, const std::string& help) {
+  auto in_range = [min, max](std::string& text) -> std::string {
+    const auto parsed = parse_number<double>(text);
+    if (parsed && *parsed >= min && *parsed <= max) return {};
+    return fmt::format("must be a number from {} to {}, got {:?}", min, max, text);
+  };
+  return app
+      .add_option_function<double>(
+          name, [&value](double seconds) { value = to_millis(seconds); },
+          fmt::format("{} (range {} to {})", help, min, max))
+      ->check(CLI::Validator(in_range, ""))
+      ->type_name("SECONDS")
+      ->default_str(fmt::format("{}", double(value.count()) / 1000.0))
+      ->group(timing);
+}
+
+// Liveness and connection limits (issue 13): their flags, in one place.
+void add_liveness_flags(CLI::App& app, Config& config) {
+  add_seconds(app, "--handshake-timeout", config.handshake_timeout, 0.001, 86400,
+              "Time from the connect until the first frame (HELLO, or PB0's channel) is complete; "
+              "then the connection is closed (a PB1 peer that began its HELLO gets ERR 1)");
+  add_seconds(app, "--ping-interval", config.ping_interval, 0, 86400,
+              "A PB1 client nothing was read from for this long gets a PING; 0: never");
+  add_bounded(app, timing, "--ping-max-missed", config.ping_max_missed, 1, 1000, "N",
+              "PINGs left unanswered (an interval each) before the client is closed as stale and "
+              "its unacked deliveries go back to their queues");
+  add_seconds(app, "--idle-timeout", config.idle_timeout, 0, 86400 * 365,
+              "A PB0 client with no bytes either way for this long is closed; 0: never");
+  add_seconds(app, "--write-deadline", config.write_deadline, 0, 86400,
+              "A client whose send queue stays full with nothing written for this long is closed "
+              "as a slow consumer (ERR 8); 0: never");
+  add_bounded(app, limits, "--max-connect-rate", config.max_connect_rate, 0, 100'000'000, "N",
+              "New connections accepted per second in all (bursts of twice that); past it ERR 7 "
+              "with a retry hint; 0: no limit");
+  add_bounded(app, limits, "--max-connect-rate-per-address", config.max_connect_rate_per_address, 0,
+              100'000'000, "N",
+              "New connections accepted per second from one address (bursts of twice that); 0: "
+              "no limit");
+  add_bounded(app, limits, "--max-connections-per-address", config.max_connections_per_address, 0,
+              10'000'000, "N", "Connections open at once from one address; 0: no limit");
+}
+
 // CLI11 names a bad value by its flag (`--max-payload: must be ...`): when the value came from
 // the config file rather than the command line, put the file and line in front.
 std::string locate_in_file(std::string message, const std::string& file, int argc,
@@ -234,6 +298,22 @@ std::string locate_in_file(std::string message, const std::string& file, int arg
 
 }  // namespace
 
+std::optional<HttpEndpoint> parse_http_endpoint(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return {};
+  std::string_view address = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  const bool bracketed = address.size() >= 2 && address.front() == '[' && address.back() == ']';
+  if (bracketed) address = address.substr(1, address.size() - 2);
+  std::error_code error;
+  const asio::ip::address ip = asio::ip::make_address(std::string(address), error);
+  // An IPv6 address needs its brackets, an IPv4 one must not have them.
+  if (error || ip.is_v6() != bracketed) return {};
+  const auto port = parse_number<std::uint16_t>(std::string(port_text));
+  if (!port) return {};
+  return HttpEndpoint{std::string(address), *port};
+}
+
 ParsedSettings parse_settings(int argc, const char* const* argv) {
   CLI::App app{"paperboyd " PAPERBOY_VERSION
                ": a small, fast message broker. /topic channels fan out to every subscriber, "
@@ -250,7 +330,9 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   Settings settings;
   double frame_timeout = 10.0;
   double shutdown_grace = 2.0;
-  add_flags(app, settings, frame_timeout, shutdown_grace);
+  std::string http;
+  add_flags(app, settings, http, frame_timeout, shutdown_grace);
+  add_liveness_flags(app, settings.config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& error) {
@@ -270,6 +352,7 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   settings.config_file = app["--config"]->as<std::string>();
   settings.config.frame_timeout = to_millis(frame_timeout);
   settings.config.shutdown_grace = to_millis(shutdown_grace);
+  if (!http.empty()) settings.http = parse_http_endpoint(http);
   parsed.settings = std::move(settings);
   return parsed;
 }

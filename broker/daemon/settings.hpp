@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "paperboy/broker/config.hpp"
 
@@ -10,13 +12,25 @@ namespace paperboy::daemon {
 /// How log lines are written: `time level event key=value` text, or one JSON object a line.
 enum class LogFormat { text, json };
 
+/// Where the HTTP listener (--http) binds: an IP address and a port (0: a free one).
+struct HttpEndpoint {
+  std::string address;
+  std::uint16_t port = 0;
+  bool operator==(const HttpEndpoint&) const = default;
+};
+
+/// Reads `ADDRESS:PORT` (`127.0.0.1:8222`, `[::1]:8222`): nothing unless the address is an IPv4
+/// or IPv6 literal and the port a number from 0 to 65535.
+std::optional<HttpEndpoint> parse_http_endpoint(std::string_view text);
+
 /// Everything paperboyd's command line and config file say: the Server's Config and what main
 /// itself uses.
 struct Settings {
   broker::Config config;
   std::string log_level = "info";
   LogFormat log_format = LogFormat::text;
-  std::string config_file;  ///< empty: no --config
+  std::optional<HttpEndpoint> http;  ///< nothing: no HTTP listener (the default)
+  std::string config_file;           ///< empty: no --config
   bool check_config = false;
 };
 

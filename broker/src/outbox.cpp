@@ -18,7 +18,6 @@ Outbox::Outbox(const asio::any_io_executor& executor, const Config& config, Traf
 
 void Outbox::push(Delivery d) {
   queue_.push(std::move(d));
-  ++pushed_;
   if (full() || backed_up()) was_full_ = true;
   wake();
 }
@@ -26,7 +25,6 @@ void Outbox::push(Delivery d) {
 void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint64_t delivery_id) {
   queue_.push_with(
       [&](Delivery& d) { fill_queue_delivery(d, queued, dialect_, origin, delivery_id); });
-  ++pushed_;
   count_message([&] { return frame_published_at(queued.message); });
   if (reply_tos_) remember_reply_to_of(queued.message);
   if (full()) was_full_ = true;
@@ -35,7 +33,6 @@ void Outbox::push_queued(const QueuedMessage& queued, QueueId origin, std::uint6
 
 void Outbox::push_first_delivery(const SharedBuffer& frame, QueueId origin, Deadline expires) {
   queue_.push_with([&](Delivery& d) { fill_first_delivery(d, frame, origin, expires); });
-  ++pushed_;
   count_message([&] { return frame_published_at(frame); });
   if (reply_tos_) remember_reply_to_of(frame);
   if (full()) was_full_ = true;
@@ -69,7 +66,6 @@ void Outbox::offer_topic(Publication& message, TopicChannel& channel, std::uint6
   }
   // Filled in place: the per-subscriber step of a fan-out is a refcount and a few stores.
   queue_.push_with([&](Delivery& d) { fill_topic_delivery(d, message, dialect_); });
-  ++pushed_;
   count_message([&] { return message.published_at(); });
   if (reply_tos_ && !message.reply_to().empty()) reply_tos_->remember(message.reply_to());
   channel.count_delivery();
@@ -156,6 +152,7 @@ std::error_code Outbox::flush_to(Transport& transport) noexcept {
     }
     const std::size_t written = result.bytes;
     traffic_.bytes_out += written;
+    bytes_written_ += written;
     // Pop what went out whole; a partly written front entry stays, remembered by offset.
     std::size_t left = written + front_written_;
     std::size_t done = 0;
@@ -173,8 +170,8 @@ std::error_code Outbox::flush_to(Transport& transport) noexcept {
 }
 
 void Outbox::observe_written() noexcept {
-  // Entries that have left the queue: written, since extractions drop the sample.
-  if (pushed_ - queue_.size() < sampled_position_) return;
+  // Only writes pop (an extraction from the middle drops the sample).
+  if (queue_.popped() < sampled_position_) return;
   sampled_position_ = 0;
   traffic_.publish_to_write.observe_ns(unix_now_ns() - std::int64_t(sampled_published_at_));
 }

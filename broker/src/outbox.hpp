@@ -113,6 +113,8 @@ class Outbox {
   void wake() noexcept;
 
   std::uint64_t dropped_total() const noexcept { return dropped_total_; }
+  /// Bytes written to the peer since it opened (the write deadline watches it move).
+  std::uint64_t bytes_written() const noexcept { return bytes_written_; }
   /// Messages (topic and queue) queued for it since it opened.
   std::uint64_t messages_out() const noexcept { return messages_out_; }
   /// Entries in its send queue.
@@ -141,7 +143,7 @@ class Outbox {
   template <class PublishedAt>
   void count_message(PublishedAt&& published_at) noexcept {
     if (messages_out_++ % latency_sample_every == 0 && sampled_position_ == 0) {
-      sampled_position_ = pushed_;
+      sampled_position_ = queue_.popped() + queue_.size();
       sampled_published_at_ = published_at();
     }
   }
@@ -167,9 +169,9 @@ class Outbox {
   QueueId stranded_origin_;
   RecentReplyTos* reply_tos_ = nullptr;
   std::uint64_t dropped_total_ = 0;
+  std::uint64_t bytes_written_ = 0;
   std::uint64_t messages_out_ = 0;
-  /// Entries ever pushed; the sampled message is entry sampled_position_ (0: none sampled).
-  std::uint64_t pushed_ = 0;
+  /// The sampled message is the send queue's entry of this number (SendQueue::popped; 0: none).
   std::uint64_t sampled_position_ = 0;
   std::uint64_t sampled_published_at_ = 0;
   std::uint64_t last_fan_out_ = 0;  ///< the last multi-channel fan-out offered here

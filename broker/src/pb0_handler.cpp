@@ -12,7 +12,7 @@ namespace paperboy::broker {
 using protocol::Errc;
 
 void Session::on_pb0_first_frame(std::string_view channel) {
-  if (refuse_) return fail(Errc::too_many_connections, "too many connections", Ending::at_once);
+  if (refusing()) return stop("refused: " + refusal_);  // PB0 has no ERR
   if (Authenticator* authenticator = server_.authenticator()) {
     // PB0 has no HELLO to authenticate with: it gets --pb0-user's permissions, or nothing.
     user_ = config_.pb0_user.empty() ? nullptr : authenticator->users().find(config_.pb0_user);

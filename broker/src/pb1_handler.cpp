@@ -26,6 +26,15 @@ void Session::on_pb1_first_frame(std::string_view body) {
   on_hello(std::get<protocol::Hello>(*decoded));
 }
 
+void Session::refuse() {
+  // The server logged the refusal (a line a second for a flood) and counted it.
+  begin_close(Queued::give_back);
+  if (speaks_pb1()) {
+    outbox_.push(control_frame(
+        protocol::Err{0, static_cast<std::uint16_t>(Errc::too_many_connections), refusal_}));
+  }
+}
+
 void Session::on_pb1_frame(std::string_view body) {
   const std::uint8_t version = pb1_version();
   if (auto pub = protocol::decode_pub(body, version)) return on_pub(*pub);  // the common case
@@ -67,10 +76,7 @@ void Session::on_hello(const protocol::Hello& hello) {
                 fmt::format("version {} is not supported; this broker speaks versions 1 to {}",
                             hello.version, newest));
   }
-  if (refuse_) {
-    return fail(Errc::too_many_connections,
-                fmt::format("the broker allows {} connections", config_.max_connections));
-  }
+  if (refusing()) return refuse();
   client_name_.assign(hello.client_name.substr(0, 64));
   const std::uint8_t version = std::min(hello.version, newest);
   Authenticator* authenticator = server_.authenticator();

@@ -25,6 +25,7 @@ void SendQueue::push(Delivery d) {
 }
 
 void SendQueue::pop(std::size_t n) noexcept {
+  popped_ += std::min(n, count_);
   for (std::size_t i = 0; i < n && count_ > 0; ++i) {
     Delivery& d = slot(0);
     bytes_ -= d.wire_size();

@@ -54,6 +54,8 @@ class SendQueue {
 
   /// Drops the first n entries (they were written).
   void pop(std::size_t n) noexcept;
+  /// Entries ever popped: the entry pushed last is number popped() + size() (from 1).
+  std::uint64_t popped() const noexcept { return popped_; }
 
   /// Removes the entries from `first` on that `take` accepts, keeping the others in order, and
   /// hands each removed one to `sink` in order. Entries before `first` (being written) stay.
@@ -89,6 +91,7 @@ class SendQueue {
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;
+  std::uint64_t popped_ = 0;
   SlabPins pins_;
 };
 

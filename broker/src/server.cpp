@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "authenticator.hpp"
+#include "connection_limits.hpp"
 #include "endpoint_format.hpp"
 #include "memory_budget.hpp"
 #include "paperboy/broker/systemd_notify.hpp"
@@ -34,9 +35,30 @@ namespace paperboy::broker {
 
 namespace {
 
-// Connections past max_connections still get a session so a PB1 peer can be told ERR 7; this
-// many at most, so a flood of them costs nothing more.
+// Refused connections (over a connection limit or rate) still get a session so a PB1 peer can be
+// told ERR 7 with a retry hint; this many at once at most, so a flood of them costs nothing more:
+// past it a refused connection is closed at once.
 constexpr std::size_t max_refusing = 64;
+
+// How often the sweep runs: often enough for the shortest deadline it enforces to be kept within
+// a quarter of itself, at most once a second, at least every 10 ms.
+std::chrono::steady_clock::duration sweep_period(const Config& config) {
+  std::chrono::steady_clock::duration shortest =
+      std::min(config.frame_timeout, config.handshake_timeout);
+  for (const auto setting : {config.ping_interval, config.idle_timeout, config.write_deadline}) {
+    if (setting.count() > 0)
+      shortest = std::min<std::chrono::steady_clock::duration>(shortest, setting);
+  }
+  return std::clamp<std::chrono::steady_clock::duration>(
+      shortest / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+}
+
+// "in 20 ms", "in 2 s": the retry hint of a rate refusal.
+std::string retry_hint(std::chrono::steady_clock::duration after) {
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(after).count();
+  return ms < 1000 ? fmt::format("retry in {} ms", ms)
+                   : fmt::format("retry in {} s", (ms + 999) / 1000);
+}
 
 // Channels listed one by one in the shutdown report; the rest are only in its total.
 constexpr std::size_t listed_discards = 20;
@@ -132,6 +154,9 @@ Server::Server(asio::io_context& io, Config config)
       reply_owners_(std::make_unique<ReplyOwners>()),
       auth_refusal_log_(std::make_unique<RateLimitedLog>(spdlog::level::warn)),
       notifying_(std::getenv("NOTIFY_SOCKET") != nullptr) {
+  connection_limits_ = std::make_unique<ConnectionLimits>();
+  refusal_log_ = std::make_unique<RateLimitedLog>(spdlog::level::warn);
+  handshake_log_ = std::make_unique<RateLimitedLog>(spdlog::level::info);
   if (config_.server_id.empty()) config_.server_id = default_server_id();
   if (!config_.users_file.empty()) {
     LoadedUsers loaded = load_users(config_.users_file);
@@ -183,6 +208,14 @@ Server::Reconfigured Server::reconfigure(const Config& next) {
   live("max-read-ahead", &Config::max_read_ahead);
   live("frame-timeout", &Config::frame_timeout);
   live("shutdown-grace", &Config::shutdown_grace);
+  live("handshake-timeout", &Config::handshake_timeout);
+  live("ping-interval", &Config::ping_interval);
+  live("ping-max-missed", &Config::ping_max_missed);
+  live("idle-timeout", &Config::idle_timeout);
+  live("write-deadline", &Config::write_deadline);
+  live("max-connect-rate", &Config::max_connect_rate);
+  live("max-connect-rate-per-address", &Config::max_connect_rate_per_address);
+  live("max-connections-per-address", &Config::max_connections_per_address);
   reload_users(next, result);
   return result;
 }
@@ -348,30 +381,59 @@ asio::awaitable<void> Server::accept_loop() {
 }
 
 void Server::admit(asio::ip::tcp::socket socket) {
-  const bool over_limit = sessions_.size() >= config_.max_connections;
-  if (over_limit && sessions_.size() >= config_.max_connections + max_refusing) {
-    // A flood of these gets a line a second, not a line each.
-    ++refused_since_report_;
+  std::error_code ec;
+  const auto from = canonical_address(socket.remote_endpoint(ec).address());
+  if (ec) return;  // already gone
+  std::string refused = refusal(from, std::chrono::steady_clock::now());
+  if (!refused.empty()) {
+    // A flood of these gets a line a second, not a line each, and costs no memory.
     traffic_->count_refusal(static_cast<std::uint16_t>(protocol::Errc::too_many_connections));
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_refusal_report_ >= std::chrono::seconds(1)) {
-      spdlog::warn("server.refused reason=\"too many connections\" limit={} refused={}",
-                   config_.max_connections, refused_since_report_);
-      refused_since_report_ = 0;
-      last_refusal_report_ = now;
-    }
-    return;  // the socket closes as it goes out of scope
+    (*refusal_log_)("server.refused peer={} reason={:?}", from.to_string(), refused);
+    if (refusing_ >= max_refusing) return;  // the socket closes as it goes out of scope
+    ++refusing_;
   }
   ++traffic_->connections_accepted;
   const auto id = next_session_id_++;
+  if (refused.empty()) admitted_from_.emplace(id, from);
   auto session = std::make_shared<Session>(std::make_unique<TcpTransport>(std::move(socket)), *this,
-                                           id, over_limit);
+                                           id, std::move(refused));
   sessions_.emplace(id, session);
   session->start();
 }
 
+std::string Server::refusal(const asio::ip::address& from,
+                            std::chrono::steady_clock::time_point now) {
+  if (sessions_.size() - refusing_ >= config_.max_connections) {
+    return fmt::format("the broker allows {} connections; retry later", config_.max_connections);
+  }
+  const auto decision = connection_limits_->admit(from, config_, now);
+  switch (decision.verdict) {
+    case ConnectionLimits::Verdict::admit: return {};
+    case ConnectionLimits::Verdict::address_connections:
+      return fmt::format(
+          "{} connections from {} are open, the most one address may have; retry "
+          "once one closes",
+          config_.max_connections_per_address, from.to_string());
+    case ConnectionLimits::Verdict::address_rate:
+      return fmt::format("over {} new connections a second from {}; {}",
+                         config_.max_connect_rate_per_address, from.to_string(),
+                         retry_hint(decision.retry_after));
+    case ConnectionLimits::Verdict::overall_rate:
+      return fmt::format("over {} new connections a second; {}", config_.max_connect_rate,
+                         retry_hint(decision.retry_after));
+  }
+  return {};
+}
+
 void Server::forget(std::uint64_t session_id) {
-  sessions_.erase(session_id);
+  const auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return;
+  if (it->second->refusing()) --refusing_;
+  if (const auto from = admitted_from_.find(session_id); from != admitted_from_.end()) {
+    connection_limits_->release(from->second);
+    admitted_from_.erase(from);
+  }
+  sessions_.erase(it);
 }
 
 void Server::shut_down() {
@@ -414,9 +476,6 @@ asio::awaitable<void> Server::discard_loop() {
 asio::awaitable<void> Server::housekeeping_loop() {
   // Deadlines are checked by this one sweep rather than a timer per session: one clock read and
   // one pass over the sessions per tick, nothing per read or per message.
-  const auto tick = std::min<std::chrono::steady_clock::duration>(
-      std::chrono::seconds(1), std::max<std::chrono::steady_clock::duration>(
-                                   config_.frame_timeout / 4, std::chrono::milliseconds(10)));
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
     std::vector<std::shared_ptr<Session>> sessions;
@@ -430,8 +489,11 @@ asio::awaitable<void> Server::housekeeping_loop() {
     report_drops(now);
     refresh_status(now);
     check_memory();
+    connection_limits_->sweep(config_, now);
     if (shutting_down_ && sessions_.empty()) break;
-    housekeeping_timer_.expires_after(shutting_down_ ? std::chrono::milliseconds(10) : tick);
+    // Recomputed each time: a reload may shorten a deadline.
+    housekeeping_timer_.expires_after(shutting_down_ ? std::chrono::milliseconds(10)
+                                                     : sweep_period(config_));
     co_await housekeeping_timer_.async_wait(use_nothrow);
   }
   log_discarded(*router_);

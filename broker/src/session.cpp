@@ -27,7 +27,7 @@ constexpr std::size_t channels_left_per_turn = 256;
 }  // namespace
 
 Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id,
-                 bool refuse)
+                 std::string refusal)
     : transport_(std::move(transport)),
       server_(server),
       router_(server.router()),
@@ -37,15 +37,20 @@ Session::Session(std::unique_ptr<Transport> transport, Server& server, std::uint
       outbox_(transport_->executor(), config_, server.traffic()),
       reader_(config_.read_size, protocol::max_frame_body(config_.max_payload)),
       read_gate_(transport_->executor(), asio::steady_timer::time_point::max()),
-      refuse_(refuse),
+      refusal_(std::move(refusal)),
       auth_delay_(transport_->executor()),
       gate_(router_, server.memory_budget(), config_.max_read_ahead, [this] { post_retry(); }),
-      frame_started_(Clock::now()) {}
+      frame_started_(Clock::time_point::max()),
+      opened_at_(Clock::now()),
+      last_heard_(opened_at_),
+      last_written_(opened_at_) {}
 
 Session::~Session() = default;
 
 void Session::start() {
-  spdlog::info("session.open sid={} peer={}", id_, peer_);
+  // A refused connection's lines are the server's one a second.
+  spdlog::log(refusing() ? spdlog::level::debug : spdlog::level::info,
+              "session.open sid={} peer={}", id_, peer_);
   // Overflow is noticed inside a channel's fan-out loop: close from a clean stack instead.
   outbox_.on_overflow([weak = weak_from_this(), executor = transport_->executor()] {
     asio::post(executor, [weak] {
@@ -115,6 +120,8 @@ asio::awaitable<void> Session::read_loop([[maybe_unused]] std::shared_ptr<Sessio
       break;
     }
     reader_.commit(n);
+    heard_ = true;
+    if (state_ == State::handshake) note_opening(data, n);
     server_.traffic().bytes_in += n;
     process_frames();
     if (state_ >= State::finishing) break;
@@ -143,9 +150,8 @@ void Session::process_frames() {
     on_frame(frame.body);
     parsed_any = true;
   }
-  // The frame timeout runs from the connect until the first frame, and after that only while
-  // the peer owes us the rest of a frame it started.
-  if (state_ == State::handshake) return;
+  // The frame timeout runs while the peer owes us the rest of a frame it started (the first
+  // frame too; the handshake timeout runs from the connect as well).
   const bool owes_bytes = reader_.partial() && !input_blocked();
   if (!owes_bytes) {
     frame_started_ = Clock::time_point::max();
@@ -459,8 +465,9 @@ void Session::stop(std::string_view reason) {
   Traffic& traffic = server_.traffic();
   traffic.closed_messages_in += messages_in_;
   traffic.closed_messages_out += outbox_.messages_out();
-  spdlog::info("session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
-               dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
+  spdlog::log(refusing() ? spdlog::level::debug : spdlog::level::info,
+              "session.close sid={} peer={} dialect={} subs={} dropped={} reason={:?}", id_, peer_,
+              dialect_name(), subscriptions_.size(), outbox_.dropped_total(), reason);
   transport_->close();
   outbox_.wake();
   read_gate_.cancel();
@@ -491,13 +498,94 @@ void Session::check_deadlines(Clock::time_point now) {
   }
   if (now >= parked_deadline_) return stop("peer finished while blocked");
   outbox_.trim();
-  if (state_ >= State::finishing || frame_started_ == Clock::time_point::max()) return;
-  if (now - frame_started_ < config_.frame_timeout) return;
+  if (state_ >= State::finishing) return;
+  const bool frame_late =
+      frame_started_ != Clock::time_point::max() && now - frame_started_ >= config_.frame_timeout;
   if (state_ == State::handshake) {
-    return fail(Errc::protocol, "no complete first frame in time", Ending::at_once);
+    if (frame_late || now - opened_at_ >= config_.handshake_timeout) end_handshake();
+    return;
   }
-  fail(Errc::protocol, "incomplete frame timed out",
-       speaks_pb1() ? Ending::in_order : Ending::at_once);
+  if (!check_liveness(now)) return;
+  if (frame_late) {
+    fail(Errc::protocol, "incomplete frame timed out",
+         speaks_pb1() ? Ending::in_order : Ending::at_once);
+  }
+}
+
+void Session::note_opening(const char* data, std::size_t n) noexcept {
+  // The dialect is unknown until the first frame is complete, but a PB1 peer's first body byte
+  // (after the 4-byte length) is a control character: remember it, so that a peer that began its
+  // HELLO and did not finish it in time can be told why it is closed.
+  constexpr std::size_t first_body_byte = sizeof(std::uint32_t);
+  if (opening_bytes_ <= first_body_byte && opening_bytes_ + n > first_body_byte) {
+    began_pb1_ =
+        protocol::opens_pb1(std::string_view(data + (first_body_byte - opening_bytes_), 1));
+  }
+  opening_bytes_ += n;
+}
+
+void Session::end_handshake() {
+  server_.traffic().count_refusal(static_cast<std::uint16_t>(Errc::protocol));
+  // Silent connections are the cheapest flood there is: a line a second for all of them.
+  server_.handshake_log()("session.handshake_timeout sid={} peer={} received={} pb1={}", id_, peer_,
+                          opening_bytes_, began_pb1_);
+  if (!began_pb1_) return stop("no complete first frame in time");
+  begin_close(Queued::give_back);
+  outbox_.push(control_frame(
+      protocol::Err{0, static_cast<std::uint16_t>(Errc::protocol), "no complete HELLO in time"}));
+}
+
+bool Session::check_liveness(Clock::time_point now) {
+  const std::uint64_t written = outbox_.bytes_written();
+  const bool wrote = written != written_at_sweep_;
+  written_at_sweep_ = written;
+  if (wrote) last_written_ = now;
+  // A peer we do not read (its PUBs wait for room, or it does not read its answers) is silent
+  // because of us: its silence does not count against it.
+  if (heard_ || input_blocked()) {
+    heard_ = false;
+    last_heard_ = now;
+    pings_unanswered_ = 0;
+  }
+  if (state_ != State::open) return true;
+
+  // A send queue at its cap that nothing leaves: the peer reads nothing (or its host is gone and
+  // TCP retransmits for many minutes). Its queued messages would never go out; ERR 8 is sent if
+  // the socket takes it.
+  if (config_.write_deadline.count() > 0 && outbox_.full() && !wrote) {
+    if (stuck_since_ == Clock::time_point::max()) stuck_since_ = now;
+    if (now - stuck_since_ >= config_.write_deadline) {
+      fail(Errc::slow_consumer,
+           fmt::format("slow consumer: nothing written for {} ms with the send queue full",
+                       config_.write_deadline.count()),
+           Ending::urgent);
+      return false;
+    }
+  } else {
+    stuck_since_ = Clock::time_point::max();
+  }
+
+  if (!speaks_pb1()) {
+    // PB0 has no PING: the idle timeout is its only liveness check beside TCP keepalive.
+    const auto active = std::max(last_heard_, last_written_);
+    if (config_.idle_timeout.count() > 0 && now - active >= config_.idle_timeout) {
+      stop("idle timeout");
+      return false;
+    }
+    return true;
+  }
+  // As nats does: a PING after each interval of silence; a peer that answered none of
+  // ping_max_missed of them by the next interval is stale (its host may have vanished without a
+  // FIN). Closing it gives its unacked deliveries back to their queues.
+  if (config_.ping_interval.count() <= 0) return true;
+  if (now - last_heard_ < config_.ping_interval * (pings_unanswered_ + 1)) return true;
+  if (pings_unanswered_ >= config_.ping_max_missed) {
+    stop("stale connection");
+    return false;
+  }
+  ++pings_unanswered_;
+  outbox_.push(control_frame(protocol::Ping{++pings_sent_}));
+  return true;
 }
 
 }  // namespace paperboy::broker

@@ -38,8 +38,10 @@ class Session final : public std::enable_shared_from_this<Session> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// `refuse`: over the connection limit; answer the first frame with ERR 7 and close.
-  Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id, bool refuse);
+  /// `refusal` (non-empty): over a connection limit; answer the first frame with ERR 7 and this
+  /// text, and close.
+  Session(std::unique_ptr<Transport> transport, Server& server, std::uint64_t id,
+          std::string refusal = {});
   ~Session();
 
   void start();
@@ -51,10 +53,13 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// The daemon is stopping: PB1 peers get ERR 6, everyone gets what is queued, then close.
   void shut_down();
 
-  /// Enforces the frame timeout and the closing grace; called by the server's housekeeping.
+  /// Enforces the frame and handshake timeouts, the closing grace, the PINGs of a silent peer,
+  /// the idle timeout and the write deadline; called by the server's housekeeping.
   void check_deadlines(Clock::time_point now);
 
   std::uint64_t id() const noexcept { return id_; }
+  /// It was refused admission: it only answers the first frame with ERR 7.
+  bool refusing() const noexcept { return !refusal_.empty(); }
 
   /// The memory alarm cleared: PUBs parked for it may go on.
   void on_memory_relieved();
@@ -124,6 +129,8 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   // PB1 (pb1_handler.cpp)
   void on_pb1_first_frame(std::string_view body);
+  /// A refused connection's answer to its first frame: ERR 7 (PB1), then close.
+  void refuse();
   void on_pb1_frame(std::string_view body);
   void on_hello(const protocol::Hello& hello);
   void on_sub(const protocol::Sub& sub);
@@ -190,6 +197,14 @@ class Session final : public std::enable_shared_from_this<Session> {
   void unblock_input();
   void peer_finished();
   void begin_close(Queued queued);
+  /// No complete first frame in time: a PB1 peer whose HELLO has begun gets ERR 1, anything
+  /// else is closed at once. One line a second for all such connections.
+  void end_handshake();
+  /// Counts the bytes of a first frame as they are read, noting whether they open PB1.
+  void note_opening(const char* data, std::size_t n) noexcept;
+  /// Liveness (check_deadlines, the sweep): what the peer and its socket did since the last
+  /// sweep, then the PINGs, the idle timeout and the write deadline. False when it closed.
+  bool check_liveness(Clock::time_point now);
 
   std::unique_ptr<Transport> transport_;
   Server& server_;
@@ -205,7 +220,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   asio::steady_timer read_gate_;
 
   State state_ = State::handshake;
-  const bool refuse_;
+  const std::string refusal_;
   int loops_running_ = 2;
   bool left_channels_ = false;  ///< once: on closing (unless the broker is stopping), or stop
   /// The subscriptions still to leave once left_channels_ is set; none are added or removed after.
@@ -247,6 +262,20 @@ class Session final : public std::enable_shared_from_this<Session> {
   Clock::time_point close_deadline_ = Clock::time_point::max();
   /// The peer finished sending while PUBs were parked: they get the closing grace to move.
   Clock::time_point parked_deadline_ = Clock::time_point::max();
+
+  // Liveness. The read loop only sets heard_ and the outbox only counts bytes written; the
+  // sweep turns them into times, so no clock is read per read or per write.
+  const Clock::time_point opened_at_;
+  std::size_t opening_bytes_ = 0;       ///< bytes read before the first frame was complete
+  bool began_pb1_ = false;              ///< they opened a PB1 frame (a HELLO, or another op)
+  bool heard_ = false;                  ///< something was read since the last sweep
+  Clock::time_point last_heard_;        ///< the sweep that last found heard_ (or the connect)
+  Clock::time_point last_written_;      ///< the sweep that last found bytes written
+  std::uint64_t written_at_sweep_ = 0;  ///< Outbox::bytes_written() at the last sweep
+  /// The first sweep that found the send queue full with nothing written since the one before.
+  Clock::time_point stuck_since_ = Clock::time_point::max();
+  std::uint32_t pings_unanswered_ = 0;  ///< PINGs sent since anything was last read
+  std::uint64_t pings_sent_ = 0;        ///< the token of the last PING
 };
 
 }  // namespace paperboy::broker

@@ -1,5 +1,7 @@
 #include "tcp_transport.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -14,10 +16,22 @@
 
 namespace paperboy::broker {
 
+void enable_keepalive(int fd) noexcept {
+  // Best effort: a socket that refuses an option keeps the kernel's default for it.
+  const auto set = [fd](int level, int option, int value) {
+    ::setsockopt(fd, level, option, &value, sizeof value);
+  };
+  set(SOL_SOCKET, SO_KEEPALIVE, 1);
+  set(IPPROTO_TCP, TCP_KEEPIDLE, keepalive_idle_seconds);
+  set(IPPROTO_TCP, TCP_KEEPINTVL, keepalive_interval_seconds);
+  set(IPPROTO_TCP, TCP_KEEPCNT, keepalive_probes);
+}
+
 TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
   std::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
+  enable_keepalive(socket_.native_handle());
 }
 
 asio::any_io_executor TcpTransport::executor() {

@@ -6,11 +6,22 @@
 
 namespace paperboy::broker {
 
+// TCP keepalive on every accepted socket: a peer whose host vanished without a FIN (power cut,
+// cable, NAT forgetting the flow) is found in about 30 + 6 x 10 = 90 s of silence, even a PB0
+// one (no PING) or a publisher we do not read; Linux's own default would take over two hours.
+// A live idle peer costs one probe and its ACK every 30 s.
+inline constexpr int keepalive_idle_seconds = 30;
+inline constexpr int keepalive_interval_seconds = 10;
+inline constexpr int keepalive_probes = 6;
+
+/// Turns on TCP keepalive on `fd` with the probes above.
+void enable_keepalive(int fd) noexcept;
+
 /// Transport over a plain TCP socket: non-blocking reads, sendmsg with up to IOV_MAX spans,
 /// and a poll(POLLRDHUP) probe of the peer.
 class TcpTransport final : public Transport {
  public:
-  /// Sets TCP_NODELAY and non-blocking mode on `socket`.
+  /// Sets TCP_NODELAY, keepalive and non-blocking mode on `socket`.
   explicit TcpTransport(asio::ip::tcp::socket socket);
 
   asio::any_io_executor executor() override;

@@ -7,9 +7,11 @@
 #include "listen.hpp"
 #include "paperboy/client/error.hpp"
 #include "passwd.hpp"
+#include "queues.hpp"
 #include "reply.hpp"
 #include "request.hpp"
 #include "send.hpp"
+#include "stats.hpp"
 
 #ifndef PAPERBOY_VERSION
 #error "PAPERBOY_VERSION must be defined by the build (the CMake project version)"
@@ -28,8 +30,10 @@ bool is_subcommand(const CLI::App& app, const std::string& name) {
 int main(int argc, char** argv) {
   using namespace paperboy::cli;
 
-  CLI::App app{"paperboy: publish to and listen on a paperboyd message broker (PB1 protocol).",
-               "paperboy"};
+  CLI::App app{
+      "paperboy: publish to and listen on a paperboyd message broker (PB1 protocol), and look "
+      "at its state (its HTTP listener).",
+      "paperboy"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "paperboy " PAPERBOY_VERSION, "Print the version and exit");
   app.footer("Run 'paperboy <command> --help' for the options of a command.");
@@ -40,8 +44,14 @@ int main(int argc, char** argv) {
   RequestArgs request;
   auto* request_command = add_request_command(app, request);
   ReplyArgs reply;
-  add_reply_command(app, reply);
+  auto* reply_command = add_reply_command(app, reply);
+  StatsArgs stats;
+  auto* stats_command = add_stats_command(app, stats);
+  QueuesArgs queues;
+  auto* queues_command = add_queues_command(app, queues);
   auto* passwd_command = add_passwd_command(app);
+  PurgeArgs purge;
+  add_queue_command(app, purge);
 
   // CLI11 would only say that a subcommand is required.
   if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {
@@ -61,7 +71,10 @@ int main(int argc, char** argv) {
     if (*send_command) return run_send(send);
     if (*request_command) return run_request(request);
     if (*passwd_command) return run_passwd();
-    return run_reply(reply);
+    if (*reply_command) return run_reply(reply);
+    if (*stats_command) return run_stats(stats);
+    if (*queues_command) return run_queues(queues);
+    return run_purge(purge);
   } catch (const paperboy::client::Error& error) {
     std::cerr << "paperboy: " << error.what() << '\n';
   } catch (const std::exception& error) {

@@ -73,6 +73,7 @@ Config fuzz_config() {
   config.max_memory = 64 * 1024 * 1024;
   config.read_size = 512;
   config.frame_timeout = 100ms;
+  config.handshake_timeout = 100ms;
   config.shutdown_grace = 50ms;
   return config;
 }

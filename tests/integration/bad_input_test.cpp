@@ -379,8 +379,8 @@ TEST_CASE("bad input: a peer that disconnects mid-frame disturbs no one") {
   expect_clean_exit(daemon);
 }
 
-TEST_CASE("bad input: a stalled frame is closed after --frame-timeout with ERR 1 once past HELLO") {
-  Daemon daemon({"--frame-timeout", "0.3"});
+TEST_CASE("bad input: a stalled frame is closed after --frame-timeout with ERR 1 once PB1 shows") {
+  Daemon daemon({"--frame-timeout", "0.3", "--handshake-timeout", "0.3"});
   INFO(daemon.log_tail());
   Bystander bystander(daemon.port());
   {
@@ -393,10 +393,11 @@ TEST_CASE("bad input: a stalled frame is closed after --frame-timeout with ERR 1
     c.expect_closed();  // not PB1 yet: a plain close
   }
   {
+    // Its first body byte says PB1: it is told.
     Conn c(daemon.port(), "half-hello");
     const std::string hello = p::encode_frame(p::Hello{});
     c.send_raw(hello.substr(0, hello.size() - 2));
-    c.expect_closed();
+    c.expect_err_and_close(0, 1);
   }
   {
     Conn c(daemon.port(), "half-header-after-hello");

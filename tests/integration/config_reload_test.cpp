@@ -143,3 +143,21 @@ TEST_CASE("config reload: what cannot change live is named and kept; flags still
   publisher.expect_err_and_close(3, 2);
   expect_clean_exit(daemon);
 }
+
+TEST_CASE("config reload: SIGHUP applies liveness settings and connection limits live") {
+  ConfigFile file("handshake-timeout = 600\n");
+  Daemon daemon({"--config", file.arg()});
+  INFO(daemon.log_tail());
+  Conn before(daemon.port(), "silent-before");  // a long handshake allowed when it connected
+  file.write("handshake-timeout = 0.3\nping-interval = 10\nmax-connections-per-address = 3\n");
+  const std::string line = reload(daemon);
+  CHECK_MESSAGE(line.find("handshake-timeout") != std::string::npos, line);
+  CHECK_MESSAGE(line.find("ping-interval") != std::string::npos, line);
+  CHECK_MESSAGE(line.find("max-connections-per-address") != std::string::npos, line);
+  // The deadline is the server's: the silent connection from before the reload is held to it too.
+  before.expect_closed(std::chrono::seconds(20));
+  Conn after(daemon.port(), "silent-after");
+  after.expect_closed(std::chrono::seconds(20));
+  check_serves(daemon.port());
+  expect_clean_exit(daemon);
+}

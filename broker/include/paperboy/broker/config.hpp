@@ -63,6 +63,26 @@ struct Config {
   /// How long a closing connection (and the whole daemon on SIGTERM) may take to flush.
   std::chrono::milliseconds shutdown_grace{2'000};
 
+  // Liveness and connection limits (issue 13). A duration or limit of 0 switches it off.
+  /// From the connect, the first frame (HELLO, or PB0's channel) must be complete within this.
+  std::chrono::milliseconds handshake_timeout{5'000};
+  /// A PB1 connection nothing was read from for this long gets a PING (its PONG, or anything
+  /// else it sends, shows it is alive).
+  std::chrono::milliseconds ping_interval{30'000};
+  /// PINGs left unanswered, a whole interval each, after which the connection is closed as
+  /// stale (and its unacked deliveries go back to their queues).
+  std::uint32_t ping_max_missed = 2;
+  /// A PB0 connection (it has no PING) with no bytes either way for this long is closed.
+  std::chrono::milliseconds idle_timeout{0};
+  /// A connection whose send queue stays at --client-queue-bytes without a byte written for
+  /// this long is closed as a slow consumer (ERR 8 where it can still be sent).
+  std::chrono::milliseconds write_deadline{30'000};
+  /// New connections accepted per second, in all and from one address (token buckets holding
+  /// twice that, so a burst of two seconds' worth passes); past it ERR 7 with a retry hint.
+  std::uint32_t max_connect_rate = 0;
+  std::uint32_t max_connect_rate_per_address = 0;
+  /// Connections open at once from one address.
+  std::size_t max_connections_per_address = 0;
   // Users and permissions (see README, "Securing paperboy").
   /// The users file (TOML [[user]] tables); empty: no authentication, every client may do
   /// anything (for trusted networks).

@@ -20,6 +20,7 @@
 namespace paperboy::broker {
 
 class Authenticator;
+class ConnectionLimits;
 class MemoryBudget;
 class RateLimitedLog;
 class ReplyOwners;
@@ -98,6 +99,8 @@ class Server {
   RateLimitedLog& auth_refusal_log() noexcept { return *auth_refusal_log_; }
   /// Drops a closed session from the live set.
   void forget(std::uint64_t session_id);
+  /// Connections that did not finish their handshake in time: a line a second at most.
+  RateLimitedLog& handshake_log() noexcept { return *handshake_log_; }
 
  private:
   void listen();
@@ -106,6 +109,9 @@ class Server {
   /// Frees the queue backlogs during the shutdown grace, a slice per loop turn.
   asio::awaitable<void> discard_loop();
   void admit(asio::ip::tcp::socket socket);
+  /// Why a new connection from `from` may not be served, as the ERR 7 text with its retry hint
+  /// (empty: admitted, and counted against its address).
+  std::string refusal(const asio::ip::address& from, std::chrono::steady_clock::time_point now);
   void report_drops(std::chrono::steady_clock::time_point now);
   /// Rereads the users file on reconfigure(): applies it to new connections and open ones, or
   /// logs why it is unusable and keeps the users in force.
@@ -136,8 +142,13 @@ class Server {
   bool shutting_down_ = false;
   bool failed_ = false;
   std::function<void()> on_stopped_;
-  std::uint64_t refused_since_report_ = 0;
-  std::chrono::steady_clock::time_point last_refusal_report_{};
+  std::unique_ptr<ConnectionLimits> connection_limits_;
+  /// Where each admitted connection came from, for its address's count when it closes.
+  std::unordered_map<std::uint64_t, asio::ip::address> admitted_from_;
+  /// Sessions that only answer their first frame with ERR 7 (at most max_refusing).
+  std::size_t refusing_ = 0;
+  std::unique_ptr<RateLimitedLog> refusal_log_;
+  std::unique_ptr<RateLimitedLog> handshake_log_;
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   std::chrono::steady_clock::time_point last_drop_report_{};
   const bool notifying_;  ///< a service manager listens ($NOTIFY_SOCKET)
