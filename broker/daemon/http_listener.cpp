@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "basic_credentials.hpp"
 #include "metrics_text.hpp"
 #include "stats_json.hpp"
 
@@ -36,6 +37,9 @@ constexpr std::size_t max_request_body = 4096;
 constexpr auto socket_timeout = 5s;
 constexpr time_t keep_alive_seconds = 2;
 constexpr std::size_t keep_alive_max_requests = 10;
+
+// An admin request may wait for an Argon2id check (tens of ms each, a few dozen queued at most).
+constexpr auto admin_check_within = 5s;
 
 constexpr const char* json_type = "application/json";
 
@@ -121,6 +125,38 @@ void HttpListener::stop() {
   thread_.join();
 }
 
+bool HttpListener::admits_admin(const httplib::Request& req, httplib::Response& res) {
+  BasicCredentials credentials;
+  if (req.has_header("Authorization")) {
+    auto parsed = parse_basic_authorization(req.get_header_value("Authorization"));
+    if (!parsed) {
+      answer_error(res, 400, "Authorization must be Basic with NAME:TOKEN");
+      return false;
+    }
+    credentials = std::move(*parsed);
+  }
+  using Check = broker::Server::AdminCheck;
+  auto promise = std::make_shared<std::promise<Check>>();
+  std::future<Check> answer = promise->get_future();
+  asio::post(broker_io_, [promise, &server = server_, credentials, address = req.remote_addr] {
+    server.check_admin(credentials.name, credentials.token, address,
+                       [promise](Check check) { promise->set_value(check); });
+  });
+  if (answer.wait_for(admin_check_within) != std::future_status::ready) {
+    answer_busy(res);
+    return false;
+  }
+  switch (answer.get()) {
+    case Check::allowed: return true;
+    case Check::unauthenticated:
+      res.set_header("WWW-Authenticate", "Basic realm=\"paperboy\"");
+      answer_error(res, 401, "an admin user's name and token are needed (curl -u NAME:TOKEN)");
+      return false;
+    case Check::forbidden: answer_error(res, 403, "user is not an admin"); return false;
+  }
+  return false;
+}
+
 void HttpListener::add_routes() {
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     if (!ask_broker<bool>(broker_io_, [] { return true; })) return answer_busy(res);
@@ -146,6 +182,7 @@ void HttpListener::add_routes() {
   });
 
   http_->Post("/queues/purge", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!admits_admin(req, res)) return;
     const std::string channel = req.get_param_value("channel");
     if (channel.empty()) return answer_error(res, 400, "missing channel (?channel=/queue/NAME)");
     if (channel.rfind("/queue/", 0) != 0 || channel.size() == std::string_view("/queue/").size()) {

@@ -12,15 +12,17 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace paperboy::daemon {
 
 /// paperboyd's optional HTTP listener (--http): GET /healthz, /metrics and /stats, and POST
-/// /queues/purge, as CONTRACT_stats.md describes. cpp-httplib serves on threads of its own (two
-/// workers); each request that needs the broker posts its question to the broker's event loop
-/// and waits at most two seconds for the answer, so a scrape costs the loop one snapshot and
-/// never a lock.
+/// /queues/purge (with --users, for admin users only), as README "Operating paperboy" describes.
+/// cpp-httplib serves on threads of its own (two workers); each request that needs the broker posts
+/// its question to the broker's event loop and waits at most two seconds for the answer, so a
+/// scrape costs the loop one snapshot and never a lock.
 class HttpListener {
  public:
   /// Binds ADDRESS:PORT (port 0 picks a free one) and starts serving; throws
@@ -40,6 +42,9 @@ class HttpListener {
 
  private:
   void add_routes();
+  /// With --users, only an admin user (HTTP Basic NAME:TOKEN) may change the broker's state;
+  /// otherwise answers 400, 401 or 403 and says no.
+  bool admits_admin(const httplib::Request& req, httplib::Response& res);
 
   asio::io_context& broker_io_;
   broker::Server& server_;

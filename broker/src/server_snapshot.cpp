@@ -1,8 +1,11 @@
 #include <algorithm>
+#include <utility>
 
+#include "authenticator.hpp"
 #include "memory_gauge.hpp"
 #include "paperboy/broker/server.hpp"
 #include "paperboy/protocol/errc.hpp"
+#include "rate_limited_log.hpp"
 #include "router.hpp"
 #include "session.hpp"
 #include "traffic.hpp"
@@ -47,6 +50,25 @@ ServerSnapshot Server::snapshot(bool with_connections) const {
 
 std::optional<std::uint64_t> Server::purge_queue(std::string_view name) {
   return router_->purge_queue(name);
+}
+
+void Server::check_admin(std::string_view name, std::string_view token, const std::string& address,
+                         std::function<void(AdminCheck)> done) {
+  // Without users the broker trusts whoever reaches it, its HTTP listener included.
+  if (!authenticator_) return done(AdminCheck::allowed);
+  auto decide = [this, address, name = std::string(name),
+                 done = std::move(done)](const Authenticator::Verdict& verdict) {
+    const bool accepted = verdict.kind == Authenticator::Verdict::Kind::accepted;
+    const AdminCheck check = !accepted             ? AdminCheck::unauthenticated
+                             : verdict.user->admin ? AdminCheck::allowed
+                                                   : AdminCheck::forbidden;
+    if (check != AdminCheck::allowed) {
+      (*auth_refusal_log_)("auth.admin_refused peer={} name={:?} reason={:?}", address, name,
+                           accepted ? std::string_view("not an admin") : verdict.reason);
+    }
+    done(check);
+  };
+  authenticator_->check(name, token, address, io_.get_executor(), std::move(decide));
 }
 
 }  // namespace paperboy::broker

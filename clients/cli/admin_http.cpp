@@ -103,6 +103,10 @@ nlohmann::json parse_document(const std::string& address, const std::string& bod
 
 }  // namespace
 
+void AdminHttp::authenticate_as(const std::string& name, const std::string& token) {
+  client_->set_basic_auth(name, token);
+}
+
 nlohmann::json AdminHttp::stats(bool with_connections) {
   const auto result = client_->Get(with_connections ? "/stats" : "/stats?connections=0");
   if (!result) throw_unanswered(address_, result.error());

@@ -32,6 +32,10 @@ class AdminHttp {
   AdminHttp(const AdminHttp&) = delete;
   AdminHttp& operator=(const AdminHttp&) = delete;
 
+  /// Sends `name` and `token` with every request (HTTP Basic): a broker with users lets only an
+  /// admin user purge.
+  void authenticate_as(const std::string& name, const std::string& token);
+
   /// GET /stats: the daemon's state as the JSON document of CONTRACT_stats.md; without
   /// `with_connections` its "connections" list is left empty.
   nlohmann::json stats(bool with_connections);

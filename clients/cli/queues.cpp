@@ -55,6 +55,13 @@ CLI::App* add_queue_command(CLI::App& app, PurgeArgs& purge) {
       ->required();
   command->add_flag("-y,--yes", purge.yes, "Purge without asking");
   add_http_option(*command, purge.http);
+  command->add_option("--name", purge.name, "With users: an admin user's name")
+      ->type_name("NAME")
+      ->group("Connection");
+  command->add_option("--token", purge.token, "With users: that user's token")
+      ->type_name("TOKEN")
+      ->envname("PAPERBOY_TOKEN")
+      ->group("Connection");
   return command;
 }
 
@@ -67,6 +74,7 @@ int run_queues(const QueuesArgs& args) {
 
 int run_purge(const PurgeArgs& args) {
   AdminHttp http(args.http.address);
+  if (!args.name.empty()) http.authenticate_as(args.name, args.token);
   if (!args.yes) {
     const auto queue = find_queue(http.stats(false), args.channel);
     if (!queue) throw no_such_queue(args.channel);

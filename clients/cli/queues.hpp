@@ -18,6 +18,9 @@ struct PurgeArgs {
   HttpArgs http;
   std::string channel;
   bool yes = false;
+  /// An admin user's name and token, for a broker with users.
+  std::string name;
+  std::string token;
 };
 
 /// Adds the `queues` subcommand, filling `args` when it is parsed.

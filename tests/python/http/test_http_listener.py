@@ -42,25 +42,28 @@ class Answer:
     status: int
     content_type: str
     body: bytes
+    authenticate: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
-def _request(port: int, method: str, path: str) -> Answer:
+def _request(port: int, method: str, path: str, headers: dict[str, str]) -> Answer:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
     try:
         # A POST carries Content-Length: 0, as httplib's client sends it.
-        conn.request(method, path, body=b"" if method == "POST" else None)
+        conn.request(method, path, body=b"" if method == "POST" else None, headers=headers)
         response = conn.getresponse()
-        return Answer(response.status, response.getheader("Content-Type") or "", response.read())
+        return Answer(response.status, response.getheader("Content-Type") or "", response.read(),
+                      response.getheader("WWW-Authenticate") or "")
     finally:
         conn.close()
 
 
-async def request(port: int, method: str, path: str) -> Answer:
+async def request(port: int, method: str, path: str,
+                  headers: Optional[dict[str, str]] = None) -> Answer:
     """One HTTP request, off the event loop (the clients' sockets keep being served)."""
-    return await asyncio.to_thread(_request, port, method, path)
+    return await asyncio.to_thread(_request, port, method, path, headers or {})
 
 
 def http_port(daemon: Daemon) -> int:

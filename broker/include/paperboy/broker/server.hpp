@@ -84,6 +84,19 @@ class Server {
   /// yet acked); how many, or nothing when no queue channel has that name.
   std::optional<std::uint64_t> purge_queue(std::string_view name);
 
+  /// What an admin request (the HTTP listener's purge) may do.
+  enum class AdminCheck {
+    allowed,          ///< a user whose token checks and whose `admin` is true; anyone without users
+    unauthenticated,  ///< no name, an unknown one or a wrong token (or the address's budget used
+                      ///< up)
+    forbidden,        ///< a user who is not an admin
+  };
+  /// Decides on an admin request's credentials against the users in force, counting failures in
+  /// the address's failure budget as a HELLO's are. Call on the event loop's thread; `done` runs
+  /// there, later when the token needs hashing.
+  void check_admin(std::string_view name, std::string_view token, const std::string& address,
+                   std::function<void(AdminCheck)> done);
+
   // For sessions.
   const Config& config() const noexcept { return config_; }
   Router& router() noexcept { return *router_; }
