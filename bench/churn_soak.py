@@ -20,8 +20,10 @@ published to its own queue with its inbox as reply-to, answered through the repl
 or a PUB on its own topic; then a graceful close, a half-close waiting for the broker's EOF, an
 abrupt RST (SO_LINGER 0), or a close before anything was read.
 
-The resident-memory bound is absolute (--rss-bound-kib, default 1024 KiB): a leak of 200 bytes a
-connection over 10,000 connections is 2 MiB and fails it. --no-rss-bound keeps every other check
+The resident-memory bound is absolute (--rss-bound-kib, default 1536 KiB): after the warm-up
+(default 3,000 cycles) the allocator's own growth measured up to 0.65 MiB (up to 1.5 MiB after
+500), and a leak of 160 bytes a connection over 10,000 connections adds 1.5 MiB to whatever that
+is, so fails it alone. --no-rss-bound keeps every other check
 (for sanitizer builds, whose allocators hold freed memory in quarantine).
 """
 
@@ -46,6 +48,8 @@ OP_OK, OP_ERR, OP_PING, OP_PONG = 0x08, 0x09, 0x0A, 0x0B
 MANUAL_ACK = 0x01
 
 USERS = ("churn-a", "churn-b")
+# Accounted memory (/stats memory_bytes) may stay this far above its level before the soak.
+ACCOUNTED_MEMORY_SLACK = 256 * 1024
 # The ways a cycle ends (see run_cycle); --shapes runs some of them only, to find which leaks.
 SHAPES = list(range(8))
 PERMISSIONS = '["/topic/churn/>", "/queue/churn/>"]'
@@ -409,7 +413,8 @@ def soak(mode: str, options: argparse.Namespace, directory: Path) -> dict:
     if mode == "users":
         user_args, credentials = make_users(options.cli, directory)
         args += user_args
-    daemon = Daemon(options.paperboyd, directory / f"paperboyd-{mode}.log", args, options.timeout)
+    log_dir = Path(options.log_dir) if options.log_dir else directory
+    daemon = Daemon(options.paperboyd, log_dir / f"paperboyd-{mode}.log", args, options.timeout)
     sources = [f"127.0.{1 + k // 250}.{1 + k % 250}" for k in range(options.addresses)]
     try:
         daemon.stats()  # the HTTP listener's descriptors, as every later count has them
@@ -451,7 +456,10 @@ def check(summary: dict, before: dict, after: dict, options: argparse.Namespace)
     if after["channels"] != before["channels"]:
         left = sorted(set(after["channels"]) - set(before["channels"]))
         failures.append(f"channels {len(before['channels'])} -> {len(after['channels'])}: {left[:10]}")
-    if after["memory_bytes"] != before["memory_bytes"]:
+    # With every connection gone the broker's accounted memory (MemoryGauge) is the slab its
+    # message arena is filling (4 to 64 KiB) and what still pins a slab; measured 0 to 136 KiB
+    # whatever the number of cycles. A leaked delivery pins a slab each, so leaks pass this fast.
+    if after["memory_bytes"] - before["memory_bytes"] > ACCOUNTED_MEMORY_SLACK:
         failures.append(f"accounted memory {before['memory_bytes']} -> {after['memory_bytes']} bytes")
     # A connection reset before the broker accepted it is never counted (shape 3 may be).
     accepted = after["connections_total"] - before["connections_total"]
@@ -474,16 +482,20 @@ def main() -> int:
                         help="paperboy CLI for `passwd` (default: beside --paperboyd's build)")
     parser.add_argument("--mode", choices=["open", "users", "both"], default="both")
     parser.add_argument("--cycles", type=int, default=10_000, help="churned connections measured")
-    parser.add_argument("--warmup", type=int, default=500, help="churned connections before")
+    parser.add_argument("--warmup", type=int, default=3000,
+                        help="churned connections before the first measurement (the allocator's "
+                        "own growth levels off within a few thousand)")
     parser.add_argument("--concurrency", type=int, default=50, help="connections open at once")
     parser.add_argument("--addresses", type=int, default=500,
                         help="source addresses 127.0.x.y the connections come from")
-    parser.add_argument("--rss-bound-kib", type=int, default=1024,
+    parser.add_argument("--rss-bound-kib", type=int, default=1536,
                         help="largest VmRSS growth allowed (KiB)")
     parser.add_argument("--no-rss-bound", dest="rss_bound_kib", action="store_const", const=None,
                         help="no VmRSS bound (sanitizer builds); every other check stays")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="deadline of each wait: a reply, the daemon's start, settling")
+    parser.add_argument("--log-dir", default=None,
+                        help="keep the daemons' logs here (default: a temporary directory)")
     parser.add_argument("--shapes", default=None,
                         help="comma-separated cycle shapes 0-7 to run (default: all; see run_cycle)")
     options = parser.parse_args()
