@@ -422,7 +422,8 @@ def soak(mode: str, options: argparse.Namespace, directory: Path) -> dict:
     daemon = Daemon(options.paperboyd, log_dir / f"paperboyd-{mode}.log", args, options.timeout)
     sources = [f"127.0.{1 + k // 250}.{1 + k % 250}" for k in range(options.addresses)]
     try:
-        daemon.stats()  # the HTTP listener's descriptors, as every later count has them
+        # Before any client: the listeners' descriptors and nothing else. (Read after an HTTP
+        # request, the listener may not have closed that connection yet.)
         fds_at_start = daemon.fds()
         churn(0, options.warmup, daemon.port, sources, credentials, options.concurrency,
               options.timeout)
