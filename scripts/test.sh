@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing (apt), then checks everything CI checks: formatting, the decoder and
-# session fuzzers (short runs), and the whole test suite (unit + integration against the real
-# daemon) in a debug build and again under ASan+UBSan, the integration suite under TSan
-# (scripts/test-tsan.sh), a plain Release build with clang, and the installed package
-# (scripts/check-install.sh, a plain Release build with GCC), and the Debian packages
-# (scripts/check-deb.sh).
+# Installs what is missing (apt), then checks everything CI checks: formatting, the decoder,
+# session, users-file and config-file fuzzers (short runs; scripts/fuzz-long.sh is the long one),
+# and the whole test suite (unit + integration against the real daemon) in a debug build and
+# again under ASan+UBSan, the integration suite under TSan (scripts/test-tsan.sh), a plain
+# Release build with clang, and the installed package (scripts/check-install.sh, a plain Release
+# build with GCC), and the Debian packages (scripts/check-deb.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -15,13 +15,22 @@ step() { printf '\n== %s\n' "$*"; }
 step "format (clang-format --dry-run --Werror)"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
-step "fuzz: build and run the decoder fuzzer for ${PAPERBOY_FUZZ_SECONDS:=30}s, the session fuzzer for ${PAPERBOY_SESSION_FUZZ_SECONDS:=20}s"
-bash scripts/build.sh fuzz paperboy_fuzz_decoder paperboy_fuzz_session
-mkdir -p build/fuzz/corpus build/fuzz/session_corpus
-build/fuzz/tests/fuzz/paperboy_fuzz_decoder -max_total_time="$PAPERBOY_FUZZ_SECONDS" \
-  -print_final_stats=0 build/fuzz/corpus tests/fuzz/corpus 2>&1 | tail -n 3
-build/fuzz/tests/fuzz/paperboy_fuzz_session -max_total_time="$PAPERBOY_SESSION_FUZZ_SECONDS" \
-  -print_final_stats=0 build/fuzz/session_corpus tests/fuzz/session_corpus 2>&1 | tail -n 3
+fuzz_seconds=${PAPERBOY_FUZZ_SECONDS:=30}
+session_fuzz_seconds=${PAPERBOY_SESSION_FUZZ_SECONDS:=20}
+parser_fuzz_seconds=${PAPERBOY_PARSER_FUZZ_SECONDS:=15}
+step "fuzz: build and run the decoder fuzzer for ${fuzz_seconds}s, the session fuzzer for ${session_fuzz_seconds}s, the users and config file fuzzers for ${parser_fuzz_seconds}s each"
+bash scripts/build.sh fuzz paperboy_fuzz_decoder paperboy_fuzz_session paperboy_fuzz_users \
+  paperboy_fuzz_config
+# TARGET SECONDS SEEDS: libFuzzer saves what it finds in build/fuzz/SEEDS, reads tests/fuzz/SEEDS.
+run_fuzzer() {
+  mkdir -p "build/fuzz/$3"
+  build/fuzz/tests/fuzz/paperboy_fuzz_"$1" -max_total_time="$2" -print_final_stats=0 \
+    "build/fuzz/$3" "tests/fuzz/$3" 2>&1 | tail -n 3
+}
+run_fuzzer decoder "$fuzz_seconds" corpus
+run_fuzzer session "$session_fuzz_seconds" session_corpus
+run_fuzzer users "$parser_fuzz_seconds" users_corpus
+run_fuzzer config "$parser_fuzz_seconds" config_corpus
 
 for preset in debug asan; do
   step "$preset: build and run every test"
