@@ -281,14 +281,23 @@ void add_liveness_flags(CLI::App& app, Config& config) {
               10'000'000, "N", "Connections open at once from one address; 0: no limit");
 }
 
-// TLS (issue 13): its flags, in one place. --tls-port is read into `tls_port` and counts only
-// when given (Config::tls_port stays unset otherwise).
-CLI::Option* add_tls_flags(CLI::App& app, Config& config, std::uint16_t& tls_port) {
-  auto* port = add_bounded(app, security, "--tls-port", tls_port, 0, 65535, "PORT",
-                           "A TLS listener beside the plain one, on the same --bind address; 0 "
-                           "picks a free port (logged like --port 0's, with tls=true). Needs "
-                           "--tls-cert and --tls-key; TLS 1.2 at least")
-                   ->default_str("none");
+// --tls-port's value: a port, or empty for no TLS listener (as --http).
+std::string check_tls_port(const std::string& text) {
+  if (text.empty() || parse_number<std::uint16_t>(text)) return {};
+  return fmt::format("must be a number from 0 to 65535, or empty for no TLS listener; got {:?}",
+                     text);
+}
+
+// TLS (issue 13): its flags, in one place. --tls-port is read as text into `tls_port` (empty:
+// no TLS listener).
+void add_tls_flags(CLI::App& app, Config& config, std::string& tls_port) {
+  app.add_option("--tls-port", tls_port,
+                 "A TLS listener beside the plain one, on the same --bind address; 0 picks a "
+                 "free port (logged like --port 0's, with tls=true); empty: none. Needs "
+                 "--tls-cert and --tls-key; TLS 1.2 at least")
+      ->check(CLI::Validator(check_tls_port, ""))
+      ->type_name("PORT")
+      ->group(security);
   app.add_option("--tls-cert", config.tls_cert,
                  "The server's certificate (PEM; its chain may follow it in the file)")
       ->type_name("FILE")
@@ -308,7 +317,6 @@ CLI::Option* add_tls_flags(CLI::App& app, Config& config, std::uint16_t& tls_por
   app.add_flag("--no-plain", config.no_plain,
                "No plain --port listener: only TLS is served (needs --tls-port)")
       ->group(security);
-  return port;
 }
 
 // CLI11 names a bad value by its flag (`--max-payload: must be ...`): when the value came from
@@ -363,8 +371,8 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   std::string http;
   add_flags(app, settings, http, frame_timeout, shutdown_grace);
   add_liveness_flags(app, settings.config);
-  std::uint16_t tls_port = 0;
-  const CLI::Option* tls_port_option = add_tls_flags(app, settings.config, tls_port);
+  std::string tls_port;
+  add_tls_flags(app, settings.config, tls_port);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& error) {
@@ -385,7 +393,7 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   settings.config.frame_timeout = to_millis(frame_timeout);
   settings.config.shutdown_grace = to_millis(shutdown_grace);
   if (!http.empty()) settings.http = parse_http_endpoint(http);
-  if (tls_port_option->count() > 0) settings.config.tls_port = tls_port;
+  if (!tls_port.empty()) settings.config.tls_port = parse_number<std::uint16_t>(tls_port);
   // A certificate that does not load stops start-up (and --check-config) here, naming the file.
   if (std::string error = broker::tls_settings_error(settings.config); !error.empty()) {
     parsed.exit_code = 2;

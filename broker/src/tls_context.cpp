@@ -55,7 +55,7 @@ TlsContext::TlsContext(const Config& config) : context_(SSL_CTX_new(TLS_server_m
     }
     check_readable("--tls-key", config.tls_key);
     if (SSL_CTX_use_PrivateKey_file(context_, config.tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      fail("--tls-key", config.tls_key, "not a PEM private key");
+      fail("--tls-key", config.tls_key, "not a PEM private key, or not --tls-cert's");
     }
     if (SSL_CTX_check_private_key(context_) != 1) {
       fail("--tls-key", config.tls_key, "does not match the --tls-cert certificate");
