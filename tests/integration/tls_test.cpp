@@ -43,16 +43,7 @@ std::vector<std::string> tls_flags(std::vector<std::string> more = {}) {
 // The port of the `server.listening ... tls=true` line, once the daemon logged it.
 std::uint16_t tls_port(const Daemon& daemon) {
   static const std::regex line(R"(server\.listening[^\n]*\bport=(\d+)[^\n]*\btls=true)");
-  std::uint16_t port = 0;
-  const bool logged = wait_until([&] {
-    std::smatch m;
-    const std::string log = daemon.log();
-    if (!std::regex_search(log, m, line)) return false;
-    port = static_cast<std::uint16_t>(std::stoul(m[1].str()));
-    return true;
-  });
-  REQUIRE_MESSAGE(logged, "paperboyd logged no TLS listening line:\n" << daemon.log_tail());
-  return port;
+  return logged_port(daemon, line);
 }
 
 TlsClientFiles trusting_ca(CertificateFiles client = {}) {
@@ -88,15 +79,7 @@ std::string http_get(std::uint16_t port, const std::string& path) {
 
 std::uint16_t http_port(const Daemon& daemon) {
   static const std::regex line(R"(http\.listening[^\n]*\bport=(\d+))");
-  std::uint16_t port = 0;
-  REQUIRE(wait_until([&] {
-    std::smatch m;
-    const std::string log = daemon.log();
-    if (!std::regex_search(log, m, line)) return false;
-    port = static_cast<std::uint16_t>(std::stoul(m[1].str()));
-    return true;
-  }));
-  return port;
+  return logged_port(daemon, line);
 }
 
 // The value of an unlabelled counter in a /metrics text.
