@@ -145,6 +145,11 @@ void render_server(Exposition& out, const ServerSnapshot& snapshot) {
   out.single("paperboy_bytes_out_total", "counter", "Bytes written to client sockets.",
              snapshot.bytes_out);
 
+  out.single("paperboy_tls_handshake_failures_total", "counter",
+             "Connections to the TLS port closed before their handshake finished (failed, timed "
+             "out, or over the handshakes in progress).",
+             snapshot.tls_handshake_failures);
+
   out.family("paperboy_refusals_total", "counter",
              "ERR frames sent and connections refused, by error code name.");
   for (const auto& [code, count] : snapshot.refusals) {

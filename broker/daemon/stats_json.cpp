@@ -33,6 +33,7 @@ json server_json(const ServerSnapshot& snapshot) {
           {"blocked_publishers", snapshot.blocked_publishers},
           {"memory_bytes", snapshot.memory_bytes},
           {"refusals", snapshot.refusals},
+          {"tls_handshake_failures", snapshot.tls_handshake_failures},
           {"time_in_queue", histogram_json(snapshot.time_in_queue)},
           {"publish_to_write", histogram_json(snapshot.publish_to_write)}};
 }

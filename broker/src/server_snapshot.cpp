@@ -25,6 +25,7 @@ ServerSnapshot Server::snapshot(bool with_connections) const {
   taken.bytes_out = traffic.bytes_out;
   taken.messages_in = traffic.closed_messages_in;
   taken.messages_out = traffic.closed_messages_out;
+  taken.tls_handshake_failures = traffic.tls_handshake_failures;
   for (std::uint16_t code = 0; code < traffic.refusals.size(); ++code) {
     if (traffic.refusals[code] != 0) {
       taken.refusals[std::string(protocol::errc_name(code))] = traffic.refusals[code];

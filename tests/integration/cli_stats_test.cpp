@@ -41,16 +41,7 @@ constexpr std::uint64_t news_published = 2;
 // The port of the `http.listening address=... port=N` line, once the daemon logged it.
 std::uint16_t http_port(const Daemon& daemon) {
   static const std::regex line(R"(http\.listening[^\n]*\bport=(\d+))");
-  std::uint16_t port = 0;
-  const bool logged = wait_until([&] {
-    std::smatch m;
-    const std::string log = daemon.log();
-    if (!std::regex_search(log, m, line)) return false;
-    port = static_cast<std::uint16_t>(std::stoul(m[1].str()));
-    return true;
-  });
-  REQUIRE_MESSAGE(logged, "paperboyd logged no http.listening line");
-  return port;
+  return logged_port(daemon, line);
 }
 
 pc::Client connect_as(const Daemon& daemon, const std::string& name) {

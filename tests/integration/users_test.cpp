@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
-#include <map>
 #include <string>
 
 #include "command.hpp"
@@ -15,6 +14,7 @@
 #include "daemon.hpp"
 #include "deadline.hpp"
 #include "pb0_conn.hpp"
+#include "token_hash.hpp"
 
 using namespace paperboy::itest;
 
@@ -22,18 +22,6 @@ namespace {
 
 constexpr std::uint16_t auth_failed = 10;
 constexpr std::uint16_t not_authorized = 4;
-
-/// The Argon2id hash `paperboy passwd` prints for a token (made once per token per run).
-std::string hash_of(const std::string& token) {
-  static std::map<std::string, std::string> made;
-  if (const auto it = made.find(token); it != made.end()) return it->second;
-  const Run run = run_to_end(
-      {"/bin/sh", "-c", "printf '%s\\n' \"$0\" | \"$1\" passwd", token, PAPERBOY_CLI_PATH});
-  REQUIRE_MESSAGE(run.status.clean(), run.err);
-  std::string hash = run.out.substr(0, run.out.find('\n'));
-  REQUIRE(hash.starts_with("$argon2id$v=19$m=65536,t=2,p=1$"));
-  return made[token] = hash;
-}
 
 /// One [[user]] table; `permissions` is TOML lines (publish = [...] and so on).
 std::string user(const std::string& name, const std::string& token,

@@ -68,6 +68,14 @@ TEST_CASE("render_prometheus: a counter with its HELP and TYPE, once") {
   CHECK(text.back() == '\n');
 }
 
+TEST_CASE("render_prometheus: failed TLS handshakes") {
+  ServerSnapshot snapshot;
+  snapshot.tls_handshake_failures = 3;
+  const std::string text = render_prometheus(snapshot);
+  CHECK(has_line(text, "# TYPE paperboy_tls_handshake_failures_total counter"));
+  CHECK(has_line(text, "paperboy_tls_handshake_failures_total 3"));
+}
+
 TEST_CASE("render_prometheus: connections by protocol, every known protocol present") {
   ServerSnapshot snapshot;
   snapshot.connections = {{"pb1v2", 3}, {"pb0", 1}};

@@ -24,6 +24,7 @@ ServerSnapshot sample_snapshot() {
   snapshot.messages_in = 80;
   snapshot.messages_out = 110;
   snapshot.refusals = {{"bad_channel", 1}};
+  snapshot.tls_handshake_failures = 4;
   snapshot.time_in_queue.upper_bounds_seconds = {0.001};
   snapshot.time_in_queue.bucket_counts = {1, 2};
   snapshot.time_in_queue.sum_seconds = 4.5;
@@ -64,6 +65,7 @@ TEST_CASE("render_stats_json: the server object") {
   CHECK(server.at("messages_in") == 80);
   CHECK(server.at("messages_out") == 110);
   CHECK(server.at("refusals") == json{{"bad_channel", 1}});
+  CHECK(server.at("tls_handshake_failures") == 4);
   for (const char* key :
        {"bytes_in", "bytes_out", "slow_consumers", "blocked_publishers", "memory_bytes"}) {
     CAPTURE(key);

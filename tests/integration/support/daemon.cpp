@@ -74,6 +74,21 @@ Daemon::~Daemon() {
   // ~ChildProcess sends SIGKILL if it is still running.
 }
 
+std::uint16_t logged_port(const Daemon& daemon, const std::regex& line) {
+  std::uint16_t port = 0;
+  const bool logged = wait_until(
+      [&] {
+        std::smatch m;
+        const std::string log = daemon.log();
+        if (!std::regex_search(log, m, line)) return false;
+        port = static_cast<std::uint16_t>(std::stoul(m[1].str()));
+        return true;
+      },
+      daemon_start_timeout);
+  REQUIRE_MESSAGE(logged, "paperboyd logged no such line:\n" << daemon.log_tail());
+  return port;
+}
+
 Run run_paperboyd(std::vector<std::string> flags) {
   flags.insert(flags.begin(), daemon_path());
   return run_to_end(flags);

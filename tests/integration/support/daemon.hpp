@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,11 @@ class Daemon {
   ChildProcess process_;
   std::uint16_t port_ = 0;
 };
+
+/// The port of the first log line matching `line` (a regex with the port as its first group,
+/// e.g. `http\.listening[^\n]*\bport=(\d+)`), once the daemon logged it; the test fails if
+/// it does not within the start-up timeout.
+std::uint16_t logged_port(const Daemon& daemon, const std::regex& line);
 
 /// paperboyd run to its end with `flags` and nothing added (for start-up errors, --help,
 /// --check-config).

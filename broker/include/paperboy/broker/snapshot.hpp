@@ -71,6 +71,8 @@ struct ServerSnapshot {
   std::uint64_t memory_bytes = 0;        ///< what the memory budget counts as held now
   /// ERR frames sent, and connections refused, by error name ("payload_too_large", ...).
   std::map<std::string, std::uint64_t> refusals;
+  /// Connections to the TLS port that did not finish their handshake (failed or timed out).
+  std::uint64_t tls_handshake_failures = 0;
   /// From a queue message's publish to its hand-out (queue channels), sampled.
   Histogram time_in_queue;
   /// From a message's publish to the write that sent it to a subscriber, sampled.
