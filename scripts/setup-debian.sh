@@ -14,6 +14,8 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev python3-prometheus-client
   # the --users file: Argon2id token hashes (libsodium) and its TOML [[user]] tables (toml++)
   libsodium-dev libtomlplusplus-dev
+  # TLS in paperboyd and the clients (asio::ssl over OpenSSL 3); the openssl command makes the tests' certificates
+  libssl-dev openssl
   # systemd-analyze for scripts/check-units.sh (the systemd_units test); works without systemd running
   systemd
   # the Debian packages (scripts/check-deb.sh): cpack runs dpkg-shlibdeps, and file to find the ELF files
