@@ -14,7 +14,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev python3-prometheus-client
   # the --users file: Argon2id token hashes (libsodium) and its TOML [[user]] tables (toml++)
   libsodium-dev libtomlplusplus-dev
-  # TLS in paperboyd and the clients (asio::ssl over OpenSSL 3); the openssl command makes the tests' certificates
+  # TLS in paperboyd and the clients (OpenSSL 3); the openssl command makes the tests' certificates
   libssl-dev openssl
   # systemd-analyze for scripts/check-units.sh (the systemd_units test); works without systemd running
   systemd

@@ -281,6 +281,36 @@ void add_liveness_flags(CLI::App& app, Config& config) {
               10'000'000, "N", "Connections open at once from one address; 0: no limit");
 }
 
+// TLS (issue 13): its flags, in one place. --tls-port is read into `tls_port` and counts only
+// when given (Config::tls_port stays unset otherwise).
+CLI::Option* add_tls_flags(CLI::App& app, Config& config, std::uint16_t& tls_port) {
+  auto* port = add_bounded(app, security, "--tls-port", tls_port, 0, 65535, "PORT",
+                           "A TLS listener beside the plain one, on the same --bind address; 0 "
+                           "picks a free port (logged like --port 0's, with tls=true). Needs "
+                           "--tls-cert and --tls-key; TLS 1.2 at least")
+                   ->default_str("none");
+  app.add_option("--tls-cert", config.tls_cert,
+                 "The server's certificate (PEM; its chain may follow it in the file)")
+      ->type_name("FILE")
+      ->group(security);
+  app.add_option("--tls-key", config.tls_key, "The private key of --tls-cert (PEM)")
+      ->type_name("FILE")
+      ->group(security);
+  app.add_option("--tls-ca", config.tls_ca,
+                 "CA certificates (PEM): every TLS client must present a certificate signed by "
+                 "one of them (mTLS)")
+      ->type_name("FILE")
+      ->group(security);
+  app.add_flag("--tls-map-user", config.tls_map_user,
+               "With --tls-ca and --users: the verified client certificate's subject CN names the "
+               "user, and HELLO needs no token (an empty or the same name; another gets ERR 10)")
+      ->group(security);
+  app.add_flag("--no-plain", config.no_plain,
+               "No plain --port listener: only TLS is served (needs --tls-port)")
+      ->group(security);
+  return port;
+}
+
 // CLI11 names a bad value by its flag (`--max-payload: must be ...`): when the value came from
 // the config file rather than the command line, put the file and line in front.
 std::string locate_in_file(std::string message, const std::string& file, int argc,
@@ -333,6 +363,8 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   std::string http;
   add_flags(app, settings, http, frame_timeout, shutdown_grace);
   add_liveness_flags(app, settings.config);
+  std::uint16_t tls_port = 0;
+  const CLI::Option* tls_port_option = add_tls_flags(app, settings.config, tls_port);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& error) {
@@ -353,6 +385,13 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   settings.config.frame_timeout = to_millis(frame_timeout);
   settings.config.shutdown_grace = to_millis(shutdown_grace);
   if (!http.empty()) settings.http = parse_http_endpoint(http);
+  if (tls_port_option->count() > 0) settings.config.tls_port = tls_port;
+  // A certificate that does not load stops start-up (and --check-config) here, naming the file.
+  if (std::string error = broker::tls_settings_error(settings.config); !error.empty()) {
+    parsed.exit_code = 2;
+    parsed.error = std::move(error);
+    return parsed;
+  }
   parsed.settings = std::move(settings);
   return parsed;
 }

@@ -48,6 +48,16 @@ void Authenticator::check(std::string_view name, std::string_view token, const s
   });
 }
 
+Authenticator::Verdict Authenticator::check_certificate(std::string_view subject,
+                                                        std::string_view hello_name) const {
+  if (!hello_name.empty() && hello_name != subject) {
+    return {Kind::rejected, nullptr, "HELLO names another user than the certificate", false};
+  }
+  std::shared_ptr<const User> user = users_->find(subject);
+  if (!user) return {Kind::rejected, nullptr, "the certificate names no user", false};
+  return {Kind::accepted, std::move(user), {}, false};
+}
+
 void Authenticator::on_verified(const std::shared_ptr<const User>& user, const std::string& token,
                                 const std::string& address, bool ok, const Done& done) {
   --pending_;

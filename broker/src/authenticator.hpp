@@ -47,6 +47,10 @@ class Authenticator {
   void check(std::string_view name, std::string_view token, const std::string& address,
              const asio::any_io_executor& executor, Done done);
 
+  /// The verdict for a connection whose verified client certificate names user `subject`
+  /// (--tls-map-user): no token, no hashing. `hello_name` must be empty or that same user.
+  Verdict check_certificate(std::string_view subject, std::string_view hello_name) const;
+
   /// The users now in force: new connections authenticate against them.
   const Users& users() const noexcept { return *users_; }
   /// A reload: the new users apply to the next HELLO; verified tokens are forgotten.

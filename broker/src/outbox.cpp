@@ -144,7 +144,9 @@ void Outbox::discard_unsent() {
 
 std::error_code Outbox::flush_to(Transport& transport) noexcept {
   std::error_code error;
-  while (!queue_.empty()) {
+  // A transport may hold bytes it took and has yet to send (TLS): those go out even once the
+  // queue is empty.
+  while (!queue_.empty() || transport.output_pending()) {
     const auto result = transport.write_gathered(queue_, front_written_);
     if (result.error) {
       error = result.error;

@@ -84,6 +84,13 @@ void Session::on_hello(const protocol::Hello& hello) {
   // The next frames wait (input_blocked) until the verdict, which may come from the worker.
   hello_version_ = version;
   authenticating_ = true;
+  // --tls-map-user: a client certificate verified against --tls-ca names the user; a TLS
+  // client without one, and a plain one, authenticate with a token as usual.
+  if (config_.tls_map_user) {
+    if (const std::string subject = transport_->verified_subject_name(); !subject.empty()) {
+      return on_authenticated(authenticator->check_certificate(subject, hello.client_name));
+    }
+  }
   authenticator->check(hello.client_name, hello.token, peer_address(), transport_->executor(),
                        [weak = weak_from_this()](const Authenticator::Verdict& verdict) {
                          if (auto self = weak.lock()) self->on_authenticated(verdict);

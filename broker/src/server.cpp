@@ -28,6 +28,7 @@
 #include "session.hpp"
 #include "socket_activation.hpp"
 #include "tcp_transport.hpp"
+#include "tls_listener.hpp"
 #include "traffic.hpp"
 #include "use_nothrow.hpp"
 
@@ -168,11 +169,21 @@ Server::Server(asio::io_context& io, Config config)
     authenticator_ =
         std::make_unique<Authenticator>(std::move(loaded.users), config_.auth_failures_per_minute);
   }
-  listen();
-  port_ = acceptor_.local_endpoint().port();
+  if (const std::string error = tls_settings_error(config_); !error.empty()) {
+    throw std::runtime_error(error);
+  }
+  if (!config_.no_plain) {
+    listen();
+    port_ = acceptor_.local_endpoint().port();
+  }
+  if (config_.tls_port) tls_listener_ = std::make_unique<TlsListener>(io, *this);
 }
 
 Server::~Server() = default;
+
+std::uint16_t Server::tls_port() const noexcept {
+  return tls_listener_ ? tls_listener_->port() : 0;
+}
 
 Server::Reconfigured Server::reconfigure(const Config& next) {
   Reconfigured result;
@@ -192,6 +203,12 @@ Server::Reconfigured Server::reconfigure(const Config& next) {
   }
   fixed("max-memory", &Config::max_memory);
   fixed("dead-letter-suffix", &Config::dead_letter_suffix);
+  fixed("tls-port", &Config::tls_port);
+  fixed("tls-cert", &Config::tls_cert);
+  fixed("tls-key", &Config::tls_key);
+  fixed("tls-ca", &Config::tls_ca);
+  fixed("tls-map-user", &Config::tls_map_user);
+  fixed("no-plain", &Config::no_plain);
   live("max-payload", &Config::max_payload);
   live("max-protocol-version", &Config::max_protocol_version);
   live("client-queue-bytes", &Config::client_queue_bytes);
@@ -268,30 +285,20 @@ void Server::listen() {
                  acceptor_.local_endpoint(), config_.bind_address, config_.port);
     return;
   }
-  // Each failure names the step and the address, e.g. `bind 127.0.0.1:25000: Address already in
-  // use`: the operator's first question.
-  std::error_code ec;
-  const auto address = asio::ip::make_address(config_.bind_address, ec);
-  if (ec) {
-    throw std::system_error(ec, fmt::format("bind address {:?}", config_.bind_address));
-  }
-  const asio::ip::tcp::endpoint endpoint(address, config_.port);
-  auto check = [&](std::string_view step) {
-    if (ec) throw std::system_error(ec, fmt::format("{} {}", step, endpoint));
-  };
-  acceptor_.open(endpoint.protocol(), ec);
-  check("socket");
-  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  check("setsockopt SO_REUSEADDR");
-  acceptor_.bind(endpoint, ec);
-  check("bind");
-  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  check("listen");
+  listen_on(acceptor_, config_.bind_address, config_.port, "");
 }
 
 void Server::start() {
-  spdlog::info("server.listening address={} port={} server_id={:?}",
-               acceptor_.local_endpoint().address().to_string(), port_, config_.server_id);
+  // One format for both listeners (tests and scripts read the port from it), TLS marked.
+  if (acceptor_.is_open()) {
+    spdlog::info("server.listening address={} port={} server_id={:?}",
+                 acceptor_.local_endpoint().address().to_string(), port_, config_.server_id);
+  }
+  if (tls_listener_) {
+    spdlog::info("server.listening address={} port={} server_id={:?} tls=true mtls={}",
+                 config_.bind_address, tls_listener_->port(), config_.server_id,
+                 !config_.tls_ca.empty());
+  }
   if (authenticator_) {
     spdlog::info("server.users file={:?} users={} pb0_user={:?}", config_.users_file,
                  authenticator_->users().size(), config_.pb0_user);
@@ -311,7 +318,8 @@ void Server::start() {
     failed_ = true;
     io_.stop();
   };
-  asio::co_spawn(io_, accept_loop(), on_exit);
+  if (acceptor_.is_open()) asio::co_spawn(io_, accept_loop(), on_exit);
+  if (tls_listener_) tls_listener_->start();
   asio::co_spawn(io_, housekeeping_loop(), on_exit);
   if (const auto interval = systemd::watchdog_interval()) {
     spdlog::info("server.watchdog interval_ms={}",
@@ -376,27 +384,26 @@ asio::awaitable<void> Server::accept_loop() {
       co_await pause.async_wait(use_nothrow);
       continue;
     }
-    admit(std::move(socket));
+    std::error_code gone;
+    const auto from = canonical_address(socket.remote_endpoint(gone).address());
+    if (gone) continue;
+    admit(std::make_unique<TcpTransport>(std::move(socket)), from);
   }
 }
 
-void Server::admit(asio::ip::tcp::socket socket) {
-  std::error_code ec;
-  const auto from = canonical_address(socket.remote_endpoint(ec).address());
-  if (ec) return;  // already gone
+void Server::admit(std::unique_ptr<Transport> transport, const asio::ip::address& from) {
   std::string refused = refusal(from, std::chrono::steady_clock::now());
   if (!refused.empty()) {
     // A flood of these gets a line a second, not a line each, and costs no memory.
     traffic_->count_refusal(static_cast<std::uint16_t>(protocol::Errc::too_many_connections));
     (*refusal_log_)("server.refused peer={} reason={:?}", from.to_string(), refused);
-    if (refusing_ >= max_refusing) return;  // the socket closes as it goes out of scope
+    if (refusing_ >= max_refusing) return;  // the connection closes as it goes out of scope
     ++refusing_;
   }
   ++traffic_->connections_accepted;
   const auto id = next_session_id_++;
   if (refused.empty()) admitted_from_.emplace(id, from);
-  auto session = std::make_shared<Session>(std::make_unique<TcpTransport>(std::move(socket)), *this,
-                                           id, std::move(refused));
+  auto session = std::make_shared<Session>(std::move(transport), *this, id, std::move(refused));
   sessions_.emplace(id, session);
   session->start();
 }
@@ -453,6 +460,7 @@ void Server::shut_down() {
   spdlog::info("server.stopping sessions={}", sessions_.size());
   std::error_code ignored;
   acceptor_.close(ignored);
+  if (tls_listener_) tls_listener_->close();
   auto sessions = sessions_;
   for (auto& [id, session] : sessions) session->shut_down();
   housekeeping_timer_.cancel();

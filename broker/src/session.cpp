@@ -378,7 +378,7 @@ std::size_t Session::leave_some(std::size_t at_most) {
 asio::awaitable<void> Session::write_loop([[maybe_unused]] std::shared_ptr<Session> self) {
   while (state_ != State::stopped) {
     if (outbox_.take_room_regained()) on_room();
-    if (outbox_.empty()) {
+    if (outbox_.empty() && !transport_->output_pending()) {
       if (state_ == State::closing) break;
       co_await outbox_.wait();
       continue;

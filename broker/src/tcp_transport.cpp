@@ -27,11 +27,53 @@ void enable_keepalive(int fd) noexcept {
   set(IPPROTO_TCP, TCP_KEEPCNT, keepalive_probes);
 }
 
-TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+void listen_on(asio::ip::tcp::acceptor& acceptor, const std::string& bind_address,
+               std::uint16_t port, std::string_view label) {
+  // Each failure names the step and the address, e.g. `bind 127.0.0.1:25000: Address already in
+  // use`: the operator's first question.
+  std::error_code ec;
+  const auto address = asio::ip::make_address(bind_address, ec);
+  if (ec) throw std::system_error(ec, fmt::format("{}bind address {:?}", label, bind_address));
+  const asio::ip::tcp::endpoint endpoint(address, port);
+  auto check = [&](std::string_view step) {
+    if (ec) throw std::system_error(ec, fmt::format("{}{} {}", label, step, endpoint));
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  check("socket");
+  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  check("setsockopt SO_REUSEADDR");
+  acceptor.bind(endpoint, ec);
+  check("bind");
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  check("listen");
+}
+
+void prepare_accepted(asio::ip::tcp::socket& socket) noexcept {
   std::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-  socket_.non_blocking(true, ignored);
-  enable_keepalive(socket_.native_handle());
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);
+  enable_keepalive(socket.native_handle());
+}
+
+std::string peer_name_of(const asio::ip::tcp::socket& socket) {
+  std::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string("unknown") : fmt::format("{}", endpoint);
+}
+
+Transport::Peer probe_socket(int fd) noexcept {
+  // A reset shows as an error or hang-up. A FIN only as "read hang-up": the peer may have just
+  // half-closed and still be reading its OKs, which is why a finished peer gets the closing
+  // grace (refreshed while its PUBs move) rather than being cut at once. A peer that closed
+  // fully cannot be told from that without writing to it.
+  pollfd probe{fd, POLLRDHUP, 0};
+  if (::poll(&probe, 1, 0) != 1) return Transport::Peer::sending;
+  if ((probe.revents & (POLLERR | POLLHUP)) != 0) return Transport::Peer::gone;
+  return (probe.revents & POLLRDHUP) != 0 ? Transport::Peer::finished : Transport::Peer::sending;
+}
+
+TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+  prepare_accepted(socket_);
 }
 
 asio::any_io_executor TcpTransport::executor() {
@@ -39,9 +81,7 @@ asio::any_io_executor TcpTransport::executor() {
 }
 
 std::string TcpTransport::peer_name() const {
-  std::error_code ec;
-  const auto endpoint = socket_.remote_endpoint(ec);
-  return ec ? std::string("unknown") : fmt::format("{}", endpoint);
+  return peer_name_of(socket_);
 }
 
 IoResult TcpTransport::read_some(char* data, std::size_t size) noexcept {
@@ -71,14 +111,7 @@ asio::awaitable<std::error_code> TcpTransport::wait(Ready ready) {
 }
 
 Transport::Peer TcpTransport::probe_peer() noexcept {
-  // A reset shows as an error or hang-up. A FIN only as "read hang-up": the peer may have just
-  // half-closed and still be reading its OKs, which is why a finished peer gets the closing
-  // grace (refreshed while its PUBs move) rather than being cut at once. A peer that closed
-  // fully cannot be told from that without writing to it.
-  pollfd probe{socket_.native_handle(), POLLRDHUP, 0};
-  if (::poll(&probe, 1, 0) != 1) return Peer::sending;
-  if ((probe.revents & (POLLERR | POLLHUP)) != 0) return Peer::gone;
-  return (probe.revents & POLLRDHUP) != 0 ? Peer::finished : Peer::sending;
+  return probe_socket(socket_.native_handle());
 }
 
 void TcpTransport::shutdown_send() noexcept {

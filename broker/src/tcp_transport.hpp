@@ -1,6 +1,9 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "transport.hpp"
 
@@ -16,6 +19,17 @@ inline constexpr int keepalive_probes = 6;
 
 /// Turns on TCP keepalive on `fd` with the probes above.
 void enable_keepalive(int fd) noexcept;
+
+/// Opens, binds and listens on `bind_address`:`port`; throws std::system_error naming the step
+/// and the address after `label` (`TLS bind 127.0.0.1:25001: Address already in use`).
+void listen_on(asio::ip::tcp::acceptor& acceptor, const std::string& bind_address,
+               std::uint16_t port, std::string_view label);
+/// What every accepted socket gets, plain or TLS: TCP_NODELAY, keepalive, non-blocking mode.
+void prepare_accepted(asio::ip::tcp::socket& socket) noexcept;
+/// "127.0.0.1:5123", or "unknown" once the peer is gone.
+std::string peer_name_of(const asio::ip::tcp::socket& socket);
+/// Looks at a socket's peer without reading (poll with POLLRDHUP).
+Transport::Peer probe_socket(int fd) noexcept;
 
 /// Transport over a plain TCP socket: non-blocking reads, sendmsg with up to IOV_MAX spans,
 /// and a poll(POLLRDHUP) probe of the peer.

@@ -23,6 +23,9 @@ struct Traffic {
   std::uint64_t closed_messages_out = 0;
   /// ERR frames sent and connections refused, by wire code (index: the code).
   std::array<std::uint64_t, 32> refusals{};
+  /// Connections to the TLS port closed before their handshake finished (failed, timed out, or
+  /// over the number in progress).
+  std::uint64_t tls_handshake_failures = 0;
 
   void count_refusal(std::uint16_t code) noexcept {
     if (code < refusals.size()) ++refusals[code];

@@ -57,6 +57,12 @@ class Transport {
   virtual void shutdown_send() noexcept = 0;
   /// Closes at once; a pending wait() ends with an error.
   virtual void close() noexcept = 0;
+
+  /// True while bytes write_gathered took from the send queue (and counted as written) are
+  /// still to go out: TLS must finish a record it began. The writer keeps writing until false.
+  virtual bool output_pending() const noexcept { return false; }
+  /// The subject CN of a client certificate verified against --tls-ca; empty without one.
+  virtual std::string verified_subject_name() const { return {}; }
 };
 
 }  // namespace paperboy::broker

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "paperboy/protocol/frame.hpp"
@@ -95,9 +96,29 @@ struct Config {
   std::uint32_t auth_failures_per_minute = 5;
   /// How long a failed authentication waits before its ERR 10: the attacker's time, not ours.
   std::chrono::milliseconds auth_failure_delay{250};
+
+  // TLS (see README, "Securing paperboy"). All of it needs a restart to change.
+  /// A TLS listener beside the plain one, on the same bind address (0: a free port); none when
+  /// unset.
+  std::optional<std::uint16_t> tls_port;
+  /// The server's certificate chain and private key (PEM files); required with tls_port.
+  std::string tls_cert;
+  std::string tls_key;
+  /// CA certificates (PEM) client certificates must be signed by; set: every TLS client must
+  /// present one (mTLS). Empty: no client certificate is asked for.
+  std::string tls_ca;
+  /// With tls_ca and users: the verified client certificate's subject CN names the user, and
+  /// HELLO needs no token.
+  bool tls_map_user = false;
+  /// No plain listener: only TLS is served (requires tls_port).
+  bool no_plain = false;
 };
 
 /// Half the machine's memory (MemTotal in /proc/meminfo), or 4 GiB when that cannot be read.
 std::size_t default_max_memory();
+
+/// Why the TLS settings cannot be used (a flag missing its partner, a certificate or key file
+/// that does not load), naming the flag and the file; empty when they can.
+std::string tls_settings_error(const Config& config);
 
 }  // namespace paperboy::broker

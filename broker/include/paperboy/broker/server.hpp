@@ -26,6 +26,8 @@ class RateLimitedLog;
 class ReplyOwners;
 class Router;
 class Session;
+class TlsListener;
+class Transport;
 struct Traffic;
 
 /// The daemon as a library: owns the acceptor, the router and the live sessions, so it can
@@ -38,8 +40,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// The bound port (the chosen one when the config asked for port 0).
+  /// The bound port (the chosen one when the config asked for port 0); 0 with --no-plain.
   std::uint16_t port() const noexcept { return port_; }
+  /// The bound TLS port; 0 without --tls-port.
+  std::uint16_t tls_port() const noexcept;
 
   /// Starts accepting connections and the housekeeping timer.
   void start();
@@ -70,7 +74,10 @@ class Server {
   ///   (each connection's send queue and publish gate take them when it opens), and the frame
   ///   size cap and WELCOME's max-payload (an open connection keeps the cap it was told).
   /// Needing a restart (kept, and named in needs_restart): bind, port, server-id, max-memory
-  /// (the memory budget is sized once) and dead-letter-suffix (it names existing channels).
+  /// (the memory budget is sized once), dead-letter-suffix (it names existing channels) and the
+  /// TLS settings (tls-port, tls-cert, tls-key, tls-ca, tls-map-user, no-plain: the listener
+  /// and its certificates are set up once). A TLS handshake's deadline follows
+  /// handshake-timeout.
   /// The users file is reread every time (named `users` when it loaded): new connections use the
   /// new users, open ones are checked again at once (Session::on_users_reloaded); a file that
   /// does not load keeps the users in force. Turning users on or off needs a restart.
@@ -101,6 +108,9 @@ class Server {
   void forget(std::uint64_t session_id);
   /// Connections that did not finish their handshake in time: a line a second at most.
   RateLimitedLog& handshake_log() noexcept { return *handshake_log_; }
+  /// For the listeners: a connection from `from` (plain, or TLS with its handshake done) is
+  /// served, or refused by the connection limits (ERR 7 to its first frame, or closed at once).
+  void admit(std::unique_ptr<Transport> transport, const asio::ip::address& from);
 
  private:
   void listen();
@@ -108,7 +118,6 @@ class Server {
   asio::awaitable<void> housekeeping_loop();
   /// Frees the queue backlogs during the shutdown grace, a slice per loop turn.
   asio::awaitable<void> discard_loop();
-  void admit(asio::ip::tcp::socket socket);
   /// Why a new connection from `from` may not be served, as the ERR 7 text with its retry hint
   /// (empty: admitted, and counted against its address).
   std::string refusal(const asio::ip::address& from, std::chrono::steady_clock::time_point now);
@@ -135,6 +144,7 @@ class Server {
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<ReplyOwners> reply_owners_;
   std::unique_ptr<RateLimitedLog> auth_refusal_log_;
+  std::unique_ptr<TlsListener> tls_listener_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
