@@ -1,16 +1,14 @@
 // The C++ client and the `paperboy` CLI over TLS to the real daemon: a round trip, the server's
 // certificate refused when signed by a CA we do not trust or for another name, a client
-// certificate for a broker that requires one (mTLS).
+// certificate for a broker that requires one (mTLS), a reconnect after the daemon restarts.
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <variant>
 #include <vector>
@@ -19,7 +17,6 @@
 #include "command.hpp"
 #include "daemon.hpp"
 #include "paperboy/client/client.hpp"
-#include "socket.hpp"
 
 #ifndef PAPERBOY_CLI_PATH
 #error "PAPERBOY_CLI_PATH must name the paperboy binary under test"
@@ -31,56 +28,54 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// TEMPORARY until tls-broker's listener is merged: socat terminates TLS in front of a plain
-// paperboyd.
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 struct TlsBrokerOptions {
   std::filesystem::path cert;
   std::filesystem::path key;
   std::filesystem::path client_ca;  // empty: no client certificate required
 };
 
+// The TLS port from the `server.listening ... tls=true` line, or 0 while there is none.
+std::uint16_t tls_listening_port(const std::string& log) {
+  static const std::regex line(R"(server\.listening[^\n]*\bport=(\d+)[^\n]*\btls=true)");
+  std::smatch match;
+  return std::regex_search(log, match, line)
+             ? static_cast<std::uint16_t>(std::stoul(match[1].str()))
+             : std::uint16_t{0};
+}
+
+// paperboyd with a plain and a TLS listener; kill_and_restart() starts it again on the same
+// TLS port.
 class TlsBroker {
  public:
-  explicit TlsBroker(const TlsBrokerOptions& options) : tls_port_(free_port()) {
-    std::string listen = "OPENSSL-LISTEN:" + std::to_string(tls_port_) +
-                         ",bind=127.0.0.1,reuseaddr,fork,cert=" + options.cert.string() +
-                         ",key=" + options.key.string();
-    listen +=
-        options.client_ca.empty() ? ",verify=0" : ",verify=1,cafile=" + options.client_ca.string();
-    front_ = std::make_unique<Command>(std::vector<std::string>{
-        "socat", listen, "TCP:127.0.0.1:" + std::to_string(daemon_.port())});
-    const bool listening = wait_until(
-        [&] {
-          try {
-            Socket probe(tls_port_);
-            return true;
-          } catch (const std::system_error&) {
-            return false;
-          }
-        },
-        default_timeout);
-    REQUIRE_MESSAGE(listening, "socat did not listen: " << front_->err());
-  }
+  explicit TlsBroker(const TlsBrokerOptions& options) : options_(options) { start(0); }
 
   std::uint16_t tls_port() const { return tls_port_; }
-  std::uint16_t plain_port() const { return daemon_.port(); }
+  std::uint16_t plain_port() const { return daemon_->port(); }
+  Daemon& daemon() { return *daemon_; }
+
+  void kill_and_restart() {
+    REQUIRE(daemon_->stop(SIGKILL).has_value());
+    daemon_.reset();
+    start(tls_port_);
+  }
 
  private:
-  Daemon daemon_;
-  std::uint16_t tls_port_;
-  std::unique_ptr<Command> front_;
+  void start(std::uint16_t tls_port) {
+    std::vector<std::string> flags = {"--tls-port", std::to_string(tls_port),
+                                      "--tls-cert", options_.cert.string(),
+                                      "--tls-key",  options_.key.string()};
+    if (!options_.client_ca.empty())
+      flags.insert(flags.end(), {"--tls-ca", options_.client_ca.string()});
+    daemon_ = std::make_unique<Daemon>(flags);
+    // Logged right after the plain listener's line.
+    REQUIRE_MESSAGE(
+        wait_until([&] { return (tls_port_ = tls_listening_port(daemon_->log())) != 0; }),
+        "no TLS listener: " << daemon_->log_tail());
+  }
+
+  TlsBrokerOptions options_;
+  std::unique_ptr<Daemon> daemon_;
+  std::uint16_t tls_port_ = 0;
 };
 
 pc::ConnectOptions tls_options(const std::filesystem::path& ca) {
@@ -219,4 +214,44 @@ TEST_CASE("paperboy send and listen --tls --ca: a round trip through the CLI") {
   CHECK(refused.status.exited());
   CHECK(refused.status.code() == 1);
   CHECK_MESSAGE(refused.err.find("certificate verify failed") != std::string::npos, refused.err);
+}
+
+TEST_CASE("client over TLS: reconnects, with a new handshake, after the daemon restarts") {
+  const ClientTlsCertificates certificates;
+  TlsBroker broker({certificates.server_cert(), certificates.server_key(), {}});
+  auto options = tls_options(certificates.ca());
+  options.reconnect.enabled = true;
+  options.reconnect.initial_delay = 20ms;
+  options.reconnect.max_delay = 200ms;
+  pc::Client client;
+  client.connect("localhost", broker.tls_port(), options);
+  client.subscribe("/topic/again");
+  broker.kill_and_restart();
+
+  auto event = client.next(20s);
+  REQUIRE(event.has_value());
+  CHECK(std::holds_alternative<pc::Disconnected>(*event));
+  event = client.next(20s);
+  REQUIRE(event.has_value());
+  REQUIRE(std::holds_alternative<pc::Reconnected>(*event));
+  // The subscription was made again over the new TLS connection.
+  client.publish_confirmed("/topic/again", "after restart");
+  event = client.next(default_timeout);
+  REQUIRE(event.has_value());
+  const auto* message = std::get_if<pc::Message>(&*event);
+  REQUIRE(message != nullptr);
+  CHECK(message->payload == "after restart");
+}
+
+TEST_CASE(
+    "paperboyd's TLS port: a client with a plain TCP connection is refused, TLS ones served") {
+  const ClientTlsCertificates certificates;
+  TlsBroker broker({certificates.server_cert(), certificates.server_key(), {}});
+  pc::ConnectOptions plain;
+  plain.reconnect.enabled = false;
+  pc::Client client;
+  CHECK_THROWS_AS(client.connect("127.0.0.1", broker.tls_port(), plain), pc::Error);
+  pc::Client tls;
+  tls.connect("127.0.0.1", broker.tls_port(), tls_options(certificates.ca()));
+  expect_round_trip(tls, broker.plain_port(), "/topic/after-plain");
 }
