@@ -50,7 +50,10 @@ def main():
     async_bench = os.path.join(a.build, "bench/paperboy-async-bench")
     with tempfile.TemporaryDirectory(prefix="paperboy-tls-bench-") as directory:
         ca, cert, key = make_certificates(directory)
-        port, tls_port = free_port(), free_port()
+        port = free_port()
+        tls_port = free_port()
+        while tls_port == port:  # each is free once closed: the kernel may hand out one twice
+            tls_port = free_port()
         broker = subprocess.Popen([paperboyd, "--port", str(port), "--tls-port", str(tls_port),
                                    "--tls-cert", cert, "--tls-key", key, "--log-level", "warn"])
         try:
