@@ -83,6 +83,9 @@ pc::ConnectOptions tls_options(const std::filesystem::path& ca) {
   options.tls.enabled = true;
   options.tls.ca_file = ca.string();
   options.reconnect.enabled = false;
+  // The TLS handshake is part of connecting: on a loaded machine under sanitizers the first
+  // one (OpenSSL's start-up in both processes) can take seconds.
+  options.connect_timeout = 20s;
   return options;
 }
 
@@ -200,17 +203,18 @@ TEST_CASE("paperboy send and listen --tls --ca: a round trip through the CLI") {
   const std::string port = std::to_string(broker.tls_port());
   const std::string ca = certificates.ca().string();
   // A queue keeps the message until listen takes it, so the two need no ordering.
-  const auto sent = run_to_end({PAPERBOY_CLI_PATH, "send", "--port", port, "--tls", "--ca", ca,
-                                "--channel", "/queue/cli-tls", "--data", "hello tls"});
+  const auto sent =
+      run_to_end({PAPERBOY_CLI_PATH, "send", "--timeout", "20s", "--port", port, "--tls", "--ca",
+                  ca, "--channel", "/queue/cli-tls", "--data", "hello tls"});
   REQUIRE_MESSAGE(sent.status.clean(), sent.err);
-  const auto listened = run_to_end({PAPERBOY_CLI_PATH, "listen", "--port", port, "--ca", ca,
-                                    "--channel", "/queue/cli-tls", "--count", "1"});
+  const auto listened = run_to_end({PAPERBOY_CLI_PATH, "listen", "--timeout", "20s", "--port", port,
+                                    "--ca", ca, "--channel", "/queue/cli-tls", "--count", "1"});
   REQUIRE_MESSAGE(listened.status.clean(), listened.err);
   CHECK(listened.out.find("hello tls") != std::string::npos);
 
   // Without --ca the system's CAs do not know ours: send fails, exit 1, saying why.
-  const auto refused = run_to_end({PAPERBOY_CLI_PATH, "send", "--port", port, "--tls", "--channel",
-                                   "/queue/cli-tls", "--data", "nobody"});
+  const auto refused = run_to_end({PAPERBOY_CLI_PATH, "send", "--timeout", "20s", "--port", port,
+                                   "--tls", "--channel", "/queue/cli-tls", "--data", "nobody"});
   CHECK(refused.status.exited());
   CHECK(refused.status.code() == 1);
   CHECK_MESSAGE(refused.err.find("certificate verify failed") != std::string::npos, refused.err);

@@ -6,6 +6,7 @@ reconnect after the broker restarts redoes the TLS handshake."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import ssl
 import subprocess
@@ -19,6 +20,8 @@ from certificates import Certificates
 from conftest import PAPERBOYD, START_TIMEOUT, Daemon, Events, deadline
 
 FAST = {"reconnect_initial_delay": 0.05, "reconnect_max_delay": 0.3}
+# The TLS handshake is part of connecting; a daemon under sanitizers on a loaded machine is slow.
+connect = functools.partial(paperboy.connect, connect_timeout=20.0)
 
 
 class TlsDaemon(Daemon):
@@ -87,7 +90,7 @@ async def round_trip(pb: paperboy.Client, channel: str) -> None:
 async def test_round_trip_verified_by_ip_and_by_name(certificates: Certificates, tls_factory) -> None:  # type: ignore[no-untyped-def]
     daemon = tls_factory(certificates.server_cert, certificates.server_key)
     for host in ("127.0.0.1", "localhost"):
-        async with await paperboy.connect(host, daemon.tls_port, ssl=trusting(certificates.ca)) as pb:
+        async with await connect(host, daemon.tls_port, ssl=trusting(certificates.ca)) as pb:
             assert pb.is_connected
             await round_trip(pb, f"/topic/tls/{host}")
 
@@ -96,14 +99,14 @@ async def test_round_trip_verified_by_ip_and_by_name(certificates: Certificates,
 async def test_untrusted_ca_and_wrong_name_are_refused(certificates: Certificates, tls_factory) -> None:  # type: ignore[no-untyped-def]
     untrusted = tls_factory(certificates.untrusted_server_cert, certificates.untrusted_server_key)
     with pytest.raises(paperboy.ConnectionLost, match="CERTIFICATE_VERIFY_FAILED"):
-        await paperboy.connect("127.0.0.1", untrusted.tls_port, ssl=trusting(certificates.ca), reconnect=False)
+        await connect("127.0.0.1", untrusted.tls_port, ssl=trusting(certificates.ca), reconnect=False)
     # ssl=True trusts only the system's CAs, which do not know ours either.
     with pytest.raises(paperboy.ConnectionLost, match="CERTIFICATE_VERIFY_FAILED"):
-        await paperboy.connect("127.0.0.1", untrusted.tls_port, ssl=True, reconnect=False)
+        await connect("127.0.0.1", untrusted.tls_port, ssl=True, reconnect=False)
 
     daemon = tls_factory(certificates.server_cert, certificates.server_key)
     with pytest.raises(paperboy.ConnectionLost, match="CERTIFICATE_VERIFY_FAILED"):
-        await paperboy.connect(
+        await connect(
             "127.0.0.1",
             daemon.tls_port,
             ssl=trusting(certificates.ca),
@@ -111,7 +114,7 @@ async def test_untrusted_ca_and_wrong_name_are_refused(certificates: Certificate
             reconnect=False,
         )
     # The name the certificate holds is accepted when given explicitly.
-    async with await paperboy.connect(
+    async with await connect(
         "127.0.0.1", daemon.tls_port, ssl=trusting(certificates.ca), server_hostname="localhost"
     ) as pb:
         await round_trip(pb, "/topic/tls/by-name")
@@ -123,17 +126,17 @@ async def test_mutual_tls_needs_a_client_certificate(certificates: Certificates,
     context = trusting(certificates.ca)
     cert, key = certificates.client("billing-worker")
     context.load_cert_chain(str(cert), str(key))
-    async with await paperboy.connect("127.0.0.1", daemon.tls_port, ssl=context) as pb:
+    async with await connect("127.0.0.1", daemon.tls_port, ssl=context) as pb:
         await round_trip(pb, "/topic/mtls")
     with pytest.raises(paperboy.ConnectionLost):
-        await paperboy.connect("127.0.0.1", daemon.tls_port, ssl=trusting(certificates.ca), reconnect=False)
+        await connect("127.0.0.1", daemon.tls_port, ssl=trusting(certificates.ca), reconnect=False)
 
 
 @deadline(90)
 async def test_reconnect_after_restart_redoes_the_tls_handshake(certificates: Certificates, tls_factory) -> None:  # type: ignore[no-untyped-def]
     daemon = tls_factory(certificates.server_cert, certificates.server_key)
     events = Events()
-    pb = await paperboy.connect(
+    pb = await connect(
         "localhost", daemon.tls_port, ssl=trusting(certificates.ca), **FAST, **events.options()
     )
     async with pb:
@@ -149,4 +152,4 @@ async def test_reconnect_after_restart_redoes_the_tls_handshake(certificates: Ce
 
 async def test_server_hostname_needs_ssl() -> None:
     with pytest.raises(paperboy.Error, match="needs ssl"):
-        await paperboy.connect("127.0.0.1", 1, server_hostname="localhost")
+        await connect("127.0.0.1", 1, server_hostname="localhost")
