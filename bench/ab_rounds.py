@@ -46,6 +46,15 @@ def wait_listening(port, deadline_s=20.0):
     sys.exit(f"ab_rounds: nothing listens on port {port}")
 
 
+def json_rate(cmd, who):
+    """msgs_per_sec of the last line a bench run with --json prints; exits saying why if none."""
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    lines = out.stdout.strip().splitlines()
+    if not lines:
+        sys.exit(f"{who}: no output from {' '.join(cmd)}: {out.stderr.strip()}")
+    return float(json.loads(lines[-1])["msgs_per_sec"])
+
+
 def cpu_ticks(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(fields[11]), int(fields[12])  # utime, stime

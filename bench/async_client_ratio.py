@@ -8,24 +8,19 @@ the per-round ratios async/raw (issue 10 asks for at least 0.8).
   bench/async_client_ratio.py --rounds 5 --seconds 3 --build build/release
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ab_rounds import free_port, wait_listening  # noqa: E402
+from ab_rounds import free_port, json_rate, wait_listening  # noqa: E402
 
 WORKLOADS = ("fanout", "queue")
 
 
 def rate(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    lines = out.stdout.strip().splitlines()
-    if not lines:
-        sys.exit(f"async_client_ratio: no output from {' '.join(cmd)}: {out.stderr.strip()}")
-    return float(json.loads(lines[-1])["msgs_per_sec"])
+    return json_rate(cmd, "async_client_ratio")
 
 
 def main():

@@ -12,7 +12,7 @@ find_package(nlohmann_json 3 REQUIRED)
 # line of every key, so an error names file, line and key.
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 find_package(tomlplusplus 3 REQUIRED)
-# TLS in paperboyd (--tls-port): OpenSSL 3 from Debian (libssl-dev).
+# TLS (paperboyd's --tls-port, the clients' TlsOptions): OpenSSL 3 from Debian (libssl-dev).
 find_package(OpenSSL 3 REQUIRED)
 if(PAPERBOY_BUILD_BENCH)
   find_package(fmt REQUIRED)

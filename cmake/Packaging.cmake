@@ -54,8 +54,9 @@ set(CPACK_DEBIAN_DAEMON_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libpaperboy-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-# The client's headers use standalone Asio's (AsyncClient hands out asio::awaitables).
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libasio-dev")
+# The client's headers use standalone Asio's (AsyncClient hands out asio::awaitables); its TLS
+# links OpenSSL, which a static library leaves to the program that uses it.
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libasio-dev, libssl-dev")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "C++20 client library for the paperboy message broker
 The blocking Client and the Asio-coroutine AsyncClient, as static libraries, with their headers,
 a CMake package (find_package(paperboy CONFIG) gives paperboy::client) and paperboy.pc.")

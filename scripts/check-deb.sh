@@ -48,6 +48,7 @@ expect_field "$daemon_deb" Depends "*libstdc++6*"
 expect_field "$dev_deb" Package libpaperboy-dev
 expect_field "$dev_deb" Version "$version-1"
 expect_field "$dev_deb" Depends "*libasio-dev*"
+expect_field "$dev_deb" Depends "*libssl-dev*"
 
 # Contents: expect_contents DEB REGEX... (each matching a whole path in the package)
 expect_contents() {

@@ -40,7 +40,17 @@ struct Options {
   std::size_t window_bytes = 4 * 1024 * 1024;
   std::string consume = "view";
   bool json = false;
+  bool tls = false;  // every client over TLS (paperboyd's --tls-port), verified by `ca`
+  std::string ca;
 };
+
+pc::ConnectOptions connect_options(const Options& options, std::string name) {
+  pc::ConnectOptions connect;
+  connect.client_name = std::move(name);
+  connect.tls.enabled = options.tls || !options.ca.empty();
+  connect.tls.ca_file = options.ca;
+  return connect;
+}
 
 // What the publisher and the subscribers share (one thread: no atomics).
 struct Run {
@@ -121,8 +131,7 @@ asio::awaitable<void> bench(std::shared_ptr<Run> run) {
   std::vector<std::unique_ptr<pc::AsyncClient>> subscribers;
   for (std::size_t i = 0; i < run->options.subs; ++i) {
     auto client = std::make_unique<pc::AsyncClient>(executor);
-    pc::ConnectOptions options;
-    options.client_name = "async-bench-sub-" + std::to_string(i);
+    auto options = connect_options(run->options, "async-bench-sub-" + std::to_string(i));
     co_await client->connect(run->options.host, run->options.port, std::move(options));
     if (run->options.consume == "view") {
       co_await client->subscribe_views(
@@ -134,8 +143,7 @@ asio::awaitable<void> bench(std::shared_ptr<Run> run) {
     subscribers.push_back(std::move(client));
   }
   pc::AsyncClient publisher(executor);
-  pc::ConnectOptions options;
-  options.client_name = "async-bench-pub";
+  auto options = connect_options(run->options, "async-bench-pub");
   co_await publisher.connect(run->options.host, run->options.port, std::move(options));
 
   run->start = Clock::now();
@@ -186,6 +194,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"view", "stream"}))
       ->capture_default_str();
   app.add_flag("--json", o.json, "One JSON object, as paperboy-bench --json prints");
+  app.add_flag("--tls", o.tls, "Connect every client with TLS (to paperboyd's --tls-port)");
+  app.add_option("--ca", o.ca,
+                 "PEM file of the CAs that sign the broker's certificate (implies "
+                 "--tls; default: the system's)")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   auto run = std::make_shared<Run>();

@@ -17,11 +17,16 @@ struct ConnectArgs {
   std::string name;
   std::string token;
   client::Timeout timeout = std::chrono::seconds(5);
+  /// TLS: on with --tls, or implied by any of --ca, --cert, --key.
+  bool tls = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   /// Connect again when the connection is lost (listen and reply; see add_reconnect_option).
   bool reconnect = false;
 };
 
-/// Adds --host, --port, --name, --token and --timeout to a command.
+/// Adds --host, --port, --name, --token, --timeout, --tls, --ca, --cert and --key to a command.
 void add_connect_options(CLI::App& command, ConnectArgs& args);
 
 /// Adds --no-reconnect to a long-running command, which reconnects by default.

@@ -147,6 +147,7 @@ asio::awaitable<void> ClientCore::connect(std::vector<Server> servers, ConnectOp
                     std::to_string(newest_protocol_version) + ")",
                 true);
   }
+  if (options.tls.enabled) tls_context_.emplace(make_tls_context(options.tls));
   options_ = std::move(options);
   servers_ = std::move(servers);
   state_ = State::connecting;
@@ -199,16 +200,17 @@ asio::awaitable<ClientCore::Welcomed> ClientCore::handshake(const Server& server
                                                             Clock::time_point deadline) {
   const std::string peer = peer_name(server);
   // Shared with the deadline's handler, which may run after this coroutine is gone.
-  auto socket = std::make_shared<asio::ip::tcp::socket>(executor_);
+  auto stream =
+      tls_context_ ? std::make_shared<ServerStream>(asio::ip::tcp::socket(executor_), *tls_context_)
+                   : std::make_shared<ServerStream>(asio::ip::tcp::socket(executor_));
   // One timer bounds the whole handshake: at the deadline it closes the socket, which ends
   // whichever operation is waiting.
   auto expired = std::make_shared<bool>(false);
   asio::steady_timer deadline_timer(executor_, deadline);
-  deadline_timer.async_wait([expired, socket](asio::error_code ec) {
+  deadline_timer.async_wait([expired, stream](asio::error_code ec) {
     if (ec) return;
     *expired = true;
-    asio::error_code ignored;
-    socket->close(ignored);
+    stream->close();
   });
   struct CancelOnExit {
     asio::steady_timer& timer;
@@ -235,19 +237,32 @@ asio::awaitable<ClientCore::Welcomed> ClientCore::handshake(const Server& server
     if (ec) throw fail(ec, "resolving");
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
-  co_await asio::async_connect(*socket, endpoints, asio::redirect_error(use_awaitable, ec));
+  co_await asio::async_connect(stream->socket(), endpoints,
+                               asio::redirect_error(use_awaitable, ec));
   if (ec) throw fail(ec, "connecting to");
   // We batch frames ourselves; Nagle would only delay the last partial batch.
-  socket->set_option(asio::ip::tcp::no_delay(true), ec);
+  stream->socket().set_option(asio::ip::tcp::no_delay(true), ec);
+
+  if (stream->tls()) {
+    auto& tls = stream->tls_stream();
+    const auto& name = options_.tls.server_name.empty() ? server.host : options_.tls.server_name;
+    prepare_tls_handshake(tls, name, options_.tls.verify_peer);
+    co_await tls.async_handshake(asio::ssl::stream_base::client,
+                                 asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (*expired) throw fail(ec, "TLS handshake with");
+      throw connection_error(ec, "TLS handshake with " + peer + ": " + tls_failure(tls, ec));
+    }
+  }
 
   const std::string hello =
       protocol::encode_frame(protocol::Hello{version, options_.client_name, options_.token});
-  co_await asio::async_write(*socket, asio::buffer(hello), asio::redirect_error(use_awaitable, ec));
+  co_await asio::async_write(*stream, asio::buffer(hello), asio::redirect_error(use_awaitable, ec));
   if (ec) throw fail(ec, "sending HELLO to");
 
   // Read exactly the answer (nothing past it), so the frame buffer can be sized by WELCOME.
   char prefix[protocol::frame_header_size];
-  co_await asio::async_read(*socket, asio::buffer(prefix), asio::redirect_error(use_awaitable, ec));
+  co_await asio::async_read(*stream, asio::buffer(prefix), asio::redirect_error(use_awaitable, ec));
   if (ec) throw fail(ec, "waiting for WELCOME from");
   const auto length = read_u32(prefix);
   if (length == 0 || length > max_welcome_size) {
@@ -256,7 +271,7 @@ asio::awaitable<ClientCore::Welcomed> ClientCore::handshake(const Server& server
     throw protocol_error(peer + " did not answer HELLO with a PB1 frame (not a paperboyd?)");
   }
   std::string body(length, '\0');
-  co_await asio::async_read(*socket, asio::buffer(body), asio::redirect_error(use_awaitable, ec));
+  co_await asio::async_read(*stream, asio::buffer(body), asio::redirect_error(use_awaitable, ec));
   if (ec) throw fail(ec, "waiting for WELCOME from");
 
   const auto decoded = protocol::decode(body);
@@ -279,7 +294,7 @@ asio::awaitable<ClientCore::Welcomed> ClientCore::handshake(const Server& server
                     " to a HELLO in version " + std::to_string(version),
                 true);
   }
-  co_return Welcomed{std::move(*socket),
+  co_return Welcomed{std::move(stream),
                      server,
                      welcome->version,
                      welcome->max_payload,
@@ -289,7 +304,7 @@ asio::awaitable<ClientCore::Welcomed> ClientCore::handshake(const Server& server
 
 void ClientCore::start_connection(Welcomed welcomed) {
   const auto old_version = version_;
-  socket_.emplace(std::move(welcomed.socket));
+  stream_ = std::move(welcomed.stream);
   version_ = welcomed.version;
   max_payload_ = welcomed.max_payload;
   server_id_ = std::move(welcomed.server_id);
@@ -342,6 +357,7 @@ void ClientCore::start_connection(Welcomed welcomed) {
 
 asio::awaitable<void> ClientCore::read_loop(std::uint64_t generation) {
   auto self = shared_from_this();
+  const auto stream = stream_;
   asio::error_code ec;
   for (;;) {
     // Frames already buffered first; stop handing them out while the application's buffers are
@@ -368,8 +384,8 @@ asio::awaitable<void> ClientCore::read_loop(std::uint64_t generation) {
       if (generation != generation_) co_return;
     }
     const auto n =
-        co_await socket_->async_read_some(asio::buffer(in_.writable_data(), in_.writable_size()),
-                                          asio::redirect_error(use_awaitable, ec));
+        co_await stream->async_read_some(asio::buffer(in_.writable_data(), in_.writable_size()),
+                                         asio::redirect_error(use_awaitable, ec));
     if (generation != generation_) co_return;
     if (ec) {
       lose(generation,
@@ -387,6 +403,7 @@ asio::awaitable<void> ClientCore::read_loop(std::uint64_t generation) {
 
 asio::awaitable<void> ClientCore::write_loop(std::uint64_t generation) {
   auto self = shared_from_this();
+  const auto stream = stream_;
   asio::error_code ec;
   for (;;) {
     while (out_.empty()) {
@@ -396,7 +413,7 @@ asio::awaitable<void> ClientCore::write_loop(std::uint64_t generation) {
     }
     writer_idle_ = false;
     writing_.swap(out_);
-    co_await asio::async_write(*socket_, asio::buffer(writing_),
+    co_await asio::async_write(*stream, asio::buffer(writing_),
                                asio::redirect_error(use_awaitable, ec));
     if (generation != generation_) co_return;
     if (ec) {
@@ -446,8 +463,7 @@ asio::awaitable<void> ClientCore::keepalive_loop(std::uint64_t generation) {
 void ClientCore::lose(std::uint64_t generation, const Error& why) {
   if (generation != generation_ || state_ != State::connected) return;
   ++generation_;
-  asio::error_code ignored;
-  socket_->close(ignored);
+  stream_->close();
   keepalive_timer_.cancel();
   writer_.notify_all();
   room_.notify_all();
@@ -571,10 +587,7 @@ void ClientCore::finish(std::optional<Error> reason) {
   state_ = State::closed;
   ++generation_;
   close_reason_ = std::move(reason);
-  if (socket_) {
-    asio::error_code ignored;
-    socket_->close(ignored);
-  }
+  if (stream_) stream_->close();
   keepalive_timer_.cancel();
   reconnect_timer_.cancel();
   const Error why = close_reason_.value_or(closed_error());

@@ -24,6 +24,7 @@
 #include "paperboy/client/client.hpp"
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "server_stream.hpp"
 #include "wait_list.hpp"
 
 namespace paperboy::client {
@@ -189,7 +190,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     std::shared_ptr<Completion> completion;  // null for a plain publish
   };
   struct Welcomed {
-    asio::ip::tcp::socket socket;
+    std::shared_ptr<ServerStream> stream;
     Server server;
     std::uint8_t version = 0;
     std::uint32_t max_payload = 0;
@@ -268,7 +269,10 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::optional<Error> close_reason_;
   // Bumped for every connection and every loss: coroutines of an older one stop.
   std::uint64_t generation_ = 0;
-  std::optional<asio::ip::tcp::socket> socket_;
+  // Shared with the reader and writer of its connection: a TLS stream must outlive the
+  // operations still running on it after a loss closed it.
+  std::shared_ptr<ServerStream> stream_;
+  std::optional<asio::ssl::context> tls_context_;  // made once by connect(), when TLS is on
   asio::steady_timer keepalive_timer_;
   asio::steady_timer reconnect_timer_;
   protocol::FrameBuffer in_;

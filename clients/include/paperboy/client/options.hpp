@@ -45,13 +45,28 @@ struct ReconnectOptions {
   unsigned max_attempts = 0;
 };
 
+/// TLS to the broker (paperboyd's --tls-port). The server's certificate is verified against
+/// `ca_file` (or the system's trusted roots) and must name the host connected to: its DNS name,
+/// or for an IP address host an IP SAN; the name is also sent as SNI. Reconnects do the same.
+struct TlsOptions {
+  TlsOptions() = default;
+  bool enabled = false;
+  std::string ca_file;      ///< PEM file of trusted CAs; empty: the system's default verify paths
+  std::string cert_file;    ///< PEM client certificate (chain), for a broker that wants one (mTLS)
+  std::string key_file;     ///< PEM private key of cert_file
+  std::string server_name;  ///< SNI and the name the certificate must hold; empty: the host
+  /// false accepts any certificate (encrypted but unauthenticated: for tests only).
+  bool verify_peer = true;
+};
+
 /// How to introduce ourselves to the broker, and how the connection is kept. Set its fields by
 /// name (`options.client_name = ...`); it is not an aggregate on purpose (see PublishOptions).
 struct ConnectOptions {
   ConnectOptions() = default;
   std::string client_name = "paperboy-client";  ///< shown in the broker's logs
   std::string token;                            ///< auth token; empty when the broker needs none
-  Timeout connect_timeout = default_timeout;    ///< TCP connect plus HELLO/WELCOME, per attempt
+  Timeout connect_timeout = default_timeout;    ///< TCP connect, TLS handshake and HELLO/WELCOME,
+                                                ///< per attempt
   Timeout write_timeout = default_timeout;      ///< how long the blocking Client's publish()
                                                 ///< and ack() may block flushing
   /// The PB1 version to ask for: 2, or 1 to speak version 1 only. A broker that refuses version
@@ -60,6 +75,8 @@ struct ConnectOptions {
   /// More brokers to try, after the one given to connect(), in this order (round robin).
   std::vector<Server> more_servers;
   ReconnectOptions reconnect;
+  /// TLS for every connection (reconnects too); off by default.
+  TlsOptions tls;
   /// Bytes of plain publishes (and confirmed ones waiting to be sent) kept while disconnected,
   /// sent first once connected again; a publish past it fails at once (Error with
   /// buffer_full()). The same bound holds while connected for what the broker has not taken

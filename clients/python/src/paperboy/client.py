@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import random
+import ssl as _ssl
 import struct
 from collections import deque
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ class Options:
     max_pending_messages: int = 65_536
     max_pending_bytes: int = 64 * 1024 * 1024
     protocol_version: int = 2
+    ssl: Optional[_ssl.SSLContext] = None
+    server_hostname: Optional[str] = None
     on_disconnected: Optional[Callback] = None
     on_reconnected: Optional[Callback] = None
     on_gave_up: Optional[Callback] = None
@@ -432,8 +435,18 @@ class Client:
         timeout = self._options.connect_timeout
         proto = Connection(self, self._loop)
         try:
+            # TLS (every attempt, reconnects too): the handshake is part of the connect, under
+            # the same timeout; the certificate must name server_hostname, else the host.
+            tls = self._options.ssl
             await asyncio.wait_for(
-                self._loop.create_connection(lambda: proto, host, port), timeout
+                self._loop.create_connection(
+                    lambda: proto,
+                    host,
+                    port,
+                    ssl=tls,
+                    server_hostname=(self._options.server_hostname or host) if tls else None,
+                ),
+                timeout,
             )
             assert proto.transport is not None
             proto.transport.write(codec.encode_hello(version, self._options.name, self._options.token))
@@ -1126,6 +1139,8 @@ async def connect(
     max_pending_messages: int = 65_536,
     max_pending_bytes: int = 64 * 1024 * 1024,
     protocol_version: int = 2,
+    ssl: Union[_ssl.SSLContext, bool, None] = None,
+    server_hostname: Optional[str] = None,
     on_disconnected: Optional[Callback] = None,
     on_reconnected: Optional[Callback] = None,
     on_gave_up: Optional[Callback] = None,
@@ -1137,6 +1152,10 @@ async def connect(
     broker refused the token. See the README for every option."""
     if protocol_version not in (1, 2):
         raise Error(f"PB1 version {protocol_version} is not one this client speaks (1 or 2)")
+    if server_hostname and not ssl:
+        raise Error("server_hostname needs ssl")
+    # True: the system's trusted CAs, host name checked (TLS 1.2 at least, like paperboyd).
+    tls = _ssl.create_default_context() if ssl is True else (ssl or None)
     all_servers = [(host, port)] + [_parse_server(s) for s in servers or []]
     options = Options(
         name=name or f"python-{os.getpid()}",
@@ -1153,6 +1172,8 @@ async def connect(
         max_pending_messages=max_pending_messages,
         max_pending_bytes=max_pending_bytes,
         protocol_version=protocol_version,
+        ssl=tls,
+        server_hostname=server_hostname,
         on_disconnected=on_disconnected,
         on_reconnected=on_reconnected,
         on_gave_up=on_gave_up,
