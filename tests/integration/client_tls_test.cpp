@@ -13,10 +13,10 @@
 #include <variant>
 #include <vector>
 
-#include "client_tls_certificates.hpp"
 #include "command.hpp"
 #include "daemon.hpp"
 #include "paperboy/client/client.hpp"
+#include "test_certificates.hpp"
 
 #ifndef PAPERBOY_CLI_PATH
 #error "PAPERBOY_CLI_PATH must name the paperboy binary under test"
@@ -126,8 +126,8 @@ void expect_refused(std::uint16_t port, const std::string& host, const pc::Conne
 }  // namespace
 
 TEST_CASE("client over TLS: round trip with the server verified by its CA, by IP and by name") {
-  const ClientTlsCertificates certificates;
-  TlsBroker broker({certificates.server_cert(), certificates.server_key(), {}});
+  TestCertificates certificates;
+  TlsBroker broker({certificates.server().cert, certificates.server().key, {}});
   for (const std::string host : {"127.0.0.1", "localhost"}) {
     CAPTURE(host);
     pc::Client client;
@@ -139,8 +139,8 @@ TEST_CASE("client over TLS: round trip with the server verified by its CA, by IP
 }
 
 TEST_CASE("client over TLS: a server certificate from a CA we do not trust is refused") {
-  const ClientTlsCertificates certificates;
-  TlsBroker broker({certificates.untrusted_server_cert(), certificates.untrusted_server_key(), {}});
+  TestCertificates certificates;
+  TlsBroker broker({certificates.untrusted_server().cert, certificates.untrusted_server().key, {}});
   expect_refused(broker.tls_port(), "127.0.0.1", tls_options(certificates.ca()),
                  "certificate verify failed");
   // Without verification the same server is accepted (encrypted, unauthenticated).
@@ -152,8 +152,8 @@ TEST_CASE("client over TLS: a server certificate from a CA we do not trust is re
 }
 
 TEST_CASE("client over TLS: a certificate for another name is refused") {
-  const ClientTlsCertificates certificates;
-  TlsBroker broker({certificates.server_cert(), certificates.server_key(), {}});
+  TestCertificates certificates;
+  TlsBroker broker({certificates.server().cert, certificates.server().key, {}});
   auto options = tls_options(certificates.ca());
   options.tls.server_name = "broker.example.com";
   expect_refused(broker.tls_port(), "127.0.0.1", options, "hostname mismatch");
@@ -163,12 +163,12 @@ TEST_CASE("client over TLS: a certificate for another name is refused") {
 }
 
 TEST_CASE("client over TLS: a broker that requires a client certificate (mTLS)") {
-  const ClientTlsCertificates certificates;
-  TlsBroker broker({certificates.server_cert(), certificates.server_key(), certificates.ca()});
-  const auto client_cert = certificates.make_client("billing-worker");
+  TestCertificates certificates;
+  TlsBroker broker({certificates.server().cert, certificates.server().key, certificates.ca()});
+  const auto client_cert = certificates.client("billing-worker");
   auto options = tls_options(certificates.ca());
-  options.tls.cert_file = client_cert.string() + ".pem";
-  options.tls.key_file = client_cert.string() + ".key";
+  options.tls.cert_file = client_cert.cert;
+  options.tls.key_file = client_cert.key;
   pc::Client client;
   client.connect("127.0.0.1", broker.tls_port(), options);
   expect_round_trip(client, broker.plain_port(), "/topic/mtls");
@@ -180,7 +180,7 @@ TEST_CASE("client over TLS: a broker that requires a client certificate (mTLS)")
 }
 
 TEST_CASE("client over TLS: unusable TLS files are refused before connecting") {
-  const ClientTlsCertificates certificates;
+  TestCertificates certificates;
   auto options = tls_options(certificates.ca());
   options.tls.ca_file = "/nonexistent/ca.pem";
   pc::Client client;
@@ -192,16 +192,16 @@ TEST_CASE("client over TLS: unusable TLS files are refused before connecting") {
     CHECK_MESSAGE(std::string(e.what()).find("/nonexistent/ca.pem") != std::string::npos, e.what());
   }
   options = tls_options(certificates.ca());
-  options.tls.cert_file = certificates.server_cert().string();  // and no key
+  options.tls.cert_file = certificates.server().cert;  // and no key
   pc::Client keyless;
   CHECK_THROWS_AS(keyless.connect("127.0.0.1", 1, options), pc::Error);
 }
 
 TEST_CASE("paperboy send and listen --tls --ca: a round trip through the CLI") {
-  const ClientTlsCertificates certificates;
-  TlsBroker broker({certificates.server_cert(), certificates.server_key(), {}});
+  TestCertificates certificates;
+  TlsBroker broker({certificates.server().cert, certificates.server().key, {}});
   const std::string port = std::to_string(broker.tls_port());
-  const std::string ca = certificates.ca().string();
+  const std::string ca = certificates.ca();
   // A queue keeps the message until listen takes it, so the two need no ordering.
   const auto sent =
       run_to_end({PAPERBOY_CLI_PATH, "send", "--timeout", "20s", "--port", port, "--tls", "--ca",
@@ -221,8 +221,8 @@ TEST_CASE("paperboy send and listen --tls --ca: a round trip through the CLI") {
 }
 
 TEST_CASE("client over TLS: reconnects, with a new handshake, after the daemon restarts") {
-  const ClientTlsCertificates certificates;
-  TlsBroker broker({certificates.server_cert(), certificates.server_key(), {}});
+  TestCertificates certificates;
+  TlsBroker broker({certificates.server().cert, certificates.server().key, {}});
   auto options = tls_options(certificates.ca());
   options.reconnect.enabled = true;
   options.reconnect.initial_delay = 20ms;
@@ -249,8 +249,8 @@ TEST_CASE("client over TLS: reconnects, with a new handshake, after the daemon r
 
 TEST_CASE(
     "paperboyd's TLS port: a client with a plain TCP connection is refused, TLS ones served") {
-  const ClientTlsCertificates certificates;
-  TlsBroker broker({certificates.server_cert(), certificates.server_key(), {}});
+  TestCertificates certificates;
+  TlsBroker broker({certificates.server().cert, certificates.server().key, {}});
   pc::ConnectOptions plain;
   plain.reconnect.enabled = false;
   pc::Client client;

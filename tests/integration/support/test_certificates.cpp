@@ -26,10 +26,15 @@ const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt", "ec_paramg
 
 }  // namespace
 
+namespace {
+// The names the daemon is reached by in the tests.
+constexpr std::string_view server_names = "subjectAltName=IP:127.0.0.1,DNS:localhost";
+}  // namespace
+
 TestCertificates::TestCertificates() {
   make_ca("ca", "paperboy test CA");
   make_ca("other-ca", "paperboy untrusted CA");
-  make_signed("server", "localhost", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  make_signed("server", "localhost", "ca", server_names);
 }
 
 void TestCertificates::make_ca(std::string_view stem, std::string_view common_name) {
@@ -79,6 +84,10 @@ CertificateFiles TestCertificates::client(std::string_view name) {
 
 CertificateFiles TestCertificates::untrusted_client(std::string_view name) {
   return make_signed("untrusted-" + std::string(name), name, "other-ca", "");
+}
+
+CertificateFiles TestCertificates::untrusted_server() {
+  return make_signed("untrusted-server", "localhost", "other-ca", server_names);
 }
 
 }  // namespace paperboy::itest

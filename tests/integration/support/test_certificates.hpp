@@ -30,6 +30,8 @@ class TestCertificates {
   CertificateFiles client(std::string_view name);
   /// A client certificate with subject CN=`name`, signed by the CA nobody trusts.
   CertificateFiles untrusted_client(std::string_view name);
+  /// A server certificate for 127.0.0.1 and localhost signed by the CA nobody trusts.
+  CertificateFiles untrusted_server();
 
  private:
   std::string path(std::string_view file) const { return (dir_.path() / file).string(); }
