@@ -26,7 +26,11 @@ find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(paperboy_asio INTERFACE)
 add_library(paperboy::asio ALIAS paperboy_asio)
 target_include_directories(paperboy_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(paperboy_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# Asio picks aligned_alloc/free or operator new/delete for its recycled handler memory by whether
+# a standard header was included before its own, so two files including in different orders
+# disagree (ASan: alloc-dealloc-mismatch; valgrind: mismatched free/delete). One choice for all.
+target_compile_definitions(paperboy_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+  ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(paperboy_asio INTERFACE Threads::Threads)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 with -fsanitize=thread inlines Asio's coroutine-frame allocator (aligned_alloc, freed
