@@ -352,27 +352,52 @@ std::optional<HttpEndpoint> parse_http_endpoint(std::string_view text) {
   return HttpEndpoint{std::string(address), *port};
 }
 
-ParsedSettings parse_settings(int argc, const char* const* argv) {
+/// The app and the values its options write to: options hold pointers into it, so it stays put.
+struct SettingsParser::Bound {
   CLI::App app{"paperboyd " PAPERBOY_VERSION
                ": a small, fast message broker. /topic channels fan out to every subscriber, "
                "/queue channels hand each message to one consumer, round-robin.",
                "paperboyd"};
-  app.set_version_flag("--version", "paperboyd " PAPERBOY_VERSION, "Print the version and exit");
-  app.footer(
-      "Logs go to stderr as `event key=value` lines. SIGINT/SIGTERM: stop accepting, tell PB1 "
-      "clients ERR 6, flush for up to --shutdown-grace, exit 0 (a second signal cuts the grace "
-      "short). SIGHUP reloads the --config file (flags given here still override it) and applies "
-      "what can change live; a bad file keeps the running settings. Start-up errors exit 1, bad "
-      "flags or settings exit 2.");
-  ParsedSettings parsed;
   Settings settings;
-  double frame_timeout = 10.0;
-  double shutdown_grace = 2.0;
+  double frame_timeout = 0;
+  double shutdown_grace = 0;
   std::string http;
-  add_flags(app, settings, http, frame_timeout, shutdown_grace);
-  add_liveness_flags(app, settings.config);
   std::string tls_port;
-  add_tls_flags(app, settings.config, tls_port);
+
+  Bound() {
+    app.set_version_flag("--version", "paperboyd " PAPERBOY_VERSION, "Print the version and exit");
+    app.footer(
+        "Logs go to stderr as `event key=value` lines. SIGINT/SIGTERM: stop accepting, tell PB1 "
+        "clients ERR 6, flush for up to --shutdown-grace, exit 0 (a second signal cuts the grace "
+        "short). SIGHUP reloads the --config file (flags given here still override it) and "
+        "applies what can change live; a bad file keeps the running settings. Start-up errors "
+        "exit 1, bad flags or settings exit 2.");
+    reset();
+    add_flags(app, settings, http, frame_timeout, shutdown_grace);
+    add_liveness_flags(app, settings.config);
+    add_tls_flags(app, settings.config, tls_port);
+  }
+
+  /// Back to the defaults, as if nothing had been parsed: assigned in place, so the options'
+  /// pointers stay good.
+  void reset() {
+    app.clear();
+    settings = Settings{};
+    frame_timeout = 10.0;
+    shutdown_grace = 2.0;
+    http.clear();
+    tls_port.clear();
+  }
+};
+
+SettingsParser::SettingsParser() : bound_(std::make_unique<Bound>()) {}
+SettingsParser::~SettingsParser() = default;
+
+ParsedSettings SettingsParser::parse(int argc, const char* const* argv) {
+  Bound& b = *bound_;
+  b.reset();
+  CLI::App& app = b.app;
+  ParsedSettings parsed;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& error) {
@@ -389,11 +414,12 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
     parsed.error = locate_in_file(error.what(), app["--config"]->as<std::string>(), argc, argv);
     return parsed;
   }
+  Settings settings = b.settings;
   settings.config_file = app["--config"]->as<std::string>();
-  settings.config.frame_timeout = to_millis(frame_timeout);
-  settings.config.shutdown_grace = to_millis(shutdown_grace);
-  if (!http.empty()) settings.http = parse_http_endpoint(http);
-  if (!tls_port.empty()) settings.config.tls_port = parse_number<std::uint16_t>(tls_port);
+  settings.config.frame_timeout = to_millis(b.frame_timeout);
+  settings.config.shutdown_grace = to_millis(b.shutdown_grace);
+  if (!b.http.empty()) settings.http = parse_http_endpoint(b.http);
+  if (!b.tls_port.empty()) settings.config.tls_port = parse_number<std::uint16_t>(b.tls_port);
   // A certificate that does not load stops start-up (and --check-config) here, naming the file.
   if (std::string error = broker::tls_settings_error(settings.config); !error.empty()) {
     parsed.exit_code = 2;
@@ -402,6 +428,10 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   }
   parsed.settings = std::move(settings);
   return parsed;
+}
+
+ParsedSettings parse_settings(int argc, const char* const* argv) {
+  return SettingsParser().parse(argc, argv);
 }
 
 }  // namespace paperboy::daemon

@@ -1,4 +1,4 @@
-// libFuzzer target: the --config file parser, exactly as paperboyd runs it (parse_settings with
+// libFuzzer target: the --config file parser, exactly as paperboyd runs it (its SettingsParser with
 // `--config FILE`: CLI11's TOML reader, the range checks of every setting, and the messages that
 // name an unknown key's or a bad value's line), on arbitrary text as the file's contents.
 //
@@ -75,7 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   write_config(data, size);
   const std::string path = "/proc/self/fd/" + std::to_string(config_fd());
   const char* argv[] = {"paperboyd", "--config", path.c_str()};
-  const ParsedSettings parsed = paperboy::daemon::parse_settings(3, argv);
+  // Built once for the run: each parse starts from the defaults, as a fresh one would.
+  static paperboy::daemon::SettingsParser parser;
+  const ParsedSettings parsed = parser.parse(3, argv);
   if (parsed.settings) {
     if (parsed.exit_code != 0 || !parsed.error.empty()) fail("settings with an error");
     if (parsed.settings->config_file != path) fail("settings name another config file");
