@@ -6,14 +6,15 @@
 // whose writes keep what the broker sends. The server admits it as it admits an accepted socket
 // and runs the session exactly as paperboyd does. The one connection can subscribe, publish to
 // itself, ack, park PUBs on a full queue and so on: routing, queues, the ledger and the outbox
-// are all exercised, not only the decoder. No socket is opened per input (the TCP harness this
-// replaces ran 500 inputs a second; this one runs thousands), so a run reaches millions.
+// are all exercised, not only the decoder. No client socket is connected per input (the TCP
+// harness this replaces ran 500 inputs a second; this one runs thousands).
 //
 // Checked for every input: the session closes by itself within a bound once its peer has
-// finished (a session that lingers is a leak of a connection), the server then shuts down and
-// frees everything (LeakSanitizer), and what the broker sent is a stream of frames, each of which
-// decodes when the session spoke PB1. Timeouts are short so that an input that parks PUBs or
-// leaves a frame unfinished costs milliseconds, not the daemon's seconds.
+// finished or, blocked with input unread, has gone (a session that lingers is a leak of a
+// connection), the server then shuts down and frees everything (LeakSanitizer), and what the
+// broker sent is a stream of frames, each of which decodes when the session spoke PB1. Timeouts are
+// short so that an input that parks PUBs or leaves a frame unfinished costs milliseconds, not the
+// daemon's seconds.
 
 #include <spdlog/spdlog.h>
 #include <sys/uio.h>
@@ -126,7 +127,15 @@ class InputTransport final : public Transport {
     co_return std::error_code{};
   }
 
-  Peer probe_peer() noexcept override { return input_.empty() ? Peer::finished : Peer::sending; }
+  // The broker probes a peer it stopped reading (its PUBs wait for a full queue). While input is
+  // unread, this client is there for a few sweeps, then it gives up and closes: a real socket
+  // then answers the broker's PINGs with a reset. Without that, a publisher blocked on a queue
+  // nobody drains would rightly be kept for as long as its peer stays, and the input would never
+  // end.
+  Peer probe_peer() noexcept override {
+    if (input_.empty()) return Peer::finished;
+    return ++probes_while_unread_ > patient_probes ? Peer::gone : Peer::sending;
+  }
   void shutdown_send() noexcept override { sent_fin_ = true; }
   void close() noexcept override { connection_.closed = true; }
 
@@ -135,6 +144,8 @@ class InputTransport final : public Transport {
   std::string_view input_;
   Connection& connection_;
   bool sent_fin_ = false;
+  std::size_t probes_while_unread_ = 0;
+  static constexpr std::size_t patient_probes = 3;
 };
 
 bool opens_pb1(std::string_view input, std::uint32_t max_body) {
