@@ -27,7 +27,7 @@ namespace {
 
 // Location keeps 32-bit offsets; a record may be up to 1 GiB past a segment's limit.
 constexpr std::uint64_t max_segment_bytes = 2ull << 30;
-constexpr std::uint64_t min_segment_bytes = 4096;
+constexpr std::uint64_t min_segment_bytes = 64;
 
 }  // namespace
 
