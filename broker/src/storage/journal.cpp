@@ -175,26 +175,27 @@ void Journal::hand_off() {
 // in its own segment or a younger one, so deleting a segment never brings a settled message
 // back. A front segment stuck mostly live (a queue nobody drains) would keep every settled
 // segment behind it, so it is also copied forward when the log is more than twice the live data.
+// Copying stops for this turn after about a segment's worth: the writer reads and writes it, and
+// the turn's own publishes wait for that batch.
 void Journal::reclaim_front_segment() {
   auto& index = *index_;
-  while (index.segments.size() > 1) {
-    const std::uint64_t number = index.segments.front().number;
-    bool compacted = false;
-    if (index.segments.front().live_bytes > 0) {
-      const auto& front = index.segments.front();
+  std::uint64_t copied = 0;
+  while (index.segments.size() > 1 && copied < options_.segment_bytes) {
+    const auto& front = index.segments.front();
+    const std::uint64_t number = front.number;
+    if (front.live_bytes > 0) {
       const bool sparse = front.live_bytes * 4 < front.bytes;
       const bool bloated = index.disk_bytes > 2 * index.live_bytes + 2 * options_.segment_bytes;
       if (!sparse && !bloated) return;
+      copied += front.live_bytes;
       copy_live_records(number);
-      compacted = true;
       ++compacted_segments_;
     }
-    // A deque keeps references on push_back, but copying may have rolled the head: look again.
+    // Copying may have rolled the head; a deque keeps references then, but look again anyway.
     auto& gone = index.segments.front();
     open_->delete_after.push_back(gone.number);
     index.disk_bytes -= gone.bytes;
     index.segments.pop_front();
-    if (compacted) return;  // one copy per loop turn bounds the turn's work
   }
 }
 
