@@ -37,15 +37,20 @@ void check_disk_matches(const TempDir& dir, const JournalStats& stats) {
   CHECK(total(sizes) == stats.bytes_on_disk);
 }
 
+/// `count` messages to `queue`, committed.
+std::vector<MessageId> publish(JournalOnLoop& loop, std::string_view queue, int count) {
+  std::vector<MessageId> ids;
+  for (int i = 0; i < count; ++i) ids.push_back(loop.journal->append_enqueue(queue, payload, 0, 0));
+  loop.commit();
+  return ids;
+}
+
 }  // namespace
 
 TEST_CASE("storage: segments roll at segment_bytes and settled ones are deleted") {
   TempDir dir;
   JournalOnLoop loop(options_in(dir.path(), segment_bytes));
-  std::vector<MessageId> ids;
-  for (int i = 0; i < 40; ++i)
-    ids.push_back(loop.journal->append_enqueue("/queue/q", payload, 0, 0));
-  loop.commit();
+  const std::vector<MessageId> ids = publish(loop, "/queue/q", 40);
   const auto sizes = segment_sizes(dir.path());
   REQUIRE(sizes.size() >= 5);
   for (const auto size : sizes) CHECK(size <= segment_bytes);
@@ -67,10 +72,7 @@ TEST_CASE("storage: segments roll at segment_bytes and settled ones are deleted"
 TEST_CASE("storage: a mostly settled segment is compacted and its live messages kept once") {
   TempDir dir;
   JournalOnLoop loop(options_in(dir.path(), segment_bytes));
-  std::vector<MessageId> ids;
-  for (int i = 0; i < 40; ++i)
-    ids.push_back(loop.journal->append_enqueue("/queue/q", payload, 0, 0));
-  loop.commit();
+  const std::vector<MessageId> ids = publish(loop, "/queue/q", 40);
   // Every eighth message stays (the first one handed out before); the rest are settled.
   std::vector<MessageId> kept;
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -148,10 +150,7 @@ TEST_CASE("storage: over many publish and settle cycles the disk follows the liv
 TEST_CASE("storage: a front segment nobody drains does not keep the settled ones behind it") {
   TempDir dir;
   JournalOnLoop loop(options_in(dir.path(), segment_bytes));
-  std::vector<MessageId> stuck;
-  for (int i = 0; i < 8; ++i)
-    stuck.push_back(loop.journal->append_enqueue("/queue/stuck", payload, 0, 0));
-  loop.commit();
+  const std::vector<MessageId> stuck = publish(loop, "/queue/stuck", 8);
   for (int cycle = 0; cycle < 100; ++cycle) {
     std::vector<MessageId> ids;
     for (int i = 0; i < 10; ++i)
