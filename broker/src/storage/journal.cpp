@@ -64,10 +64,10 @@ Journal::Journal(asio::any_io_executor loop, JournalOptions options)
       dir.string(), recovery_.segments, recovery_.records, recovery_.bytes,
       recovery_.messages.size(), recovery_.torn_tail_bytes, recovery_.skipped_records,
       recovery_.skipped_bytes, double(recovery_.duration.count()) / 1e6);
-  if (index_->segments.empty()) {
-    index_->segments.emplace_back().number = 1;
-    write_segment_start();
-  }
+  // Every run starts by writing the next id to the head: ids are never reused, even when the
+  // segments that held the highest ones are gone.
+  if (index_->segments.empty()) index_->segments.emplace_back().number = 1;
+  write_segment_start();
   writer_ = std::make_unique<JournalWriter>(
       dir, options_.retry_interval, options_.hooks,
       [this, alive = std::weak_ptr<int>(alive_)](std::uint64_t durable_through,

@@ -74,7 +74,13 @@ void JournalWriter::run() {
     lock.unlock();
     if (!pending_.empty()) attempt();
     lock.lock();
-    if (last && queued_.empty()) return;
+    if (last && queued_.empty()) {
+      if (!pending_.empty()) {
+        spdlog::error("storage.unwritten_at_close batches={} first={} last={}", pending_.size(),
+                      pending_.front().number, pending_.back().number);
+      }
+      return;
+    }
   }
 }
 

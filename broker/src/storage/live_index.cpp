@@ -12,7 +12,8 @@ SegmentState* LiveIndex::find(std::uint64_t number) noexcept {
   return it != segments.end() && it->number == number ? &*it : nullptr;
 }
 
-void LiveIndex::add(MessageId id, SegmentState& segment, std::uint32_t offset, std::uint32_t size) {
+bool LiveIndex::add(MessageId id, SegmentState& segment, std::uint32_t offset, std::uint32_t size,
+                    Location** location) {
   auto [it, inserted] = live.try_emplace(id);
   if (!inserted) {
     // A compacted copy found next to its original (a crash before the original's segment was
@@ -26,6 +27,8 @@ void LiveIndex::add(MessageId id, SegmentState& segment, std::uint32_t offset, s
   segment.live_bytes += size;
   segment.enqueued.push_back(id);
   live_bytes += size;
+  if (location != nullptr) *location = &it->second;
+  return !inserted;
 }
 
 bool LiveIndex::settle(MessageId id) {

@@ -37,8 +37,10 @@ struct LiveIndex {
 
   /// The segment with this number (nullptr when it is gone).
   SegmentState* find(std::uint64_t number) noexcept;
-  /// Records a live ENQUEUE at the end of `segment`.
-  void add(MessageId id, SegmentState& segment, std::uint32_t offset, std::uint32_t size);
+  /// Records a live ENQUEUE at the end of `segment`; true when the id was live already (a
+  /// compacted copy recovery finds next to its original).
+  bool add(MessageId id, SegmentState& segment, std::uint32_t offset, std::uint32_t size,
+           Location** location = nullptr);
   /// Forgets a settled id; false if it was not live.
   bool settle(MessageId id);
 };

@@ -63,6 +63,13 @@ class Recovery {
     ++result_.report.segments;
   }
 
+  /// Sizes the tables for a log of this many bytes (most records are ENQUEUEs of 100+ bytes).
+  void expect(std::uintmax_t bytes) {
+    const auto records = static_cast<std::size_t>(bytes / 128);
+    result_.index.live.reserve(records);
+    result_.report.messages.reserve(records);
+  }
+
   RecoveredJournal finish() {
     auto& messages = result_.report.messages;
     messages.erase(std::remove_if(messages.begin(), messages.end(),
@@ -89,11 +96,12 @@ class Recovery {
     auto& index = result_.index;
     switch (record.type) {
       case RecordType::enqueue: {
-        const bool copy = index.live.contains(record.id);
-        index.add(record.id, segment, static_cast<std::uint32_t>(offset),
-                  static_cast<std::uint32_t>(record.size));
-        if (copy) return;
-        index.live[record.id].recovered_index = static_cast<std::uint32_t>(messages.size());
+        Location* location = nullptr;
+        if (index.add(record.id, segment, static_cast<std::uint32_t>(offset),
+                      static_cast<std::uint32_t>(record.size), &location)) {
+          return;  // a compacted copy: the message is known already
+        }
+        location->recovered_index = static_cast<std::uint32_t>(messages.size());
         auto& message = messages.emplace_back();
         message.id = record.id;
         message.queue = record.queue;
@@ -139,6 +147,11 @@ RecoveredJournal recover_journal(const std::filesystem::path& journal_dir, bool 
   const auto started = std::chrono::steady_clock::now();
   Recovery recovery(skip_corrupt);
   const auto numbers = list_segments(journal_dir);
+  std::uintmax_t total_bytes = 0;
+  for (const auto number : numbers) {
+    total_bytes += std::filesystem::file_size(segment_path(journal_dir, number));
+  }
+  recovery.expect(total_bytes);
   for (std::size_t i = 0; i < numbers.size(); ++i) {
     recovery.read_segment(segment_path(journal_dir, numbers[i]), numbers[i],
                           i + 1 == numbers.size());
