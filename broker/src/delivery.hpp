@@ -36,10 +36,10 @@ enum class Dialect : std::uint8_t { pb0, pb1_v1, pb1_v2 };
 /// taught us.
 struct QueuedMessage {
   SharedBuffer message;
-  std::uint32_t failures = 0;  ///< deliveries given back by NACK or a consumer leaving
-  ConsumerId avoid = {};       ///< the consumer that just gave it back, if any
-  bool starts_run = false;     ///< first of the backlog's entries from its slab (SlabPins)
-  Deadline expires = never;    ///< past this it is discarded, never delivered (PUB v2 TTL)
+  std::uint32_t failures = 0;     ///< deliveries given back by NACK or a consumer leaving
+  ConsumerId avoid = {};          ///< the consumer that just gave it back, if any
+  bool starts_run = false;        ///< first of the backlog's entries from its slab (SlabPins)
+  Deadline expires = never;       ///< past this it is discarded, never delivered (PUB v2 TTL)
   storage::MessageId stored = 0;  ///< its id in the journal (a durable queue's); 0: not stored
 };
 

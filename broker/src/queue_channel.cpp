@@ -102,8 +102,7 @@ bool QueueChannel::publish(Publication& message) {
 }
 
 bool QueueChannel::publish_durable(Publication& message) {
-  QueueConsumer* consumer =
-      backlog_.empty() && returning_.empty() ? next_consumer({}) : nullptr;
+  QueueConsumer* consumer = backlog_.empty() && returning_.empty() ? next_consumer({}) : nullptr;
   if (!consumer) {
     if (full()) drop_expired_head();
     if (full()) return false;
@@ -111,8 +110,8 @@ bool QueueChannel::publish_durable(Publication& message) {
   // Kept in the shared slab rather than a consumer's arena: the journal copies it from there.
   const SharedBuffer& frame = message.v2_frame();
   message.stored_in(store().open_batch());
-  QueuedMessage queued{frame, 0, {}, false, message.expires(),
-                       store().enqueue(name_, frame, 0, message.expires())};
+  QueuedMessage queued{
+      frame, 0, {}, false, message.expires(), store().enqueue(name_, frame, 0, message.expires())};
   ++published_;
   if (consumer) {
     // Straight to a consumer: auto ack settles it at once, manual ack records the hand-out.

@@ -52,8 +52,8 @@ ReturnedMessages QueueConsumer::surrender(const QueueChannel& channel) {
     never_sent.reserve(unsent.size());
     for (const Delivery& d : unsent) {
       if (auto entry = ledger_.take(d.delivery_id)) {
-        never_sent.push_back({std::move(entry->message), entry->failures, {}, false,
-                              entry->expires, entry->stored});
+        never_sent.push_back(
+            {std::move(entry->message), entry->failures, {}, false, entry->expires, entry->stored});
       }
     }
     back.append(ledger_.take_all(id_));

@@ -71,8 +71,8 @@ class Router {
   /// Why a published message was not taken.
   enum class Refusal : std::uint8_t {
     none,
-    queue_limit,     ///< a new queue channel would pass --max-queues
-    no_subscribers,  ///< it asked for a subscriber (PUB v2 flag) and nothing would receive it
+    queue_limit,          ///< a new queue channel would pass --max-queues
+    no_subscribers,       ///< it asked for a subscriber (PUB v2 flag) and nothing would receive it
     storage_unavailable,  ///< a durable queue's journal refuses writes now (disk full, failed)
   };
   /// What became of a published message.

@@ -27,8 +27,8 @@
 #include "reply_owners.hpp"
 #include "router.hpp"
 #include "session.hpp"
-#include "storage/journal.hpp"
 #include "socket_activation.hpp"
+#include "storage/journal.hpp"
 #include "tcp_transport.hpp"
 #include "tls_listener.hpp"
 #include "traffic.hpp"
@@ -206,26 +206,29 @@ void Server::open_journal() {
   }
   storage::RecoveryReport recovered = journal_->take_recovery();
   router_->store().attach(*journal_, durable_patterns(config_));
-  journal_->on_committed([this](std::uint64_t durable_through, std::uint64_t failed_through,
-                                std::error_code error) {
-    on_committed(durable_through, failed_through, error);
-  });
+  journal_->on_committed(
+      [this](std::uint64_t durable_through, std::uint64_t failed_through, std::error_code error) {
+        on_committed(durable_through, failed_through, error);
+      });
   // In append order, so each queue gets its messages back in publish order. A message handed
   // out before counts one failure: its next delivery is flagged redelivered.
   std::size_t queues_before = router_->queue_count();
   for (storage::StoredMessage& stored : recovered.messages) {
     auto frame = SharedBuffer::allocate(stored.frame.size());
     std::copy(stored.frame.begin(), stored.frame.end(), frame.writable_data());
-    QueuedMessage message{std::move(frame), stored.failures + (stored.delivered ? 1U : 0U), {},
-                          false, MessageStore::deadline_of(stored.expires_unix_ms), stored.id};
+    QueuedMessage message{std::move(frame),
+                          stored.failures + (stored.delivered ? 1U : 0U),
+                          {},
+                          false,
+                          MessageStore::deadline_of(stored.expires_unix_ms),
+                          stored.id};
     router_->restore(stored.queue, std::move(message));
   }
+  // The journal logged what it read (storage.recovered); this is what the queues got back.
   spdlog::info(
-      "storage.recovered dir={:?} messages={} queues={} segments={} records={} bytes={} "
-      "seconds={:.3f} torn_tail_bytes={} skipped_records={} skipped_bytes={} durable={:?}",
-      config_.data_dir, recovered.messages.size(), router_->queue_count() - queues_before,
-      recovered.segments, recovered.records, recovered.bytes,
-      std::chrono::duration<double>(recovered.duration).count(), recovered.torn_tail_bytes,
+      "storage.restored messages={} queues={} torn_tail_bytes={} skipped_records={} "
+      "skipped_bytes={} durable={:?}",
+      recovered.messages.size(), router_->queue_count() - queues_before, recovered.torn_tail_bytes,
       recovered.skipped_records, recovered.skipped_bytes,
       fmt::format("{}", fmt::join(durable_patterns(config_), ",")));
   if (recovered.skipped_records > 0) {

@@ -36,12 +36,11 @@ StorageSnapshot describe_storage(const storage::JournalStats& stats) {
   taken.compacted_segments = stats.compacted_segments;
   taken.deleted_segments = stats.deleted_segments;
   // The contract's buckets: fsync latency in ms, batch sizes in records.
-  taken.fsync_seconds = histogram_of(
-      stats.fsync_latency_buckets, {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  taken.fsync_seconds =
+      histogram_of(stats.fsync_latency_buckets, {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   taken.fsync_seconds.sum_seconds = double(stats.fsync_latency_sum_ns) / 1e9;
-  taken.batch_records =
-      histogram_of(stats.batch_size_buckets, {1, 4, 16, 64, 256, 1024, 4096});
+  taken.batch_records = histogram_of(stats.batch_size_buckets, {1, 4, 16, 64, 256, 1024, 4096});
   taken.accepting = stats.accepting;
   taken.recovery_seconds = std::chrono::duration<double>(stats.recovery_duration).count();
   return taken;

@@ -49,7 +49,8 @@ TEST_CASE("errc_name names every code and calls the rest unknown") {
 TEST_CASE("keeps_connection is true for codes 3, 4, 5, 11 and 12 only") {
   for (std::uint16_t code = 1; code <= 13; ++code) {
     CAPTURE(code);
-    CHECK(keeps_connection(static_cast<Errc>(code)) == ((code >= 3 && code <= 5) || code == 11 || code == 12));
+    CHECK(keeps_connection(static_cast<Errc>(code)) ==
+          ((code >= 3 && code <= 5) || code == 11 || code == 12));
   }
   static_assert(keeps_connection(Errc::bad_channel));
   static_assert(!keeps_connection(Errc::frame_too_large));

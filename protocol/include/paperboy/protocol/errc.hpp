@@ -21,7 +21,7 @@ enum class Errc : std::uint16_t {
   slow_consumer = 8,
   unsupported_version = 9,
   auth_failed = 10,
-  no_subscribers = 11,  ///< version 2: a PUB that requires a subscriber found none
+  no_subscribers = 11,       ///< version 2: a PUB that requires a subscriber found none
   storage_unavailable = 12,  ///< a durable queue's journal cannot write: the PUB was not taken
 };
 
