@@ -335,12 +335,16 @@ void add_durability_flags(CLI::App& app, Config& config) {
       ->type_name("PATTERN")
       ->group(durability);
   app.add_option_function<std::string>(
-         "--recover", [&config](const std::string&) { config.recover_skip_corrupt = true; },
-         "skip-corrupt: start even when the journal has a corrupt record before its end, "
-         "skipping it (the start logs how many records and bytes); without it such a journal "
-         "stops the start naming the file and byte offset")
-      ->check(CLI::IsMember({"skip-corrupt"}).description(""))
-      ->type_name("skip-corrupt")
+         "--recover",
+         [&config](const std::string& mode) {
+           config.recover_skip_corrupt = mode == "skip-corrupt";
+         },
+         "strict (the default): a journal with a corrupt record before its end stops the start, "
+         "naming the file and byte offset; skip-corrupt: start anyway, skipping it (the start "
+         "logs how many records and bytes)")
+      ->check(CLI::IsMember({"strict", "skip-corrupt"}).description(""))
+      ->type_name("strict|skip-corrupt")
+      ->default_str("strict")
       ->group(durability);
 }
 

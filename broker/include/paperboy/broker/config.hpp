@@ -129,8 +129,8 @@ struct Config {
 /// The patterns in force: config.durable, or every /queue channel when it is empty.
 std::vector<std::string> durable_patterns(const Config& config);
 
-/// Why the durability settings cannot be used (a pattern that names no /queue channel, a
-/// --durable without --data-dir); empty when they can.
+/// Why the durability settings cannot be used (a pattern that names no /queue channel); empty
+/// when they can. Without data_dir the patterns are checked and unused.
 std::string durable_settings_error(const Config& config);
 
 /// Half the machine's memory (MemTotal in /proc/meminfo), or 4 GiB when that cannot be read.
