@@ -21,6 +21,7 @@
 #include "conn.hpp"
 #include "daemon.hpp"
 #include "deadline.hpp"
+#include "http_get.hpp"
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
@@ -323,7 +324,10 @@ TEST_CASE(
   TempDir data;
   ChildOptions options;
   options.file_size_limit = 256 * 1024;  // the journal's head segment hits it: EFBIG
-  Daemon daemon({"--data-dir", data.path().string(), "--durable", "/queue/durable/>"}, 0, options);
+  Daemon daemon({"--data-dir", data.path().string(), "--durable", "/queue/durable/>", "--http",
+                 "127.0.0.1:0"},
+                0, options);
+  const std::uint16_t http = http_port(daemon);
   INFO(daemon.log_tail());
   const std::string durable = "/queue/durable/bills";
   const std::string plain = "/queue/plain";
@@ -354,6 +358,13 @@ TEST_CASE(
   publisher.expect_err(again, static_cast<std::uint16_t>(p::Errc::storage_unavailable));
   publisher.publish(plain, "in memory");
   publisher.ping_pong();
+  const std::string refusing = http_get(http, "/metrics");
+  CHECK(metric(refusing, "paperboy_storage_accepting") == 0);
+  CHECK(metric(refusing, "paperboy_storage_write_failures_total") >= 1);
+  const std::string stats = http_get(http, "/stats");
+  CHECK(stats.find("\"name\":\"" + durable + "\"") != std::string::npos);
+  CHECK(stats.find("\"durable\":true") != std::string::npos);
+  CHECK(stats.find("\"durable\":false") != std::string::npos);  // the plain queue
 
   // Room again: raise the limit of the running daemon; its writer retries by itself.
   rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
@@ -374,6 +385,7 @@ TEST_CASE(
   }
   REQUIRE(accepted);
   CHECK(daemon.log_count("storage.writable_again") >= 1);
+  CHECK(metric(http_get(http, "/metrics"), "paperboy_storage_accepting") == 1);
 
   // Every confirmed message is there, in order.
   Conn consumer(daemon.port(), "consumer");
