@@ -258,9 +258,9 @@ void Session::confirm_when_stored(std::uint64_t batch, std::uint32_t req) {
 }
 
 bool Session::on_stored(std::uint64_t durable_through, std::uint64_t failed_through) {
-  while (!unconfirmed_.empty() && unconfirmed_.front().first <= failed_through) {
-    const auto [batch, req] = unconfirmed_.front();
-    unconfirmed_.pop_front();
+  for (; unconfirmed_head_ < unconfirmed_.size(); ++unconfirmed_head_) {
+    const auto [batch, req] = unconfirmed_[unconfirmed_head_];
+    if (batch > failed_through) break;
     if (state_ >= State::closing) continue;
     if (batch <= durable_through) {
       reply_ok(req);
@@ -269,7 +269,19 @@ bool Session::on_stored(std::uint64_t durable_through, std::uint64_t failed_thro
                 "storage unavailable: the message could not be written to disk");
     }
   }
-  return !unconfirmed_.empty();
+  if (unconfirmed_head_ < unconfirmed_.size()) {
+    // A publisher that always has some PUB in flight never empties it: drop the settled front
+    // once it is most of the vector (amortised O(1) a PUB).
+    if (unconfirmed_head_ * 2 > unconfirmed_.size()) {
+      unconfirmed_.erase(unconfirmed_.begin(),
+                         unconfirmed_.begin() + static_cast<std::ptrdiff_t>(unconfirmed_head_));
+      unconfirmed_head_ = 0;
+    }
+    return true;
+  }
+  unconfirmed_.clear();  // keeps its capacity for the next run of durable PUBs
+  unconfirmed_head_ = 0;
+  return false;
 }
 
 void Session::on_published(const PublishGate::Settled& settled) {
