@@ -125,13 +125,12 @@ std::error_code JournalWriter::write_pending(std::uint64_t& records) {
   for (const auto& batch : pending_) {
     for (const auto& chunk : batch.chunks) good_size_.try_emplace(chunk.segment, chunk.offset);
   }
-  bool created = false;
   int current = -1;
   for (auto& batch : pending_) {
     records += batch.records;
     for (auto& chunk : batch.chunks) {
       std::error_code ec;
-      const int fd = file_for(chunk.segment, true, created, ec);
+      const int fd = file_for(chunk.segment, true, ec);
       if (ec) return ec;
       // A segment is complete on disk before the next one holds anything, so recovery can
       // expect a torn record only at the end of the last segment.
@@ -145,7 +144,11 @@ std::error_code JournalWriter::write_pending(std::uint64_t& records) {
   if (current >= 0) {
     if (const auto ec = sync(current)) return ec;
   }
-  if (created) return sync_directory(dir_);
+  // A segment created by an attempt that failed still needs its directory entry made durable.
+  if (directory_unsynced_) {
+    if (const auto ec = sync_directory(dir_)) return ec;
+    directory_unsynced_ = false;
+  }
   return {};
 }
 
@@ -181,8 +184,7 @@ std::error_code JournalWriter::fill(Chunk& chunk) {
       size += next.size;
     }
     std::error_code ec;
-    bool created = false;
-    const int fd = file_for(first.from_segment, false, created, ec);
+    const int fd = file_for(first.from_segment, false, ec);
     if (ec) return ec;
     std::size_t done = 0;
     while (done < size) {
@@ -244,14 +246,13 @@ void JournalWriter::roll_back() {
   }
 }
 
-int JournalWriter::file_for(std::uint64_t segment, bool create, bool& created,
-                            std::error_code& ec) {
+int JournalWriter::file_for(std::uint64_t segment, bool create, std::error_code& ec) {
   if (const auto it = files_.find(segment); it != files_.end()) return it->second.get();
   const auto file = segment_path(dir_, segment);
   FileDescriptor fd;
   if (create) {
     fd = FileDescriptor(::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
-    if (fd) created = true;
+    if (fd) directory_unsynced_ = true;
   }
   if (!fd) fd = FileDescriptor(::open(file.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) {

@@ -81,7 +81,7 @@ class JournalWriter {
   std::error_code sync(int fd);
   std::uint64_t delete_segments();
   void roll_back();
-  int file_for(std::uint64_t segment, bool create, bool& created, std::error_code& ec);
+  int file_for(std::uint64_t segment, bool create, std::error_code& ec);
 
   const std::filesystem::path dir_;
   const std::chrono::milliseconds retry_interval_;
@@ -100,6 +100,7 @@ class JournalWriter {
   std::map<std::uint64_t, std::uint64_t> good_size_;  // per segment touched by pending_
   RateLimitedLog still_failing_{spdlog::level::warn, std::chrono::seconds(10)};
   bool failing_ = false;
+  bool directory_unsynced_ = false;  // a segment was created since the last directory fsync
   std::uint64_t durable_through_ = 0;
   std::chrono::steady_clock::time_point retry_at_{};
   std::thread thread_;

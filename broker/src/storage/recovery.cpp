@@ -32,8 +32,8 @@ class Recovery {
   explicit Recovery(bool skip_corrupt) : skip_corrupt_(skip_corrupt) {}
 
   void read_segment(const std::filesystem::path& file, std::uint64_t number, bool last) {
-    const FileBytes contents = read_whole_file(file);
-    const std::string_view bytes(contents.data.get(), contents.size);
+    read_whole_file(file, contents_);
+    const std::string_view bytes(contents_.data.get(), contents_.size);
     auto& segment = result_.index.segments.emplace_back();
     segment.number = number;
     std::size_t at = 0;
@@ -137,6 +137,7 @@ class Recovery {
   }
 
   bool skip_corrupt_;
+  FileBytes contents_;
   RecoveredJournal result_;
   MessageId max_id_ = 0;
 };

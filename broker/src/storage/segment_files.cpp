@@ -65,15 +65,17 @@ std::error_code sync_directory(const std::filesystem::path& dir) noexcept {
   return {};
 }
 
-FileBytes read_whole_file(const std::filesystem::path& file) {
+void read_whole_file(const std::filesystem::path& file, FileBytes& bytes) {
   const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw std::system_error(last_error(), "open " + file.string());
   struct stat status {};
   if (::fstat(fd.get(), &status) != 0)
     throw std::system_error(last_error(), "stat " + file.string());
-  FileBytes bytes;
   bytes.size = static_cast<std::size_t>(status.st_size);
-  bytes.data = std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(bytes.size, 1));
+  if (bytes.capacity < bytes.size) {
+    bytes.data = std::make_unique_for_overwrite<char[]>(bytes.size);
+    bytes.capacity = bytes.size;
+  }
   std::size_t done = 0;
   while (done < bytes.size) {
     const auto got = ::read(fd.get(), bytes.data.get() + done, bytes.size - done);
@@ -83,7 +85,6 @@ FileBytes read_whole_file(const std::filesystem::path& file) {
     done += static_cast<std::size_t>(got);
   }
   bytes.size = done;
-  return bytes;
 }
 
 }  // namespace paperboy::broker::storage

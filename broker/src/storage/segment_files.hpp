@@ -44,11 +44,13 @@ std::error_code last_error() noexcept;
 /// fsync of a directory, so a file created or deleted in it stays so after a crash.
 std::error_code sync_directory(const std::filesystem::path& dir) noexcept;
 
-/// A whole file read with a few large reads, not zero-filled first.
+/// A whole file read with a few large reads into a buffer that is kept for the next file (fresh
+/// memory costs a page fault and a zeroed page per 4 KiB; a kept buffer neither).
 struct FileBytes {
   std::unique_ptr<char[]> data;
+  std::size_t capacity = 0;
   std::size_t size = 0;
 };
-FileBytes read_whole_file(const std::filesystem::path& file);
+void read_whole_file(const std::filesystem::path& file, FileBytes& into);
 
 }  // namespace paperboy::broker::storage
