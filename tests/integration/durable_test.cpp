@@ -25,6 +25,7 @@
 #include "paperboy/protocol/errc.hpp"
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
+#include "pb0_conn.hpp"
 #include "restartable_daemon.hpp"
 #include "temp_dir.hpp"
 #include "version2.hpp"
@@ -445,4 +446,36 @@ TEST_CASE(
       run_paperboyd({"--check-config", "--data-dir", data.path().string(), "--durable",
                      "/queue/billing/>", "--durable", "/queue/jobs", "--recover", "skip-corrupt"});
   CHECK(good.status.code() == 0);
+}
+
+TEST_CASE("durable: a PB0 publisher's messages to a durable queue are kept too (it gets no OK)") {
+  TempDir data;
+  RestartableDaemon daemon({"--data-dir", data.path().string(), "--http", "127.0.0.1:0"});
+  INFO(daemon.log_tail());
+  const std::string channel = "/queue/pb0";
+  Pb0Conn pb0(daemon.port(), "/topic/pb0-idle");
+  for (std::size_t i = 1; i <= 5; ++i) pb0.publish(channel, numbered("p", i));
+  // Taken once the queue holds them; a later confirmed PUB then puts their records on disk.
+  const std::uint16_t http = http_port(daemon.current());
+  const std::string depth = "\"name\":\"" + channel + "\"";
+  REQUIRE(wait_until(
+      [&] {
+        const std::string stats = http_get(http, "/stats");
+        const auto at = stats.find(depth);
+        return at != std::string::npos &&
+               stats.find("\"backlog_messages\":5", at) < stats.find('}', at);
+      },
+      long_timeout));
+  Conn publisher(daemon.port(), "publisher");
+  publisher.hello();
+  barrier(publisher);
+  daemon.kill();
+
+  daemon.start();
+  INFO(daemon.log_tail());
+  Conn consumer(daemon.port(), "consumer");
+  consumer.hello();
+  consumer.subscribe(channel);
+  const auto back = receive(consumer, 5);
+  for (std::size_t i = 0; i < back.size(); ++i) CHECK(number_of(back[i].payload) == i + 1);
 }
