@@ -106,6 +106,13 @@ void barrier(Conn& c) {
   c.publish("/queue/_barrier", "barrier");
 }
 
+/// kill -9 once everything recorded so far is on disk (barrier), then a start on the same dir.
+void crash_after_barrier(RestartableDaemon& daemon, Conn& publisher) {
+  barrier(publisher);
+  daemon.kill();
+  daemon.start();
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -181,10 +188,7 @@ TEST_CASE(
   }
   const auto held = receive(consumer, 10);
   CHECK(number_of(held.front().payload) == 41);
-  barrier(publisher);  // the 40 ACKs are on disk
-  daemon.kill();
-
-  daemon.start();
+  crash_after_barrier(daemon, publisher);  // the 40 ACKs are on disk
   INFO(daemon.log_tail());
   Conn again(daemon.port(), "again");
   again.hello();
@@ -413,10 +417,7 @@ TEST_CASE("durable: dead letters and TTLs survive a restart") {
   const auto poison = consumer.expect<p::Msg>(long_timeout);
   consumer.nack(poison->delivery);  // over --max-redeliveries 0: to /queue/failing.dead
   consumer.ping_pong();
-  barrier(publisher);
-  daemon.kill();
-
-  daemon.start();
+  crash_after_barrier(daemon, publisher);
   INFO(daemon.log_tail());
   Conn again(daemon.port(), "again");
   hello_v2(again);
@@ -468,10 +469,7 @@ TEST_CASE("durable: a PB0 publisher's messages to a durable queue are kept too (
       long_timeout));
   Conn publisher(daemon.port(), "publisher");
   publisher.hello();
-  barrier(publisher);
-  daemon.kill();
-
-  daemon.start();
+  crash_after_barrier(daemon, publisher);
   INFO(daemon.log_tail());
   Conn consumer(daemon.port(), "consumer");
   consumer.hello();
