@@ -34,6 +34,7 @@ constexpr const char* timing = "Timing";
 constexpr const char* logging = "Logging";
 constexpr const char* configuration = "Configuration";
 constexpr const char* security = "Security";
+constexpr const char* durability = "Durability";
 
 // Parses a whole flag value as T: digits only for integers (no sign on unsigned ones), a finite
 // decimal for floating point.
@@ -319,6 +320,34 @@ void add_tls_flags(CLI::App& app, Config& config, std::string& tls_port) {
       ->group(security);
 }
 
+// Durable queues (issue 14): their flags, in one place.
+void add_durability_flags(CLI::App& app, Config& config) {
+  app.add_option("--data-dir", config.data_dir,
+                 "Directory of the journal that keeps durable queues on disk (created if "
+                 "missing); a PUB with a req to a durable queue is confirmed once its message is "
+                 "written and fdatasync'd. Empty (the default): queues live in memory only")
+      ->type_name("DIR")
+      ->group(durability);
+  app.add_option("--durable", config.durable,
+                 "A /queue channel or pattern (\"/queue/billing/>\") whose messages are kept in "
+                 "--data-dir; repeatable (config key: durable = [...]). Default with --data-dir: "
+                 "every /queue channel. /topic messages are never stored")
+      ->type_name("PATTERN")
+      ->group(durability);
+  app.add_option_function<std::string>(
+         "--recover",
+         [&config](const std::string& mode) {
+           config.recover_skip_corrupt = mode == "skip-corrupt";
+         },
+         "strict (the default): a journal with a corrupt record before its end stops the start, "
+         "naming the file and byte offset; skip-corrupt: start anyway, skipping it (the start "
+         "logs how many records and bytes)")
+      ->check(CLI::IsMember({"strict", "skip-corrupt"}).description(""))
+      ->type_name("strict|skip-corrupt")
+      ->default_str("strict")
+      ->group(durability);
+}
+
 // CLI11 names a bad value by its flag (`--max-payload: must be ...`): when the value came from
 // the config file rather than the command line, put the file and line in front.
 std::string locate_in_file(std::string message, const std::string& file, int argc,
@@ -376,6 +405,7 @@ struct SettingsParser::Bound {
     add_flags(app, settings, http, frame_timeout, shutdown_grace);
     add_liveness_flags(app, settings.config);
     add_tls_flags(app, settings.config, tls_port);
+    add_durability_flags(app, settings.config);
   }
 
   /// Back to the defaults, as if nothing had been parsed: assigned in place, so the options'
@@ -422,6 +452,11 @@ ParsedSettings SettingsParser::parse(int argc, const char* const* argv) {
   if (!b.tls_port.empty()) settings.config.tls_port = parse_number<std::uint16_t>(b.tls_port);
   // A certificate that does not load stops start-up (and --check-config) here, naming the file.
   if (std::string error = broker::tls_settings_error(settings.config); !error.empty()) {
+    parsed.exit_code = 2;
+    parsed.error = std::move(error);
+    return parsed;
+  }
+  if (std::string error = broker::durable_settings_error(settings.config); !error.empty()) {
     parsed.exit_code = 2;
     parsed.error = std::move(error);
     return parsed;

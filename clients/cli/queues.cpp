@@ -33,7 +33,8 @@ CLI::App* add_queues_command(CLI::App& app, QueuesArgs& args) {
       "Reads GET /stats from paperboyd's HTTP listener (start it with paperboyd --http).\n"
       "DEPTH and BYTES are what waits for a consumer, UNACKED what consumers hold without\n"
       "having acknowledged it, BLOCKED the publishers waiting for room, OLDEST the age of the\n"
-      "message at the head (— when the queue is empty). A queue channel exists while it has\n"
+      "message at the head (— when the queue is empty), DURABLE whether its messages are kept\n"
+      "on disk (paperboyd --data-dir). A queue channel exists while it has\n"
       "consumers, messages or blocked publishers.\n"
       "--json prints the queue channels of the /stats document as one JSON array.");
   command->add_flag("--json", args.json, "Print the queue channels as a JSON array");

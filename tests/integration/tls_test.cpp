@@ -14,6 +14,7 @@
 #include "conn.hpp"
 #include "daemon.hpp"
 #include "deadline.hpp"
+#include "http_get.hpp"
 #include "test_certificates.hpp"
 #include "tls_conn.hpp"
 #include "token_hash.hpp"
@@ -57,37 +58,6 @@ Run s_client(std::uint16_t port, const std::string& extra) {
                      "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
                          " -CAfile \"$0\" -verify_return_error " + extra + " </dev/null 2>&1",
                      certificates().ca()});
-}
-
-// The text of GET `path` from the --http listener at `port` (HTTP/1.0: read until closed).
-std::string http_get(std::uint16_t port, const std::string& path) {
-  Socket socket(port);
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  int error = 0;
-  REQUIRE(socket.send_some(request, default_timeout, error) == request.size());
-  std::string response;
-  char chunk[4096];
-  const Deadline deadline(default_timeout);
-  for (;;) {
-    std::size_t n = 0;
-    const RecvStatus status = socket.recv_some(chunk, sizeof chunk, deadline.remaining(), n);
-    if (status != RecvStatus::data) break;
-    response.append(chunk, n);
-  }
-  return response;
-}
-
-std::uint16_t http_port(const Daemon& daemon) {
-  static const std::regex line(R"(http\.listening[^\n]*\bport=(\d+))");
-  return logged_port(daemon, line);
-}
-
-// The value of an unlabelled counter in a /metrics text.
-std::uint64_t metric(const std::string& text, const std::string& name) {
-  const std::regex line("\n" + name + " (\\d+)");
-  std::smatch m;
-  REQUIRE_MESSAGE(std::regex_search(text, m, line), name << " is not in /metrics:\n" << text);
-  return std::stoull(m[1].str());
 }
 
 }  // namespace
