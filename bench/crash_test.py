@@ -6,7 +6,8 @@ was lost.
 
 It starts paperboyd --data-dir on a temporary directory, runs --publishers confirmed publishers
 (PUB with a req, up to --window unconfirmed each, every message numbered per publisher) and one
-manual-ack consumer (prefetch 100, acks each delivery) on one /queue channel. Every 0.2 to 1.2 s
+manual-ack consumer (prefetch 100, acks each delivery, pausing now and then so a backlog builds)
+on one /queue channel. Every 0.2 to 1.2 s
 (--min-run, --max-run) it sends the daemon SIGKILL and restarts it on the same directory and port;
 the clients reconnect. After --cycles kills the publishers stop, the consumer drains the queue,
 and the daemon is restarted once more with SIGTERM (a clean shutdown) to see that nothing acked
@@ -131,6 +132,7 @@ class CrashTest:
         self.consumer = ConsumerState()
         self.publishing = True
         self.consuming = True
+        self.consuming_stalls = True
 
     async def connect(self, name: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -225,6 +227,30 @@ class CrashTest:
         c.seen.add(key)
         c.first.setdefault(publisher, []).append(seq)
 
+    async def consume_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                body = await read_frame(reader)
+                op = body[0]
+                if op == codec.OP_MSG:
+                    delivery, flags, name_len = MSG1.unpack_from(body, 1)
+                    at = 1 + MSG1.size + name_len
+                    (reply_len,) = struct.unpack_from(">H", body, at)
+                    payload = body[at + 2 + reply_len :]
+                    self.record_delivery(payload, bool(flags & codec.MSG_FLAG_REDELIVERED))
+                    writer.write(codec.encode_u64_op(codec.OP_ACK, delivery))
+                    await writer.drain()
+                    if self.consumer.deliveries % 1000 == 0 and self.consuming_stalls:
+                        # Now and then the consumer falls behind, so a kill finds a backlog
+                        # and up to a prefetch of unacked deliveries.
+                        await asyncio.sleep(random.uniform(0, self.args.consumer_stall))
+                elif op == codec.OP_PING:
+                    writer.write(codec.encode_u64_op(codec.OP_PONG, struct.unpack_from(">Q", body, 1)[0]))
+                elif op == codec.OP_ERR:
+                    print(f"consumer: ERR {ERR_HEAD.unpack_from(body, 1)}", file=sys.stderr)
+        except (OSError, asyncio.IncompleteReadError, ConnectionError):
+            pass
+
     async def consume_forever(self) -> None:
         channel = QUEUE.encode()
         while self.consuming:
@@ -235,26 +261,13 @@ class CrashTest:
                 continue
             self.consumer.connections += 1
             writer.write(codec.encode_sub(1, codec.SUB_FLAG_MANUAL_ACK, 100, channel))
-            try:
-                while self.consuming:
-                    try:
-                        body = await asyncio.wait_for(read_frame(reader), 0.2)
-                    except asyncio.TimeoutError:
-                        continue
-                    op = body[0]
-                    if op == codec.OP_MSG:
-                        delivery, flags, name_len = MSG1.unpack_from(body, 1)
-                        at = 1 + MSG1.size + name_len
-                        (reply_len,) = struct.unpack_from(">H", body, at)
-                        payload = body[at + 2 + reply_len :]
-                        self.record_delivery(payload, bool(flags & codec.MSG_FLAG_REDELIVERED))
-                        writer.write(codec.encode_u64_op(codec.OP_ACK, delivery))
-                    elif op == codec.OP_PING:
-                        writer.write(codec.encode_u64_op(codec.OP_PONG, struct.unpack_from(">Q", body, 1)[0]))
-                    elif op == codec.OP_ERR:
-                        print(f"consumer: ERR {ERR_HEAD.unpack_from(body, 1)}", file=sys.stderr)
-            except (OSError, asyncio.IncompleteReadError, ConnectionError):
-                pass
+            # The session reads whole frames; it is cancelled only to leave, never mid-run.
+            session = asyncio.create_task(self.consume_session(reader, writer))
+            while self.consuming and not session.done():
+                await asyncio.wait({session}, timeout=0.1)
+            if not session.done():
+                session.cancel()
+            await asyncio.gather(session, return_exceptions=True)
             try:
                 # A clean leave: the broker reads the last ACKs before it sees the close.
                 await writer.drain()
@@ -280,6 +293,7 @@ class CrashTest:
                       f"delivered {self.consumer.deliveries}", flush=True)
         await asyncio.sleep(rng.uniform(self.args.min_run, self.args.max_run))
         self.publishing = False
+        self.consuming_stalls = False
         await asyncio.gather(*publishers)
         confirmed = {(p.ident, s) for p in self.publishers for s in p.confirmed}
         # Drain: until everything confirmed arrived and nothing came for a second, or nothing
@@ -319,6 +333,8 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=128, help="payload bytes")
     parser.add_argument("--min-run", type=float, default=0.2, help="seconds between a start and its kill, at least")
     parser.add_argument("--max-run", type=float, default=1.2, help="... and at most")
+    parser.add_argument("--consumer-stall", type=float, default=0.5,
+                        help="after every 1,000 deliveries the consumer pauses up to this long (a backlog builds)")
     parser.add_argument("--drain-timeout", type=float, default=120, help="seconds the final drain may take")
     parser.add_argument("--drain-idle", type=float, default=5,
                         help="the final drain ends after this long without a delivery")

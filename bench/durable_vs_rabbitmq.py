@@ -12,7 +12,8 @@ Every round runs, in an order rotated each round:
   confirm  P publishers, up to W unconfirmed each, 128 B, one queue, one auto-ack consumer:
            confirmed msg/s and confirm p50/p99 (paperboy-bench confirm, paperboy-rabbit-bench)
   half     the same paced at half of this round's flat-out figure of the same broker: p99
-  drain    a backlog of P x --backlog messages consumed with manual ack, prefetch 100: msg/s
+  drain    a backlog of P x --backlog (RabbitMQ: --rabbit-backlog) messages consumed with manual
+           ack, prefetch 100: msg/s
 and at the end of each round the durable paperboyd once more at RabbitMQ classic's half-load
 rate, so both p99s are taken at the same rate,
 and it prints the rounds, the medians and the medians of the per-round ratios. Then --recovery
@@ -152,7 +153,8 @@ def rounds(a: argparse.Namespace, paperboyd: str, bench: str, rabbit_bench: str 
                 half_rate = full["confirm_rate"] / 2
                 half = run_json([*brokers[name], "confirm", "--seconds", str(a.seconds),
                                  "--rate", str(int(half_rate)), *common], a.nice)
-                drain = run_json([*brokers[name], "drain", "--count", str(a.backlog), "--ack", "manual",
+                backlog = a.rabbit_backlog if name.startswith("rabbitmq") else a.backlog
+                drain = run_json([*brokers[name], "drain", "--count", str(backlog), "--ack", "manual",
                                   "--prefetch", "100", *common], a.nice)
                 got[name] = {"rate": full["confirm_rate"], "p50": full["confirm_p50_ms"],
                              "p99": full["confirm_p99_ms"], "half_rate": half["confirm_rate"],
@@ -173,7 +175,8 @@ def rounds(a: argparse.Namespace, paperboyd: str, bench: str, rabbit_bench: str 
                 figures.setdefault(name, []).append(g)
             figures.setdefault("ratios", []).append(ratios(got))
         print(f"\nmedians of {a.rounds} rounds ({a.pubs} publishers x {a.window} unconfirmed, {a.size} B, "
-              f"one auto-ack consumer; drain: {a.pubs} x {a.backlog}, manual ack, prefetch 100):")
+              f"one auto-ack consumer; drain: {a.pubs} x {a.backlog} (RabbitMQ {a.pubs} x {a.rabbit_backlog}), "
+              "manual ack, prefetch 100):")
         for name in brokers:
             rows = figures[name]
             med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
@@ -217,6 +220,8 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=1000)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--backlog", type=int, default=100_000, help="drain: messages per publisher")
+    ap.add_argument("--rabbit-backlog", type=int, default=10_000,
+                    help="drain against RabbitMQ: messages per publisher (it fills at ~10k msg/s)")
     ap.add_argument("--recovery", type=int, default=1_000_000, help="messages in the recovery test; 0: skip")
     ap.add_argument("--no-rabbitmq", action="store_true", help="paperboy only")
     ap.add_argument("--no-rounds", action="store_true", help="only the recovery test")
