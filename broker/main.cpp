@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
     // Requests still in progress time out (503) now that the loop has stopped.
     if (http) http->stop();
     if (server.failed()) return 1;
+  } catch (const paperboy::broker::UnusableJournal& e) {
+    // As a bad setting: nothing is served from a journal that would silently lose messages.
+    spdlog::critical("storage.corrupt what={:?}", e.what());
+    return 2;
   } catch (const std::exception& e) {
     spdlog::critical("server.failed what={:?}", e.what());
     return 1;

@@ -226,9 +226,43 @@ void render_channels(Exposition& out, const ServerSnapshot& snapshot) {
                         "Age of the message at the head of the queue's backlog.",
                         queue_with_backlog,
                         [](const ChannelSnapshot& c) { return *c.oldest_age_seconds; });
+  render_channel_family(out, snapshot, "paperboy_queue_durable", "gauge",
+                        "1 when the queue's messages are kept in --data-dir, else 0.", queues,
+                        [](const ChannelSnapshot& c) { return std::uint64_t{c.durable}; });
   render_channel_family(out, snapshot, "paperboy_topic_subscribers", "gauge",
                         "Subscribers of the topic (a wildcard pattern counts as its own channel).",
                         topics, [](const ChannelSnapshot& c) { return c.consumers; });
+}
+
+// The journal of the durable queues; nothing without --data-dir.
+void render_storage(Exposition& out, const broker::StorageSnapshot& storage) {
+  out.single("paperboy_storage_accepting", "gauge",
+             "1 while the journal writes; 0 while the disk refuses (durable PUBs get ERR 12).",
+             std::uint64_t{storage.accepting});
+  out.single("paperboy_storage_bytes", "gauge", "Bytes of journal segments on disk.",
+             storage.bytes_on_disk);
+  out.single("paperboy_storage_segments", "gauge", "Journal segment files on disk.",
+             storage.segments);
+  out.single("paperboy_storage_fsyncs_total", "counter", "fdatasync calls by the journal.",
+             storage.fsyncs);
+  out.single("paperboy_storage_batches_total", "counter", "Group-commit batches written.",
+             storage.batches);
+  out.single("paperboy_storage_records_total", "counter", "Journal records written.",
+             storage.records);
+  out.single("paperboy_storage_write_failures_total", "counter",
+             "Batches whose write or fdatasync failed (disk full, I/O error).",
+             storage.write_failures);
+  out.single("paperboy_storage_compacted_segments_total", "counter",
+             "Segments whose live records were copied forward and the segment deleted.",
+             storage.compacted_segments);
+  out.single("paperboy_storage_deleted_segments_total", "counter",
+             "Segments deleted with nothing live in them.", storage.deleted_segments);
+  out.single("paperboy_storage_recovery_seconds", "gauge",
+             "How long reading the journal back took at start-up.", storage.recovery_seconds);
+  out.histogram("paperboy_storage_fsync_seconds", "Latency of the journal's fdatasync calls.",
+                storage.fsync_seconds);
+  out.histogram("paperboy_storage_batch_records", "Records per group-commit batch.",
+                storage.batch_records);
 }
 
 }  // namespace
@@ -245,6 +279,7 @@ std::string render_prometheus(const ServerSnapshot& snapshot) {
                 "From a message's publish to the socket write that sent it to a subscriber; "
                 "sampled, one delivery in 64.",
                 snapshot.publish_to_write);
+  if (snapshot.storage) render_storage(out, *snapshot.storage);
   return out.take();
 }
 

@@ -34,6 +34,7 @@ constexpr const char* timing = "Timing";
 constexpr const char* logging = "Logging";
 constexpr const char* configuration = "Configuration";
 constexpr const char* security = "Security";
+constexpr const char* durability = "Durability";
 
 // Parses a whole flag value as T: digits only for integers (no sign on unsigned ones), a finite
 // decimal for floating point.
@@ -319,6 +320,30 @@ void add_tls_flags(CLI::App& app, Config& config, std::string& tls_port) {
       ->group(security);
 }
 
+// Durable queues (issue 14): their flags, in one place.
+void add_durability_flags(CLI::App& app, Config& config) {
+  app.add_option("--data-dir", config.data_dir,
+                 "Directory of the journal that keeps durable queues on disk (created if "
+                 "missing); a PUB with a req to a durable queue is confirmed once its message is "
+                 "written and fdatasync'd. Empty (the default): queues live in memory only")
+      ->type_name("DIR")
+      ->group(durability);
+  app.add_option("--durable", config.durable,
+                 "A /queue channel or pattern (\"/queue/billing/>\") whose messages are kept in "
+                 "--data-dir; repeatable (config key: durable = [...]). Default with --data-dir: "
+                 "every /queue channel. /topic messages are never stored")
+      ->type_name("PATTERN")
+      ->group(durability);
+  app.add_option_function<std::string>(
+         "--recover", [&config](const std::string&) { config.recover_skip_corrupt = true; },
+         "skip-corrupt: start even when the journal has a corrupt record before its end, "
+         "skipping it (the start logs how many records and bytes); without it such a journal "
+         "stops the start naming the file and byte offset")
+      ->check(CLI::IsMember({"skip-corrupt"}).description(""))
+      ->type_name("skip-corrupt")
+      ->group(durability);
+}
+
 // CLI11 names a bad value by its flag (`--max-payload: must be ...`): when the value came from
 // the config file rather than the command line, put the file and line in front.
 std::string locate_in_file(std::string message, const std::string& file, int argc,
@@ -373,6 +398,7 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   add_liveness_flags(app, settings.config);
   std::string tls_port;
   add_tls_flags(app, settings.config, tls_port);
+  add_durability_flags(app, settings.config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ConfigError& error) {
@@ -396,6 +422,11 @@ ParsedSettings parse_settings(int argc, const char* const* argv) {
   if (!tls_port.empty()) settings.config.tls_port = parse_number<std::uint16_t>(tls_port);
   // A certificate that does not load stops start-up (and --check-config) here, naming the file.
   if (std::string error = broker::tls_settings_error(settings.config); !error.empty()) {
+    parsed.exit_code = 2;
+    parsed.error = std::move(error);
+    return parsed;
+  }
+  if (std::string error = broker::durable_settings_error(settings.config); !error.empty()) {
     parsed.exit_code = 2;
     parsed.error = std::move(error);
     return parsed;

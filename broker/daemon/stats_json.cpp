@@ -38,6 +38,21 @@ json server_json(const ServerSnapshot& snapshot) {
           {"publish_to_write", histogram_json(snapshot.publish_to_write)}};
 }
 
+json storage_json(const broker::StorageSnapshot& storage) {
+  return {{"accepting", storage.accepting},
+          {"bytes_on_disk", storage.bytes_on_disk},
+          {"segments", storage.segments},
+          {"fsyncs", storage.fsyncs},
+          {"batches", storage.batches},
+          {"records", storage.records},
+          {"write_failures", storage.write_failures},
+          {"compacted_segments", storage.compacted_segments},
+          {"deleted_segments", storage.deleted_segments},
+          {"recovery_seconds", storage.recovery_seconds},
+          {"fsync_seconds", histogram_json(storage.fsync_seconds)},
+          {"batch_records", histogram_json(storage.batch_records)}};
+}
+
 json channel_json(const ChannelSnapshot& channel) {
   return {{"name", channel.name},
           {"kind", channel.kind == ChannelSnapshot::Kind::queue ? "queue" : "topic"},
@@ -52,6 +67,7 @@ json channel_json(const ChannelSnapshot& channel) {
           {"consumers", channel.consumers},
           {"unacked", channel.unacked},
           {"blocked_publishers", channel.blocked_publishers},
+          {"durable", channel.durable},
           {"oldest_age_seconds",
            channel.oldest_age_seconds ? json(*channel.oldest_age_seconds) : json(nullptr)}};
 }
@@ -81,7 +97,9 @@ std::string render_stats_json(const ServerSnapshot& snapshot) {
   for (const ConnectionSnapshot& connection : snapshot.connections_detail) {
     connections.push_back(connection_json(connection));
   }
-  json document = {{"server", server_json(snapshot)},
+  json server = server_json(snapshot);
+  server["storage"] = snapshot.storage ? storage_json(*snapshot.storage) : json(nullptr);
+  json document = {{"server", std::move(server)},
                    {"channels", std::move(channels)},
                    {"connections", std::move(connections)}};
   // Names and peers come from clients: replace invalid UTF-8 rather than throw.

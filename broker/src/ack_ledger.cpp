@@ -85,7 +85,7 @@ void AckLedger::compact() {
 }
 
 std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer,
-                                Deadline expires) {
+                                Deadline expires, storage::MessageId stored) {
   forget_handed_over();
   const std::uint64_t id = next_id_++;
   owners_.emplace(id, consumer);
@@ -93,7 +93,7 @@ std::uint64_t AckLedger::record(SharedBuffer message, std::uint32_t failures, Co
   // Ids grow, so every new entry goes at the end of its consumer's map.
   Account& account = by_consumer_[consumer];
   const auto it = account.held.emplace_hint(
-      account.held.end(), id, Unacked{std::move(message), failures, consumer, expires});
+      account.held.end(), id, Unacked{std::move(message), failures, consumer, expires, stored});
   add(account, it->second);
   if (it->second.message.in_shared_slab()) {
     // Settled ids are pruned once they outnumber the live ones: amortised O(1), and a ledger

@@ -9,6 +9,7 @@
 #include "deadline.hpp"
 #include "registry.hpp"
 #include "shared_buffer.hpp"
+#include "stored_id.hpp"
 
 namespace paperboy::broker {
 
@@ -23,6 +24,7 @@ class AckLedger {
     std::uint32_t failures;
     ConsumerId consumer;
     Deadline expires = never;
+    storage::MessageId stored = 0;  ///< its journal id (a durable queue's); 0: not stored
   };
   /// One consumer's deliveries by id, so in delivery order.
   using Held = std::map<std::uint64_t, Unacked>;
@@ -34,7 +36,7 @@ class AckLedger {
 
   /// Records a delivery and returns its fresh id.
   std::uint64_t record(SharedBuffer message, std::uint32_t failures, ConsumerId consumer,
-                       Deadline expires = never);
+                       Deadline expires = never, storage::MessageId stored = 0);
 
   /// Removes and returns the delivery, or nothing when the id is not outstanding here.
   std::optional<Unacked> take(std::uint64_t id);

@@ -9,6 +9,7 @@
 #include "publication.hpp"
 #include "registry.hpp"
 #include "shared_buffer.hpp"
+#include "stored_id.hpp"
 
 namespace paperboy::broker {
 
@@ -39,11 +40,14 @@ struct QueuedMessage {
   ConsumerId avoid = {};       ///< the consumer that just gave it back, if any
   bool starts_run = false;     ///< first of the backlog's entries from its slab (SlabPins)
   Deadline expires = never;    ///< past this it is discarded, never delivered (PUB v2 TTL)
+  storage::MessageId stored = 0;  ///< its id in the journal (a durable queue's); 0: not stored
 };
 
 /// One entry of a send queue: a few bytes of its own, then a span of a shared buffer and maybe
 /// the buffer's tail (gathered into one writev). A queue delivery also remembers where it came
-/// from, and what it was, so it can go back there if it is never written.
+/// from, and what it was, so it can go back there if it is never written. It has no journal id
+/// (the slot stays 72 bytes): a manual-ack delivery's is in the ack ledger, and an auto-ack one
+/// was settled when handed out, so a durable queue records it anew if it comes back unsent.
 struct Delivery {
   SharedBuffer buffer;
   std::uint32_t offset = 0;

@@ -171,9 +171,9 @@ void Session::on_pub(const protocol::Pub& pub) {
 }
 
 void Session::on_ack(const protocol::Ack& ack) {
-  if (QueueConsumer* consumer = settle(ack.delivery, "ACK").consumer) {
-    consumer->channel().pump();  // its credit is back
-  }
+  auto [unacked, consumer] = settle(ack.delivery, "ACK");
+  if (unacked) router_.store().settled(unacked->stored);
+  if (consumer) consumer->channel().pump();  // its credit is back
 }
 
 void Session::on_nack(const protocol::Nack& nack) {
@@ -182,7 +182,7 @@ void Session::on_nack(const protocol::Nack& nack) {
   // Back to the head, for someone else if anyone else has credit; a failed delivery counts.
   std::vector<QueuedMessage> back;
   back.push_back({std::move(unacked->message), unacked->failures + 1, unacked->consumer, false,
-                  unacked->expires});
+                  unacked->expires, unacked->stored});
   consumer->channel().give_back(std::move(back));
 }
 

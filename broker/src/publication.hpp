@@ -44,6 +44,10 @@ class Publication {
   Deadline expires() const noexcept { return expires_; }
   /// When the broker took it, Unix ns.
   std::uint64_t published_at() const noexcept { return fields_.published_at; }
+  /// A durable queue recorded it in the journal's batch `batch`: its OK waits for that batch.
+  void stored_in(std::uint64_t batch) noexcept { stored_batch_ = batch; }
+  /// The journal batch holding it; 0 when it went to no durable queue.
+  std::uint64_t stored_batch() const noexcept { return stored_batch_; }
 
   /// The version-2 frame, encoded on the first call: it has everything (timestamp, headers), so
   /// it is the one a queue keeps and a parked PUB waits with. From then on the publication no
@@ -71,6 +75,7 @@ class Publication {
 
   protocol::Msg fields_;
   Deadline expires_;
+  std::uint64_t stored_batch_ = 0;
   SharedBuffer v2_;
   SharedBuffer v1_;
 };

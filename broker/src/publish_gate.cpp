@@ -50,7 +50,7 @@ std::optional<PublishGate::Settled> PublishGate::offer(Publication& message, std
     waiting_on_ = outcome.full->id();
     return std::nullopt;
   }
-  return Settled{req, outcome.refusal};
+  return Settled{req, outcome.refusal, message.stored_batch()};
 }
 
 bool PublishGate::paused_for_memory() {

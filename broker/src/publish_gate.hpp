@@ -26,6 +26,7 @@ class PublishGate final : private RoomWaiter {
   struct Settled {
     std::uint32_t req;
     Router::Refusal refusal;
+    std::uint64_t stored_batch = 0;  ///< taken into a durable queue: confirmed with this batch
   };
 
   /// `on_ready` runs when what the parked PUBs wait for is there (room in the channel, the memory

@@ -5,6 +5,7 @@
 
 #include "latency_histogram.hpp"
 #include "memory_gauge.hpp"
+#include "message_store.hpp"
 #include "paperboy/protocol/channel.hpp"
 #include "queue_consumer.hpp"
 #include "router.hpp"
@@ -23,7 +24,12 @@ QueueChannel::QueueChannel(std::string name, const Config& config, Router& route
       config_(config),
       router_(router),
       enrollment_(router.registry().queues, *this),
-      backlog_pins_(backlog_pin_budget) {}
+      backlog_pins_(backlog_pin_budget),
+      durable_(router.store().covers(name_)) {}
+
+MessageStore& QueueChannel::store() const noexcept {
+  return router_.store();
+}
 
 QueueChannel::~QueueChannel() {
   MemoryGauge::remove(backlog_.size() * sizeof(QueuedMessage));
@@ -77,6 +83,7 @@ void QueueChannel::hand(QueueConsumer& consumer, Message&& message) {
 }
 
 bool QueueChannel::publish(Publication& message) {
+  if (durable_) return publish_durable(message);
   if (backlog_.empty() && returning_.empty()) {
     if (QueueConsumer* consumer = next_consumer({})) {
       ++published_;
@@ -92,6 +99,39 @@ bool QueueChannel::publish(Publication& message) {
   enqueue(QueuedMessage{frame, 0, {}, false, message.expires()});
   pump();
   return true;
+}
+
+bool QueueChannel::publish_durable(Publication& message) {
+  QueueConsumer* consumer =
+      backlog_.empty() && returning_.empty() ? next_consumer({}) : nullptr;
+  if (!consumer) {
+    if (full()) drop_expired_head();
+    if (full()) return false;
+  }
+  // Kept in the shared slab rather than a consumer's arena: the journal copies it from there.
+  const SharedBuffer& frame = message.v2_frame();
+  message.stored_in(store().open_batch());
+  QueuedMessage queued{frame, 0, {}, false, message.expires(),
+                       store().enqueue(name_, frame, 0, message.expires())};
+  ++published_;
+  if (consumer) {
+    // Straight to a consumer: auto ack settles it at once, manual ack records the hand-out.
+    hand(*consumer, std::move(queued));
+    return true;
+  }
+  enqueue(std::move(queued));
+  pump();
+  return true;
+}
+
+void QueueChannel::restore(QueuedMessage message) {
+  ++published_;
+  enqueue(std::move(message));
+}
+
+void QueueChannel::drop_expired(const QueuedMessage& message) {
+  store().settled(message.stored);
+  count_expired();
 }
 
 void QueueChannel::give_back(ReturnedMessages messages) {
@@ -111,14 +151,20 @@ std::size_t QueueChannel::return_slice(std::size_t at_most) {
   for (; n < at_most && !returning_.empty(); ++n) {
     QueuedMessage queued = returning_.take_back();
     if (expired(queued.expires)) {
-      count_expired();
+      drop_expired(queued);
       continue;
     }
+    // The letter is recorded in its own channel's journal entries if that one is durable.
     const bool dead = queued.failures > config_.max_redeliveries && dead_letters_allowed() &&
                       router_.dead_letter(*this, queued.message, queued.failures);
     if (dead) {
+      store().settled(queued.stored);
       ++dead_lettered_;
       continue;
+    }
+    // An auto-ack delivery that went unsent was settled when handed out: recorded anew.
+    if (durable_ && queued.stored == 0) {
+      queued.stored = store().enqueue(name_, queued.message, queued.failures, queued.expires);
     }
     backlog_bytes_ += queued.message.size();
     queued.message = queued.message.compacted();
@@ -190,8 +236,7 @@ std::size_t QueueChannel::pump_up_to(std::size_t at_most, bool& cut) {
       break;
     }
     if (expired(backlog_.front().expires)) {
-      dequeue();
-      count_expired();
+      drop_expired(dequeue());
       continue;
     }
     QueueConsumer* consumer = next_consumer(backlog_.front().avoid);
@@ -268,8 +313,7 @@ QueuedMessage QueueChannel::dequeue() {
 
 void QueueChannel::drop_expired_head() {
   while (returning_.empty() && !backlog_.empty() && expired(backlog_.front().expires)) {
-    dequeue();
-    count_expired();
+    drop_expired(dequeue());
   }
 }
 
@@ -296,6 +340,7 @@ ChannelSnapshot QueueChannel::describe() const {
   described.backlog_messages = backlog_size();
   described.backlog_bytes = backlog_bytes_;
   described.consumers = consumers_.size();
+  described.durable = durable_;
   for (const QueueConsumer* consumer : consumers_) described.unacked += consumer->unacked();
   described.blocked_publishers = waiters_.size();
   // The backlog's head; messages still on their way back to it (a give-back) are not looked at.
@@ -308,8 +353,8 @@ ChannelSnapshot QueueChannel::describe() const {
 
 std::uint64_t QueueChannel::purge() {
   const std::uint64_t purged = backlog_size();
-  while (!returning_.empty()) returning_.take_back();
-  while (!backlog_.empty()) dequeue();
+  while (!returning_.empty()) store().settled(returning_.take_back().stored);
+  while (!backlog_.empty()) store().settled(dequeue().stored);
   wake_waiters();
   return purged;
 }

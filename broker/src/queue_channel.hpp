@@ -16,6 +16,7 @@
 
 namespace paperboy::broker {
 
+class MessageStore;
 class QueueConsumer;
 class Router;
 
@@ -48,6 +49,11 @@ class QueueChannel {
 
   const std::string& name() const noexcept { return name_; }
   QueueId id() const noexcept { return enrollment_.id(); }
+  /// Its messages are kept in the journal (--data-dir, a --durable pattern), decided when it is
+  /// created.
+  bool durable() const noexcept { return durable_; }
+  /// Where a durable message's records go (every call does nothing for a message not stored).
+  MessageStore& store() const noexcept;
 
   /// Adds a consumer (findable by its id from now on) and hands it what is waiting; false if it
   /// already was one.
@@ -57,8 +63,13 @@ class QueueChannel {
   bool unsubscribe(QueueConsumer& consumer);
 
   /// Takes a message, or returns false when the backlog is full (call wait_for_room). Encodes
-  /// it (once) where it goes.
+  /// it (once) where it goes. A durable channel records it in the journal and notes the batch
+  /// in the publication (its confirm waits for that batch).
   bool publish(Publication& message);
+
+  /// Puts a message the journal kept back at the tail at start-up, past the backlog bounds
+  /// (publishers wait until it drains below them).
+  void restore(QueuedMessage message);
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
   /// failed too often), and hands them on; ahead of any give-back still under way.
@@ -107,6 +118,10 @@ class QueueChannel {
 
  private:
   bool full() const noexcept;
+  /// publish() for a durable channel: the same, with the message's ENQUEUE record.
+  bool publish_durable(Publication& message);
+  /// Discards a message for its TTL: counted, and settled in the journal.
+  void drop_expired(const QueuedMessage& message);
   bool dead_letters_allowed() const noexcept;
   /// The next consumer in turn that can take a message, not `avoid` unless nobody else can.
   QueueConsumer* next_consumer(ConsumerId avoid) noexcept;
@@ -150,6 +165,7 @@ class QueueChannel {
   std::uint64_t delivered_ = 0;
   std::uint64_t dead_lettered_ = 0;
   bool scheduled_ = false;  ///< queued in the router's bulk work
+  const bool durable_;
 };
 
 }  // namespace paperboy::broker

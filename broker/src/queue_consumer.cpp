@@ -1,6 +1,7 @@
 #include "queue_consumer.hpp"
 
 #include "ack_ledger.hpp"
+#include "message_store.hpp"
 #include "outbox.hpp"
 #include "queue_channel.hpp"
 
@@ -14,11 +15,15 @@ bool QueueConsumer::can_take() const noexcept {
 void QueueConsumer::take(const QueuedMessage& queued, QueueChannel& channel) {
   std::uint64_t id = 0;
   if (manual_ack_) {
-    id = ledger_.record(queued.message, queued.failures, id_, queued.expires);
+    id = ledger_.record(queued.message, queued.failures, id_, queued.expires, queued.stored);
+    channel.store().delivered(queued.stored);
     ++unacked_;
     // At the bound, what the ledger holds may still be counted as whole slabs: copy it out
     // before turning the consumer away.
     if (ledger_.bytes() >= max_unacked_bytes_) ledger_.compact();
+  } else {
+    // Auto ack: handed to the send queue counts as delivered (RabbitMQ's rule too).
+    channel.store().settled(queued.stored);
   }
   outbox_.push_queued(queued, channel.id(), id);
 }
@@ -41,10 +46,20 @@ ReturnedMessages QueueConsumer::surrender(const QueueChannel& channel) {
   auto unsent = outbox_.take_unsent(channel.id());
   ReturnedMessages back;
   if (manual_ack_) {
-    // What never reached the socket was not really delivered: it goes back as unsent.
-    for (const Delivery& d : unsent) ledger_.take(d.delivery_id);
+    // What never reached the socket was not really delivered: it goes back as unsent, as the
+    // ledger has it (with its journal id).
+    std::vector<QueuedMessage> never_sent;
+    never_sent.reserve(unsent.size());
+    for (const Delivery& d : unsent) {
+      if (auto entry = ledger_.take(d.delivery_id)) {
+        never_sent.push_back({std::move(entry->message), entry->failures, {}, false,
+                              entry->expires, entry->stored});
+      }
+    }
     back.append(ledger_.take_all(id_));
+    back.append(std::move(never_sent));
     unacked_ = 0;
+    return back;
   }
   back.append(std::move(unsent));
   return back;

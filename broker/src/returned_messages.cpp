@@ -56,7 +56,8 @@ QueuedMessage ReturnedMessages::take_back() {
                                                           it->second.failures + 1,
                                                           {},
                                                           false,
-                                                          it->second.expires};
+                                                          it->second.expires,
+                                                          it->second.stored};
                                           unacked.erase(it);
                                           return m;
                                         },

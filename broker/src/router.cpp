@@ -103,7 +103,10 @@ Router::Published Router::publish(Publication& message, RouteCache& cache) {
   }
   // Routed first, encoded only now that a channel takes it (a full queue too: the publisher
   // keeps the encoded message while it waits).
-  if (queue) return {queue->publish(message) ? nullptr : queue};
+  if (queue) {
+    if (queue->durable() && !store_.accepting()) return {nullptr, Refusal::storage_unavailable};
+    return {queue->publish(message) ? nullptr : queue};
+  }
   if (!publish_topic(message, topic, cache) && channel.starts_with(reply_prefix)) {
     spdlog::debug("reply.dropped channel={:?} reason=\"no subscriber\"", channel);
   }
@@ -223,6 +226,10 @@ QueueChannel& Router::queue(std::string_view name) {
     it->second = std::make_unique<QueueChannel>(it->first, config_, *this);
   }
   return *it->second;
+}
+
+void Router::restore(std::string_view name, QueuedMessage message) {
+  queue(name).restore(std::move(message));
 }
 
 void Router::release_if_idle(QueueChannel& channel) {

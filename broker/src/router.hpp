@@ -11,6 +11,7 @@
 
 #include "bulk_work.hpp"
 #include "latency_histogram.hpp"
+#include "message_store.hpp"
 #include "name_map.hpp"
 #include "paperboy/broker/config.hpp"
 #include "paperboy/protocol/channel.hpp"
@@ -37,6 +38,12 @@ class Router {
 
   /// Where channels leave the rest of their bulk work (a slice per loop turn).
   BulkWork& bulk_work() noexcept { return bulk_work_; }
+
+  /// The journal of the durable queues (nothing is durable without --data-dir).
+  MessageStore& store() noexcept { return store_; }
+  const MessageStore& store() const noexcept { return store_; }
+  /// Puts a message the journal kept back into its queue at start-up, past every bound.
+  void restore(std::string_view queue, QueuedMessage message);
 
   /// Where channels and consumers get their ids.
   Registry& registry() noexcept { return registry_; }
@@ -66,6 +73,7 @@ class Router {
     none,
     queue_limit,     ///< a new queue channel would pass --max-queues
     no_subscribers,  ///< it asked for a subscriber (PUB v2 flag) and nothing would receive it
+    storage_unavailable,  ///< a durable queue's journal refuses writes now (disk full, failed)
   };
   /// What became of a published message.
   struct Published {
@@ -159,6 +167,7 @@ class Router {
   bool route(std::string_view channel, RouteCache& cache);
 
   const Config& config_;
+  MessageStore store_;
   BulkWork bulk_work_;
   Registry registry_;           ///< outlives the channels, which leave it as they die
   Table<TopicChannel> topics_;  ///< exact names, and wildcard patterns under their own name

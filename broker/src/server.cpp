@@ -1,6 +1,7 @@
 #include "paperboy/broker/server.hpp"
 
 #include <malloc.h>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "reply_owners.hpp"
 #include "router.hpp"
 #include "session.hpp"
+#include "storage/journal.hpp"
 #include "socket_activation.hpp"
 #include "tcp_transport.hpp"
 #include "tls_listener.hpp"
@@ -85,16 +87,23 @@ constexpr auto status_period = std::chrono::seconds(5);
 void log_discarded(Router& router) {
   std::vector<const QueueChannel*> left;
   QueueChannel::Discarded total;
+  std::uint64_t kept = 0;
   router.for_each_queue([&](QueueChannel& channel) {
     // Given back after the sliced discard finished: few by now.
     channel.discard(SIZE_MAX);
     const auto& discarded = channel.discarded();
     if (discarded.messages == 0) return;
+    // Freed from memory only: the journal has them, and the next start puts them back.
+    if (channel.durable()) {
+      kept += discarded.messages;
+      return;
+    }
     left.push_back(&channel);
     total.messages += discarded.messages;
     total.delivered_before += discarded.delivered_before;
     total.bytes += discarded.bytes;
   });
+  if (kept > 0) spdlog::info("server.kept_on_disk messages={}", kept);
   if (left.empty()) return;
   const auto listed = std::min(left.size(), listed_discards);
   std::partial_sort(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(listed), left.end(),
@@ -172,6 +181,8 @@ Server::Server(asio::io_context& io, Config config)
   if (const std::string error = tls_settings_error(config_); !error.empty()) {
     throw std::runtime_error(error);
   }
+  // Before listening: a client connects to queues that hold what the journal kept.
+  if (!config_.data_dir.empty()) open_journal();
   if (!config_.no_plain) {
     listen();
     port_ = acceptor_.local_endpoint().port();
@@ -180,6 +191,66 @@ Server::Server(asio::io_context& io, Config config)
 }
 
 Server::~Server() = default;
+
+void Server::open_journal() {
+  storage::JournalOptions options;
+  options.dir = config_.data_dir;
+  options.skip_corrupt = config_.recover_skip_corrupt;
+  try {
+    journal_ = std::make_unique<storage::Journal>(io_.get_executor(), options);
+  } catch (const storage::CorruptJournal& corrupt) {
+    throw UnusableJournal(fmt::format(
+        "{} (the journal in {} has a corrupt record before its end; start with --recover "
+        "skip-corrupt to skip it, losing what it held)",
+        corrupt.what(), config_.data_dir));
+  }
+  storage::RecoveryReport recovered = journal_->take_recovery();
+  router_->store().attach(*journal_, durable_patterns(config_));
+  journal_->on_committed([this](std::uint64_t durable_through, std::uint64_t failed_through,
+                                std::error_code error) {
+    on_committed(durable_through, failed_through, error);
+  });
+  // In append order, so each queue gets its messages back in publish order. A message handed
+  // out before counts one failure: its next delivery is flagged redelivered.
+  std::size_t queues_before = router_->queue_count();
+  for (storage::StoredMessage& stored : recovered.messages) {
+    auto frame = SharedBuffer::allocate(stored.frame.size());
+    std::copy(stored.frame.begin(), stored.frame.end(), frame.writable_data());
+    QueuedMessage message{std::move(frame), stored.failures + (stored.delivered ? 1U : 0U), {},
+                          false, MessageStore::deadline_of(stored.expires_unix_ms), stored.id};
+    router_->restore(stored.queue, std::move(message));
+  }
+  spdlog::info(
+      "storage.recovered dir={:?} messages={} queues={} segments={} records={} bytes={} "
+      "seconds={:.3f} torn_tail_bytes={} skipped_records={} skipped_bytes={} durable={:?}",
+      config_.data_dir, recovered.messages.size(), router_->queue_count() - queues_before,
+      recovered.segments, recovered.records, recovered.bytes,
+      std::chrono::duration<double>(recovered.duration).count(), recovered.torn_tail_bytes,
+      recovered.skipped_records, recovered.skipped_bytes,
+      fmt::format("{}", fmt::join(durable_patterns(config_), ",")));
+  if (recovered.skipped_records > 0) {
+    spdlog::warn(
+        "storage.skipped_corrupt records={} bytes={} reason=\"--recover skip-corrupt: what "
+        "they held is lost\"",
+        recovered.skipped_records, recovered.skipped_bytes);
+  }
+}
+
+void Server::on_committed(std::uint64_t durable_through, std::uint64_t failed_through,
+                          std::error_code error) {
+  if (error) {
+    spdlog::debug("storage.batch_failed durable_through={} failed_through={} error={:?}",
+                  durable_through, failed_through, error.message());
+  }
+  const std::uint64_t settled_through = std::max(durable_through, failed_through);
+  std::vector<std::uint64_t> waiting;
+  waiting.swap(awaiting_storage_);
+  for (const std::uint64_t id : waiting) {
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end()) continue;
+    if (it->second->on_stored(durable_through, settled_through)) awaiting_storage_.push_back(id);
+  }
+}
 
 std::uint16_t Server::tls_port() const noexcept {
   return tls_listener_ ? tls_listener_->port() : 0;
@@ -209,6 +280,9 @@ Server::Reconfigured Server::reconfigure(const Config& next) {
   fixed("tls-ca", &Config::tls_ca);
   fixed("tls-map-user", &Config::tls_map_user);
   fixed("no-plain", &Config::no_plain);
+  fixed("data-dir", &Config::data_dir);
+  fixed("durable", &Config::durable);
+  fixed("recover", &Config::recover_skip_corrupt);
   live("max-payload", &Config::max_payload);
   live("max-protocol-version", &Config::max_protocol_version);
   live("client-queue-bytes", &Config::client_queue_bytes);
@@ -505,6 +579,11 @@ asio::awaitable<void> Server::housekeeping_loop() {
     co_await housekeeping_timer_.async_wait(use_nothrow);
   }
   log_discarded(*router_);
+  // After the sessions: the acks they sent last are written and fsync'd before the exit.
+  if (journal_) {
+    journal_->close();
+    spdlog::info("storage.closed dir={:?}", config_.data_dir);
+  }
   spdlog::info("server.stopped dead_lettered={} dead_letters_dropped={} messages_expired={}",
                router_->dead_lettered(), router_->dead_letters_dropped(),
                router_->messages_expired());

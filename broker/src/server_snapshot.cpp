@@ -8,9 +8,46 @@
 #include "rate_limited_log.hpp"
 #include "router.hpp"
 #include "session.hpp"
+#include "storage/journal.hpp"
 #include "traffic.hpp"
 
 namespace paperboy::broker {
+
+namespace {
+
+template <std::size_t n>
+Histogram histogram_of(const std::array<std::uint64_t, n>& counts,
+                       std::vector<double> upper_bounds) {
+  Histogram histogram;
+  histogram.upper_bounds_seconds = std::move(upper_bounds);
+  histogram.bucket_counts.assign(counts.begin(), counts.end());
+  for (const std::uint64_t count : counts) histogram.count += count;
+  return histogram;
+}
+
+StorageSnapshot describe_storage(const storage::JournalStats& stats) {
+  StorageSnapshot taken;
+  taken.bytes_on_disk = stats.bytes_on_disk;
+  taken.segments = stats.segments;
+  taken.fsyncs = stats.fsyncs;
+  taken.batches = stats.batches;
+  taken.records = stats.records;
+  taken.write_failures = stats.write_failures;
+  taken.compacted_segments = stats.compacted_segments;
+  taken.deleted_segments = stats.deleted_segments;
+  // The contract's buckets: fsync latency in ms, batch sizes in records.
+  taken.fsync_seconds = histogram_of(
+      stats.fsync_latency_buckets, {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  taken.fsync_seconds.sum_seconds = double(stats.fsync_latency_sum_ns) / 1e9;
+  taken.batch_records =
+      histogram_of(stats.batch_size_buckets, {1, 4, 16, 64, 256, 1024, 4096});
+  taken.accepting = stats.accepting;
+  taken.recovery_seconds = std::chrono::duration<double>(stats.recovery_duration).count();
+  return taken;
+}
+
+}  // namespace
 
 ServerSnapshot Server::snapshot(bool with_connections) const {
   ServerSnapshot taken;
@@ -33,6 +70,7 @@ ServerSnapshot Server::snapshot(bool with_connections) const {
   }
   taken.time_in_queue = router_->time_in_queue().snapshot();
   taken.publish_to_write = traffic.publish_to_write.snapshot();
+  if (journal_) taken.storage = describe_storage(journal_->stats());
   for (const auto& [id, session] : sessions_) {
     taken.messages_in += session->messages_in();
     taken.messages_out += session->messages_out();

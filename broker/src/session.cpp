@@ -244,24 +244,52 @@ void Session::publish(Publication&& message, std::uint32_t req, bool require_sub
   ++messages_in_;
   const auto settled = gate_.publish(std::move(message), req, require_subscriber);
   if (!settled) return report_blocking();
-  if (settled->refusal == Router::Refusal::none) {
+  if (settled->refusal == Router::Refusal::none && settled->stored_batch == 0) {
     return reply_ok(settled->req);  // the common case first
   }
   on_published(*settled);
 }
 
+void Session::confirm_when_stored(std::uint64_t batch, std::uint32_t req) {
+  // No req, no OK: nothing to wait for. PB0 PUBs have none.
+  if (req == 0) return;
+  if (unconfirmed_.empty()) server_.await_stored(id_);
+  unconfirmed_.emplace_back(batch, req);
+}
+
+bool Session::on_stored(std::uint64_t durable_through, std::uint64_t failed_through) {
+  while (!unconfirmed_.empty() && unconfirmed_.front().first <= failed_through) {
+    const auto [batch, req] = unconfirmed_.front();
+    unconfirmed_.pop_front();
+    if (state_ >= State::closing) continue;
+    if (batch <= durable_through) {
+      reply_ok(req);
+    } else {
+      reply_err(req, Errc::storage_unavailable,
+                "storage unavailable: the message could not be written to disk");
+    }
+  }
+  return !unconfirmed_.empty();
+}
+
 void Session::on_published(const PublishGate::Settled& settled) {
   // Taken: confirmed. Refused: a PB1 peer is told, a PB0 one is closed.
   if (settled.refusal == Router::Refusal::none) {
-    reply_ok(settled.req);
+    if (settled.stored_batch == 0) return reply_ok(settled.req);
+    confirm_when_stored(settled.stored_batch, settled.req);
+  } else if (settled.refusal == Router::Refusal::storage_unavailable && speaks_pb1()) {
+    reply_err(settled.req, Errc::storage_unavailable,
+              "storage unavailable: the broker cannot write to disk now; publish again later");
   } else if (settled.refusal == Router::Refusal::no_subscribers) {
     // Only version 2 asks for this, and the connection stays: it refuses one message.
     reply_err(settled.req, Errc::no_subscribers, "no subscribers");
+  } else if (settled.refusal == Router::Refusal::storage_unavailable) {
+    // PB0 has no way to say no; its message is not taken, and the connection says so by closing.
+    fail(Errc::storage_unavailable, "storage unavailable");
   } else if (speaks_pb1()) {
     reply_err(settled.req, Errc::not_authorized,
               fmt::format("queue channel limit of {} reached", config_.max_queues));
   } else {
-    // PB0 has no way to say no; its message is not taken, and the connection says so by closing.
     fail(Errc::not_authorized, "queue channel limit reached");
   }
 }

@@ -4,6 +4,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,11 @@ class Session final : public std::enable_shared_from_this<Session> {
   /// subscriptions they no longer allow (ERR 4 each), and is closed if its user is gone or has
   /// a new token.
   void on_users_reloaded();
+
+  /// The journal has every batch up to `durable_through` on disk, and those after it up to
+  /// `failed_through` failed: the OKs waiting for them go out, or ERR 12. True while OKs still
+  /// wait (for later batches).
+  bool on_stored(std::uint64_t durable_through, std::uint64_t failed_through);
 
  private:
   /// Where the connection is in its life. It only moves forward, through enter().
@@ -188,6 +194,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   }
   /// Answers a PUB the router has dealt with: OK, or its refusal.
   void on_published(const PublishGate::Settled& settled);
+  /// A PUB taken into a durable queue: its OK waits until its journal batch is on disk.
+  void confirm_when_stored(std::uint64_t batch, std::uint32_t req);
   void post_retry();
   void retry_parked();
   /// Sends BLOCKED / UNBLOCKED (version 2) when the full queue its PUBs wait for changes.
@@ -246,6 +254,9 @@ class Session final : public std::enable_shared_from_this<Session> {
     if (!accepted_) accepted_ = Acceptance::now();
     return *accepted_;
   }
+  /// OKs of PUBs taken into a durable queue, waiting for their journal batch (ascending), in
+  /// order: (batch, req).
+  std::deque<std::pair<std::uint64_t, std::uint32_t>> unconfirmed_;
   /// The full queue this connection was last told (BLOCKED) its PUBs wait for; empty if none.
   std::string blocked_on_;
   /// PB0 comes in frame(channel) frame(data) pairs: the channel of a pair whose data is due.

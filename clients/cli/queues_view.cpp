@@ -36,7 +36,8 @@ std::string render_queues(const json& stats) {
                    {"CONSUMERS", TextTable::Align::right},
                    {"UNACKED", TextTable::Align::right},
                    {"BLOCKED", TextTable::Align::right},
-                   {"OLDEST", TextTable::Align::right}});
+                   {"OLDEST", TextTable::Align::right},
+                   {"DURABLE"}});
   for (const auto& queue : queues) {
     const auto age = queue.find("oldest_age_seconds");
     table.add_row({queue.value("name", ""), std::to_string(count_of(queue, "backlog_messages")),
@@ -46,7 +47,8 @@ std::string render_queues(const json& stats) {
                    std::to_string(count_of(queue, "blocked_publishers")),
                    format_age(age != queue.end() && age->is_number()
                                   ? std::optional<double>(age->get<double>())
-                                  : std::nullopt)});
+                                  : std::nullopt),
+                   queue.value("durable", false) ? "yes" : "no"});
   }
   return table.render();
 }

@@ -33,6 +33,7 @@ std::string_view errc_name(std::uint16_t code) noexcept {
     case Errc::unsupported_version: return "unsupported_version";
     case Errc::auth_failed: return "auth_failed";
     case Errc::no_subscribers: return "no_subscribers";
+    case Errc::storage_unavailable: return "storage_unavailable";
   }
   return "unknown";
 }

@@ -235,17 +235,18 @@ TEST_CASE("cli queues: a row per queue channel with its depth, consumers and una
   REQUIRE_MESSAGE(run.status.clean(), run.status.describe() << ": " << run.err);
   INFO(run.out);
   CHECK(run.out.rfind("QUEUE", 0) == 0);
-  // QUEUE DEPTH BYTES(a number and a unit) CONSUMERS UNACKED BLOCKED OLDEST
+  // QUEUE DEPTH BYTES(a number and a unit) CONSUMERS UNACKED BLOCKED OLDEST DURABLE
   const auto jobs = rows_of(run.out, "/queue/jobs");
   REQUIRE(jobs.size() == 1);
-  REQUIRE(jobs[0].size() == 8);
+  REQUIRE(jobs[0].size() == 9);
   // What the payloads take in bytes, and how old the first is by now, is the daemon's to say.
   CHECK(std::vector(jobs[0].begin(), jobs[0].begin() + 2) ==
         std::vector<std::string>{"/queue/jobs", "25"});
   CHECK(std::vector(jobs[0].begin() + 4, jobs[0].begin() + 7) ==
         std::vector<std::string>{"0", "0", "0"});
   CHECK(jobs[0][7].back() == 's');  // an age: 0.3s, 1m02s...
-  const std::vector<std::string> work = {"/queue/work", "0", "0", "B", "1", "3", "0", "—"};
+  CHECK(jobs[0][8] == "no");        // no --data-dir: nothing is durable
+  const std::vector<std::string> work = {"/queue/work", "0", "0", "B", "1", "3", "0", "—", "no"};
   CHECK(rows_of(run.out, "/queue/work") == std::vector<std::vector<std::string>>{work});
   CHECK(rows_of(run.out, "/topic/news").empty());
 

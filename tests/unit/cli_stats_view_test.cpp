@@ -199,13 +199,14 @@ TEST_CASE("cli queues: a row per queue channel, topics left out, ages humanised"
   slow["backlog_bytes"] = 10;
   slow["blocked_publishers"] = 2;
   slow["oldest_age_seconds"] = 250.0;
+  slow["durable"] = true;
   const json stats =
       document(1.0, 0, 0, 0, 0, {jobs, slow, channel("/topic/news", "topic", 5, 5), work});
   CHECK(render_queues(stats) ==
-        "QUEUE        DEPTH    BYTES  CONSUMERS  UNACKED  BLOCKED  OLDEST\n"
-        "/queue/jobs     25  2.4 KiB          0        0        0    3.2s\n"
-        "/queue/slow      1     10 B          0        0        2   4m10s\n"
-        "/queue/work      0      0 B          1        3        0       —\n");
+        "QUEUE        DEPTH    BYTES  CONSUMERS  UNACKED  BLOCKED  OLDEST  DURABLE\n"
+        "/queue/jobs     25  2.4 KiB          0        0        0    3.2s  no\n"
+        "/queue/slow      1     10 B          0        0        2   4m10s  yes\n"
+        "/queue/work      0      0 B          1        3        0       —  no\n");
   const json queues = queue_channels(stats);
   REQUIRE(queues.size() == 3);
   CHECK(queues[0]["name"] == "/queue/jobs");

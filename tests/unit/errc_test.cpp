@@ -40,15 +40,16 @@ TEST_CASE("errc_name names every code and calls the rest unknown") {
   CHECK(errc_name(10) == "auth_failed");
   CHECK(errc_name(0) == "unknown");
   CHECK(errc_name(11) == "no_subscribers");
-  CHECK(errc_name(12) == "unknown");
+  CHECK(errc_name(12) == "storage_unavailable");
+  CHECK(errc_name(13) == "unknown");
   CHECK(errc_name(0x0100) == "unknown");
   CHECK(errc_name(0xFFFF) == "unknown");
 }
 
-TEST_CASE("keeps_connection is true for codes 3, 4, 5 and 11 only") {
-  for (std::uint16_t code = 1; code <= 12; ++code) {
+TEST_CASE("keeps_connection is true for codes 3, 4, 5, 11 and 12 only") {
+  for (std::uint16_t code = 1; code <= 13; ++code) {
     CAPTURE(code);
-    CHECK(keeps_connection(static_cast<Errc>(code)) == ((code >= 3 && code <= 5) || code == 11));
+    CHECK(keeps_connection(static_cast<Errc>(code)) == ((code >= 3 && code <= 5) || code == 11 || code == 12));
   }
   static_assert(keeps_connection(Errc::bad_channel));
   static_assert(!keeps_connection(Errc::frame_too_large));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,8 +78,8 @@ void fill_pid(char* room, pid_t pid) {
 
 // Runs in the forked child: only async-signal-safe calls until exec.
 [[noreturn]] void exec_child(char* const* argv, char* const* envp, char* listen_pid_room,
-                             int listen_fd, const char* out_path, const char* err_path,
-                             pid_t parent) {
+                             int listen_fd, std::uint64_t file_size_limit, const char* out_path,
+                             const char* err_path, pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
 
@@ -90,6 +91,16 @@ void fill_pid(char* room, pid_t pid) {
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (file_size_limit != 0) {
+    // Ignored signals survive exec: a write past the limit fails with EFBIG instead of killing.
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGXFSZ, &ignore, nullptr);
+    rlimit limit{};
+    ::getrlimit(RLIMIT_FSIZE, &limit);
+    limit.rlim_cur = file_size_limit;
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(126);
+  }
 
   const int in = ::open("/dev/null", O_RDONLY);
   const int out = ::open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -141,8 +152,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
   pid_ = ::fork();
   if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid_ == 0) {
-    exec_child(cargs.data(), cenv.data(), listen_pid_room, options.listen_fd, out.c_str(),
-               err.c_str(), parent);
+    exec_child(cargs.data(), cenv.data(), listen_pid_room, options.listen_fd,
+               options.file_size_limit, out.c_str(), err.c_str(), parent);
   }
 }
 

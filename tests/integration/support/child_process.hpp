@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ struct ChildOptions {
   /// A descriptor handed over as fd 3 with LISTEN_FDS=1 and LISTEN_PID=<the child's pid>, as
   /// systemd's socket activation passes a listening socket; -1: none.
   int listen_fd = -1;
+  /// Non-zero: the child's soft RLIMIT_FSIZE (its hard limit stays), with SIGXFSZ ignored, so a
+  /// write past it fails with EFBIG as on a full disk; prlimit() on the pid can raise it again.
+  std::uint64_t file_size_limit = 0;
 };
 
 /// A program run as a child process, with stdin from /dev/null and stdout/stderr written to

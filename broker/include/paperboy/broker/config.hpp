@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "paperboy/protocol/frame.hpp"
 #include "paperboy/protocol/messages.hpp"
@@ -112,7 +113,25 @@ struct Config {
   bool tls_map_user = false;
   /// No plain listener: only TLS is served (requires tls_port).
   bool no_plain = false;
+
+  // Durable queues (see README, "Durability"). All of it needs a restart to change.
+  /// The directory of the journal that keeps durable queues' messages on disk; empty: nothing is
+  /// durable, every queue lives in memory only.
+  std::string data_dir;
+  /// With data_dir: the /queue channels that are durable, as v2 wildcard patterns
+  /// ("/queue/billing/>"); empty means every /queue channel. /topic messages are never stored.
+  std::vector<std::string> durable;
+  /// Start even when the journal has a corrupt record before its end, skipping it (reported);
+  /// without it such a journal stops the start, naming the file and offset.
+  bool recover_skip_corrupt = false;
 };
+
+/// The patterns in force: config.durable, or every /queue channel when it is empty.
+std::vector<std::string> durable_patterns(const Config& config);
+
+/// Why the durability settings cannot be used (a pattern that names no /queue channel, a
+/// --durable without --data-dir); empty when they can.
+std::string durable_settings_error(const Config& config);
 
 /// Half the machine's memory (MemTotal in /proc/meminfo), or 4 GiB when that cannot be read.
 std::size_t default_max_memory();

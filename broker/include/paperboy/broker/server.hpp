@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,17 @@
 #include "paperboy/broker/snapshot.hpp"
 
 namespace paperboy::broker {
+
+namespace storage {
+class Journal;
+}
+
+/// The journal in --data-dir cannot be used as it is (a corrupt record before its end, without
+/// --recover skip-corrupt): the start stops, as for a bad setting (paperboyd exits 2).
+class UnusableJournal : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 class Authenticator;
 class ConnectionLimits;
@@ -76,7 +88,8 @@ class Server {
   /// Needing a restart (kept, and named in needs_restart): bind, port, server-id, max-memory
   /// (the memory budget is sized once), dead-letter-suffix (it names existing channels) and the
   /// TLS settings (tls-port, tls-cert, tls-key, tls-ca, tls-map-user, no-plain: the listener
-  /// and its certificates are set up once). A TLS handshake's deadline follows
+  /// and its certificates are set up once), and durability (data-dir, durable, recover: the
+  /// journal is opened and recovered once). A TLS handshake's deadline follows
   /// handshake-timeout.
   /// The users file is reread every time (named `users` when it loaded): new connections use the
   /// new users, open ones are checked again at once (Session::on_users_reloaded); a file that
@@ -117,6 +130,8 @@ class Server {
   ReplyOwners& reply_owners() noexcept { return *reply_owners_; }
   /// HELLOs refused past a failure budget: a line a second at most, however many.
   RateLimitedLog& auth_refusal_log() noexcept { return *auth_refusal_log_; }
+  /// The session has OKs waiting for journal batches: tell it (Session::on_stored) after each.
+  void await_stored(std::uint64_t session_id) { awaiting_storage_.push_back(session_id); }
   /// Drops a closed session from the live set.
   void forget(std::uint64_t session_id);
   /// Connections that did not finish their handshake in time: a line a second at most.
@@ -127,6 +142,11 @@ class Server {
 
  private:
   void listen();
+  /// --data-dir: opens the journal (recovering it) and puts what it kept back into the queues.
+  void open_journal();
+  /// The journal finished a batch: confirms (or refuses) the PUBs waiting for it.
+  void on_committed(std::uint64_t durable_through, std::uint64_t failed_through,
+                    std::error_code error);
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> housekeeping_loop();
   /// Frees the queue backlogs during the shutdown grace, a slice per loop turn.
@@ -151,6 +171,10 @@ class Server {
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer housekeeping_timer_;
   asio::steady_timer watchdog_timer_;
+  /// Declared before the router: destroyed after the channels that hold its ids.
+  std::unique_ptr<storage::Journal> journal_;
+  /// Sessions with OKs waiting for a journal batch, by id (a closed one is skipped).
+  std::vector<std::uint64_t> awaiting_storage_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<Traffic> traffic_;
   std::unique_ptr<MemoryBudget> memory_budget_;

@@ -36,6 +36,23 @@ struct ChannelSnapshot {
   std::uint64_t unacked = 0;             ///< queue: handed out with manual ack and not yet settled
   std::uint64_t blocked_publishers = 0;  ///< queue: publishers waiting for its room
   std::optional<double> oldest_age_seconds;  ///< queue: age of the message at its head
+  bool durable = false;                      ///< queue: its messages are kept in --data-dir
+};
+
+/// The journal of the durable queues (--data-dir) as it is now.
+struct StorageSnapshot {
+  std::uint64_t bytes_on_disk = 0;
+  std::uint64_t segments = 0;
+  std::uint64_t fsyncs = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t records = 0;
+  std::uint64_t write_failures = 0;  ///< batches whose write or fsync failed
+  std::uint64_t compacted_segments = 0;
+  std::uint64_t deleted_segments = 0;
+  Histogram fsync_seconds;
+  Histogram batch_records;  ///< records per batch (its bounds are counts, not seconds)
+  bool accepting = true;    ///< false while the disk refuses writes (durable PUBs get ERR 12)
+  double recovery_seconds = 0;
 };
 
 /// One client connection as it is now.
@@ -77,6 +94,7 @@ struct ServerSnapshot {
   Histogram time_in_queue;
   /// From a message's publish to the write that sent it to a subscriber, sampled.
   Histogram publish_to_write;
+  std::optional<StorageSnapshot> storage;              ///< none without --data-dir
   std::vector<ChannelSnapshot> channels;               ///< sorted by name
   std::vector<ConnectionSnapshot> connections_detail;  ///< sorted by id
 };

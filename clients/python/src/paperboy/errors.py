@@ -14,6 +14,7 @@ SLOW_CONSUMER = 8
 UNSUPPORTED_VERSION = 9
 AUTH_FAILED = 10
 NO_SUBSCRIBERS = 11
+STORAGE_UNAVAILABLE = 12
 
 CODE_NAMES = {
     PROTOCOL: "protocol",
@@ -27,10 +28,13 @@ CODE_NAMES = {
     UNSUPPORTED_VERSION: "unsupported_version",
     AUTH_FAILED: "auth_failed",
     NO_SUBSCRIBERS: "no_subscribers",
+    STORAGE_UNAVAILABLE: "storage_unavailable",
 }
 
 # Codes that refuse one request and leave the connection open; every other code ends it.
-KEEPS_CONNECTION = frozenset({BAD_CHANNEL, NOT_AUTHORIZED, UNKNOWN_DELIVERY, NO_SUBSCRIBERS})
+KEEPS_CONNECTION = frozenset(
+    {BAD_CHANNEL, NOT_AUTHORIZED, UNKNOWN_DELIVERY, NO_SUBSCRIBERS, STORAGE_UNAVAILABLE}
+)
 
 
 class Error(Exception):

@@ -22,6 +22,7 @@ enum class Errc : std::uint16_t {
   unsupported_version = 9,
   auth_failed = 10,
   no_subscribers = 11,  ///< version 2: a PUB that requires a subscriber found none
+  storage_unavailable = 12,  ///< a durable queue's journal cannot write: the PUB was not taken
 };
 
 /// The std::error_category whose error values are the wire codes.
@@ -35,10 +36,10 @@ inline std::error_code make_error_code(Errc e) noexcept {
 /// Short stable name of a wire code ("bad_channel"), or "unknown" for values outside the table.
 std::string_view errc_name(std::uint16_t code) noexcept;
 
-/// True for the codes that refuse one request and leave the connection open (3, 4, 5, 11).
+/// True for the codes that refuse one request and leave the connection open (3, 4, 5, 11, 12).
 constexpr bool keeps_connection(Errc e) noexcept {
   return e == Errc::bad_channel || e == Errc::not_authorized || e == Errc::unknown_delivery ||
-         e == Errc::no_subscribers;
+         e == Errc::no_subscribers || e == Errc::storage_unavailable;
 }
 
 /// A value or the error that prevented it; the codec's only way to fail (it never throws).
