@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE.parent / "clients" / "python" / "src"))
 from paperboy import codec  # noqa: E402
 from servers import Service, free_port, start_rabbitmq, wait_listening  # noqa: E402
 
-BACKLOG_ARGS = ["--channel-backlog", "2000000", "--channel-backlog-bytes", str(1 << 30)]
+BACKLOG_ARGS = ["--channel-backlog", "20000000", "--channel-backlog-bytes", str(8 << 30)]
 
 
 def run_json(cmd: list[str], nice: int) -> dict:
@@ -149,10 +149,12 @@ def rounds(a: argparse.Namespace, paperboyd: str, bench: str, rabbit_bench: str 
             names = names[r % len(names):] + names[:r % len(names)]
             got: dict[str, dict] = {}
             for name in names:
-                full = run_json([*brokers[name], "confirm", "--seconds", str(a.seconds), *common], a.nice)
+                full = run_json([*brokers[name], "confirm", "--seconds", str(a.seconds), *common,
+                                 *unconsumed(a, name, r, "full")], a.nice)
                 half_rate = full["confirm_rate"] / 2
                 half = run_json([*brokers[name], "confirm", "--seconds", str(a.seconds),
-                                 "--rate", str(int(half_rate)), *common], a.nice)
+                                 "--rate", str(int(half_rate)), *common,
+                                 *unconsumed(a, name, r, "half")], a.nice)
                 backlog = a.rabbit_backlog if name.startswith("rabbitmq") else a.backlog
                 drain = run_json([*brokers[name], "drain", "--count", str(backlog), "--ack", "manual",
                                   "--prefetch", "100", *common], a.nice)
@@ -167,7 +169,8 @@ def rounds(a: argparse.Namespace, paperboyd: str, bench: str, rabbit_bench: str 
             if "rabbitmq-classic" in got:
                 # paperboy at RabbitMQ's half-load rate: the p99 of both at the same rate.
                 same = run_json([*brokers["paperboy-durable"], "confirm", "--seconds", str(a.seconds),
-                                 "--rate", str(int(got["rabbitmq-classic"]["half_rate"])), *common], a.nice)
+                                 "--rate", str(int(got["rabbitmq-classic"]["half_rate"])), *common,
+                                 *unconsumed(a, "paperboy-durable", r, "same")], a.nice)
                 got["paperboy-durable"]["same_p99"] = same["confirm_p99_ms"]
                 print(f"round {r + 1} paperboy-durable at rabbitmq-classic's half rate "
                       f"{same['confirm_rate']:9.0f} msg/s p99 {same['confirm_p99_ms']:7.2f} ms", flush=True)
@@ -175,7 +178,7 @@ def rounds(a: argparse.Namespace, paperboyd: str, bench: str, rabbit_bench: str 
                 figures.setdefault(name, []).append(g)
             figures.setdefault("ratios", []).append(ratios(got))
         print(f"\nmedians of {a.rounds} rounds ({a.pubs} publishers x {a.window} unconfirmed, {a.size} B, "
-              f"one auto-ack consumer; drain: {a.pubs} x {a.backlog} (RabbitMQ {a.pubs} x {a.rabbit_backlog}), "
+              f"{'no consumer' if a.no_consumer else 'one auto-ack consumer'}; drain: {a.pubs} x {a.backlog} (RabbitMQ {a.pubs} x {a.rabbit_backlog}), "
               "manual ack, prefetch 100):")
         for name in brokers:
             rows = figures[name]
@@ -189,6 +192,16 @@ def rounds(a: argparse.Namespace, paperboyd: str, bench: str, rabbit_bench: str 
     finally:
         for service in services:
             service.stop()
+
+
+def unconsumed(a: argparse.Namespace, name: str, round_number: int, run: str) -> list[str]:
+    """--no-consumer: the confirm runs' extra arguments, a queue of its own for each run (nobody
+    empties it; RabbitMQ's bench deletes and declares its queue afresh anyway)."""
+    if not a.no_consumer:
+        return []
+    if name.startswith("rabbitmq"):
+        return ["--no-consumer"]
+    return ["--no-consumer", "--channel", f"bench.unconsumed.{round_number}.{run}"]
 
 
 def ratios(got: dict[str, dict]) -> dict[str, float]:
@@ -223,6 +236,9 @@ def main() -> None:
     ap.add_argument("--rabbit-backlog", type=int, default=10_000,
                     help="drain against RabbitMQ: messages per publisher (it fills at ~10k msg/s)")
     ap.add_argument("--recovery", type=int, default=1_000_000, help="messages in the recovery test; 0: skip")
+    ap.add_argument("--no-consumer", action="store_true",
+                    help="confirm runs without a consumer: every message is stored (RabbitMQ's classic "
+                         "queue may confirm a message its consumer took without writing it)")
     ap.add_argument("--no-rabbitmq", action="store_true", help="paperboy only")
     ap.add_argument("--no-rounds", action="store_true", help="only the recovery test")
     ap.add_argument("--nice", type=int, default=0, help="run the bench clients with this nice value")
