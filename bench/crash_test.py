@@ -77,7 +77,8 @@ class PublisherState:
 class ConsumerState:
     deliveries: int = 0
     first: dict[int, list[int]] = field(default_factory=dict)  # publisher -> seqs, first seen
-    seen: set[tuple[int, int]] = field(default_factory=set)
+    seen: dict[tuple[int, int], int] = field(default_factory=dict)  # -> consumer connection
+    unflagged: list[str] = field(default_factory=list)  # a few examples
     duplicates: int = 0
     unflagged_duplicates: int = 0
     redelivered_flags: int = 0
@@ -223,8 +224,11 @@ class CrashTest:
             c.duplicates += 1
             if not redelivered:
                 c.unflagged_duplicates += 1
+                if len(c.unflagged) < 5:
+                    c.unflagged.append(f"publisher {publisher} seq {seq}: first on consumer connection "
+                                       f"{c.seen[key]}, again unflagged on {c.connections}")
             return
-        c.seen.add(key)
+        c.seen[key] = c.connections
         c.first.setdefault(publisher, []).append(seq)
 
     async def consume_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -302,7 +306,7 @@ class CrashTest:
         self.consumer.last_delivery = time.monotonic()
         while time.monotonic() < deadline:
             idle = time.monotonic() - self.consumer.last_delivery
-            if (confirmed <= self.consumer.seen and idle > 1.0) or idle > self.args.drain_idle:
+            if (confirmed <= self.consumer.seen.keys() and idle > 1.0) or idle > self.args.drain_idle:
                 break
             await asyncio.sleep(0.1)
         self.consuming = False
@@ -366,7 +370,7 @@ def main() -> int:
     elapsed = time.monotonic() - started
 
     confirmed = outcome["confirmed"]
-    seen = test.consumer.seen
+    seen = set(test.consumer.seen)
     lost = confirmed - seen
     violations = order_violations(test.consumer.first)
     c = test.consumer
@@ -398,7 +402,8 @@ def main() -> int:
     if violations:
         failures.append(f"{violations} first deliveries out of publishing order")
     if c.unflagged_duplicates:
-        failures.append(f"{c.unflagged_duplicates} duplicates without the redelivered flag")
+        failures.append(f"{c.unflagged_duplicates} duplicates without the redelivered flag, e.g. "
+                        + "; ".join(c.unflagged))
     if outcome["returned_after_clean_restart"]:
         failures.append(f"{outcome['returned_after_clean_restart']} acked messages came back after a clean restart")
     if not confirmed:
