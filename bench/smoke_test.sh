@@ -2,8 +2,9 @@
 # bench_smoke: a functional run of paperboy-bench against the real daemon, so the tool cannot rot.
 # Starts paperboyd on a free port, runs the fanout and queue workloads (and queue in the PB0
 # dialect, fan-out to version 2 subscribers, to wildcard subscribers, and next to idle wildcard
-# patterns) with small counts, and fails unless every message arrived exactly once. No timing is asserted: a benchmark is not a
-# test.
+# patterns) with small counts, and fails unless every message arrived exactly once; then the
+# confirm and drain workloads, which must see every PUB confirmed and consumed. No timing is
+# asserted: a benchmark is not a test.
 #   usage: smoke_test.sh PATH/TO/paperboyd PATH/TO/paperboy-bench
 set -euo pipefail
 
@@ -48,6 +49,21 @@ for case in pb1:fanout pb1:queue pb0:queue pb1:fanout:--sub-version=2 \
   [[ $(field "$out" duplicates) == 0 ]] || fail "$case: duplicate messages"
   [[ $(field "$out" corrupt) == 0 ]] || fail "$case: corrupt payloads"
   [[ $(field "$out" disconnected) == 0 ]] || fail "$case: a subscriber was disconnected"
+  passed=$((passed + 1))
+done
+# Confirmed publishing (every PUB answered with its OK) and draining a backlog with manual acks.
+for workload in confirm drain; do
+  out=$("$bench" "$workload" --port "$port" --count "$count" --pubs 2 --window 100 --ack manual \
+          --prefetch 100 --deadline 60 --json) || fail "$workload: paperboy-bench exited $?: $out"
+  echo "$out"
+  [[ $(field "$out" error_count) == 0 ]] || fail "$workload: errors"
+  if [[ $workload == confirm ]]; then
+    [[ $(field "$out" confirmed) == $((count * 2)) ]] || fail "confirm: confirmed != $((count * 2))"
+    [[ $(field "$out" consumed) == $((count * 2)) ]] || fail "confirm: consumed != $((count * 2))"
+  else
+    [[ $(field "$out" fill_confirmed) == $((count * 2)) ]] || fail "drain: confirmed != $((count * 2))"
+    [[ $(field "$out" consumed) == $((count * 2)) ]] || fail "drain: consumed != $((count * 2))"
+  fi
   passed=$((passed + 1))
 done
 echo "bench_smoke: $passed passed, 0 failed"

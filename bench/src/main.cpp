@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "confirm_workloads.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "workloads.hpp"
@@ -21,13 +22,18 @@ using paperboy::bench::Workload;
 void add_options(CLI::App& app, Options& o) {
   const std::map<std::string, Workload> workloads{
       {"fanout", Workload::fanout},   {"queue", Workload::queue}, {"fanin", Workload::fanin},
-      {"latency", Workload::latency}, {"conns", Workload::conns}, {"slow", Workload::slow}};
+      {"latency", Workload::latency}, {"conns", Workload::conns}, {"slow", Workload::slow},
+      {"confirm", Workload::confirm}, {"drain", Workload::drain}};
   app.add_option("workload", o.workload,
                  "fanout: P pubs -> one topic -> S subs, each gets everything; "
                  "queue: P -> one queue -> S consumers, each message once; "
                  "fanin: many pubs -> one sub; latency: paced 1 -> 1; "
                  "conns: many idle subscribed connections; "
-                 "slow: fan-out with and without one subscriber that stops reading")
+                 "slow: fan-out with and without one subscriber that stops reading; "
+                 "confirm: P publishers with confirms (--window unconfirmed each) -> one queue "
+                 "-> S auto-ack consumers, confirmed msg/s and confirm latency; "
+                 "drain: P confirmed publishers fill a queue with --count each, then S "
+                 "consumers empty it (--ack manual --prefetch 100), consuming msg/s")
       ->required()
       ->transform(CLI::CheckedTransformer(workloads, CLI::ignore_case));
   const std::map<std::string, BrokerKind> brokers{{"pb1", BrokerKind::pb1},
@@ -87,6 +93,13 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--prefetch", o.prefetch,
                  "--ack manual: unacked deliveries a subscriber may hold (default: the broker's)")
       ->check(CLI::Range(1, 65535));
+  app.add_option("--window", o.window,
+                 "confirm, drain: PUBs a publisher may have sent and not yet seen confirmed")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1'000'000u));
+  app.add_flag(
+      "--no-consumer", o.no_consumer,
+      "confirm: nobody consumes, the queue's backlog grows (default: S auto-ack consumers)");
   app.add_option("--sub-version", o.sub_version,
                  "pb1: protocol version the subscribers ask for (publishers speak 1)")
       ->capture_default_str()
@@ -137,6 +150,10 @@ int main(int argc, char** argv) {
     switch (options.workload) {
       case Workload::conns: outcome = paperboy::bench::run_conns_workload(options, report); break;
       case Workload::slow: outcome = paperboy::bench::run_slow_workload(options, report); break;
+      case Workload::confirm:
+        outcome = paperboy::bench::run_confirm_workload(options, report);
+        break;
+      case Workload::drain: outcome = paperboy::bench::run_drain_workload(options, report); break;
       default: outcome = paperboy::bench::run_pubsub_workload(options, report); break;
     }
   } catch (const std::exception& e) {

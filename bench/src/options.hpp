@@ -10,7 +10,7 @@
 namespace paperboy::bench {
 
 /// The load patterns paperboy-bench can drive.
-enum class Workload { fanout, queue, fanin, latency, conns, slow };
+enum class Workload { fanout, queue, fanin, latency, conns, slow, confirm, drain };
 
 std::string_view workload_name(Workload workload) noexcept;
 
@@ -42,7 +42,9 @@ struct Options {
   int broker_pid = 0;
   int threads = 1;
   AckMode ack = AckMode::automatic;
-  std::uint16_t prefetch = 0;  ///< manual ack: unacked deliveries per subscriber; 0: broker's
+  std::uint16_t prefetch = 0;   ///< manual ack: unacked deliveries per subscriber; 0: broker's
+  std::uint32_t window = 1000;  ///< confirm, drain: unconfirmed PUBs per publisher, at most
+  bool no_consumer = false;     ///< confirm: nobody consumes the queue
   bool json = false;
   std::uint8_t sub_version = 1;   ///< PB1 version the subscribers ask for in HELLO
   std::string sub_pattern;        ///< PB1: what subscribers SUB to instead of the channel

@@ -48,12 +48,12 @@ class Pb1Parser final : public ServerParser {
       if (const auto* msg = std::get_if<pb::Msg>(&*message)) {
         learn_layout(frame.body, *msg);
         events.on_payload(msg->payload, msg->delivery);
-      } else if (std::holds_alternative<pb::Ok>(*message)) {
-        events.on_confirm();
+      } else if (const auto* ok = std::get_if<pb::Ok>(&*message)) {
+        events.on_ok(ok->req);
       } else if (const auto* gap = std::get_if<pb::Gap>(&*message)) {
         events.on_gap(gap->dropped);
       } else if (const auto* err = std::get_if<pb::Err>(&*message)) {
-        events.on_error(fmt::format("ERR req={} code={} {}", err->req, err->code, err->text));
+        events.on_err(err->req, err->code, err->text);
       } else if (const auto* ping = std::get_if<pb::Ping>(&*message)) {
         events.on_reply(pb::encode_frame(pb::Pong{ping->token}));
       } else if (const auto* welcome = std::get_if<pb::Welcome>(&*message)) {

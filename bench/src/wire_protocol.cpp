@@ -1,6 +1,12 @@
 #include "wire_protocol.hpp"
 
+#include <fmt/format.h>
+
 namespace paperboy::bench {
+
+void ServerEvents::on_err(std::uint32_t req, std::uint16_t code, std::string_view text) {
+  on_error(fmt::format("ERR req={} code={} {}", req, code, text));
+}
 
 std::string_view broker_name(BrokerKind kind) noexcept {
   switch (kind) {

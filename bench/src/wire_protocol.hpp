@@ -40,6 +40,10 @@ class ServerEvents {
   /// The server reported an error, or `lost` messages dropped for us (PB1 GAP).
   virtual void on_error(std::string_view text) = 0;
   virtual void on_gap(std::uint64_t lost) = 0;
+  /// PB1: request `req` succeeded (a subscription, or a confirmed publish).
+  virtual void on_ok(std::uint32_t /*req*/) { on_confirm(); }
+  /// PB1: request `req` failed (0: the connection); by default reported as an error text.
+  virtual void on_err(std::uint32_t req, std::uint16_t code, std::string_view text);
 
  protected:
   ~ServerEvents() = default;
