@@ -212,12 +212,16 @@ void Server::open_journal() {
       });
   // In append order, so each queue gets its messages back in publish order. A message handed
   // out before counts one failure: its next delivery is flagged redelivered.
+  // After a crash a message may have been handed out in a batch that never reached the disk, its
+  // DELIVERED record lost with it: every recovered message is flagged, as RabbitMQ flags what a
+  // crashed classic queue recovers.
+  const bool unclean = !recovered.clean_shutdown;
   std::size_t queues_before = router_->queue_count();
   for (storage::StoredMessage& stored : recovered.messages) {
     auto frame = SharedBuffer::allocate(stored.frame.size());
     std::copy(stored.frame.begin(), stored.frame.end(), frame.writable_data());
     QueuedMessage message{std::move(frame),
-                          stored.failures + (stored.delivered ? 1U : 0U),
+                          stored.failures + (stored.delivered || unclean ? 1U : 0U),
                           {},
                           false,
                           MessageStore::deadline_of(stored.expires_unix_ms),
@@ -226,10 +230,10 @@ void Server::open_journal() {
   }
   // The journal logged what it read (storage.recovered); this is what the queues got back.
   spdlog::info(
-      "storage.restored messages={} queues={} torn_tail_bytes={} skipped_records={} "
-      "skipped_bytes={} durable={:?}",
-      recovered.messages.size(), router_->queue_count() - queues_before, recovered.torn_tail_bytes,
-      recovered.skipped_records, recovered.skipped_bytes,
+      "storage.restored messages={} queues={} clean_shutdown={} torn_tail_bytes={} "
+      "skipped_records={} skipped_bytes={} durable={:?}",
+      recovered.messages.size(), router_->queue_count() - queues_before, !unclean,
+      recovered.torn_tail_bytes, recovered.skipped_records, recovered.skipped_bytes,
       fmt::format("{}", fmt::join(durable_patterns(config_), ",")));
   if (recovered.skipped_records > 0) {
     spdlog::warn(

@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <utility>
 
 #include "storage/journal_writer.hpp"
@@ -13,6 +16,11 @@
 #include "storage/segment_files.hpp"
 
 namespace paperboy::broker::storage {
+
+namespace {
+/// Left in the journal directory by a close that wrote everything; removed at start.
+constexpr const char* clean_marker = "clean";
+}  // namespace
 
 /// What this loop turn appended so far.
 struct OpenBatch {
@@ -53,8 +61,16 @@ Journal::Journal(asio::any_io_executor loop, JournalOptions options)
       }
     }
   }
+  // The marker a clean close leaves is taken away (durably) before anything else is written, so
+  // that a crash in this run is never mistaken for a clean end.
+  std::error_code no_marker;
+  const bool closed_cleanly = std::filesystem::remove(dir / clean_marker, no_marker);
+  if (closed_cleanly) {
+    if (const auto ec = sync_directory(dir)) throw std::system_error(ec, "fsync " + dir.string());
+  }
   auto recovered = recover_journal(dir, options_.skip_corrupt);
   recovery_ = std::move(recovered.report);
+  recovery_.clean_shutdown = closed_cleanly || recovery_.records == 0;
   recovery_duration_ = recovery_.duration;
   index_ = std::make_unique<LiveIndex>(std::move(recovered.index));
   next_id_ = recovered.next_id;
@@ -254,7 +270,15 @@ void Journal::close() {
   if (closed_) return;
   hand_off();
   closed_ = true;
-  if (writer_) writer_->stop();
+  if (!writer_) return;
+  writer_->stop();
+  if (!writer_->wrote_everything()) return;
+  // Everything is on disk, DELIVERED records included: the next start may trust them.
+  const auto dir = journal_directory(options_.dir);
+  const int fd = ::open((dir / clean_marker).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  ::close(fd);
+  if (sync_directory(dir)) spdlog::warn("storage.clean_marker_unsynced dir={:?}", dir.string());
 }
 
 }  // namespace paperboy::broker::storage

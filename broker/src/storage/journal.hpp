@@ -32,7 +32,10 @@ struct StoredMessage {
 struct RecoveryReport {
   std::vector<StoredMessage> messages;  // live ones, in append order (per queue = publish order)
   std::uint64_t segments = 0, records = 0, bytes = 0;
-  std::uint64_t torn_tail_bytes = 0;                     // truncated off the end
+  std::uint64_t torn_tail_bytes = 0;  // truncated off the end
+  /// False after a crash (no clean close marked the journal): a message handed out in the last
+  /// batches may have no DELIVERED record on disk, so every recovered one may have been.
+  bool clean_shutdown = true;
   std::uint64_t skipped_records = 0, skipped_bytes = 0;  // --recover skip-corrupt
   std::chrono::nanoseconds duration{};
 };

@@ -70,6 +70,8 @@ class JournalWriter {
   void submit(Batch batch);
   /// Writes what is queued (one attempt if the disk is refusing), then joins the thread.
   void stop();
+  /// After stop(): every batch submitted is on disk.
+  bool wrote_everything() const noexcept { return pending_.empty() && !failing_; }
   WriterStats stats() const;
 
  private:
