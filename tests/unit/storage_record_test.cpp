@@ -20,7 +20,9 @@ TEST_CASE("storage: an ENQUEUE record parses back to what was written") {
   const std::string queue = "/queue/invoices", frame = "a version-2 MSG frame";
   std::string bytes(enqueue_record_size(queue, frame), '\0');
   write_enqueue_record(bytes.data(), 77, queue, frame, 3, 1234567);
-  const ParsedRecord record = parse_record(bytes + "next record");
+  // The parsed fields are views into what was parsed: it must outlive them.
+  const std::string followed = bytes + "next record";
+  const ParsedRecord record = parse_record(followed);
   REQUIRE(record.status == ParsedRecord::Status::ok);
   CHECK(record.size == bytes.size());
   CHECK(record.type == RecordType::enqueue);
