@@ -30,9 +30,14 @@ std::uintmax_t total(const std::vector<std::uintmax_t>& sizes) {
   return std::accumulate(sizes.begin(), sizes.end(), std::uintmax_t{0});
 }
 
-// What the journal says about the disk is what is on it, once a commit is through.
-void check_disk_matches(const TempDir& dir, const JournalStats& stats) {
-  const auto sizes = segment_sizes(dir.path());
+// What the journal says about the disk is what is on it, once a commit is through and the
+// segments it let go of are unlinked (by a thread of their own, soon after).
+void check_disk_matches(JournalOnLoop& loop, const TempDir& dir, const JournalStats& stats) {
+  std::vector<std::uintmax_t> sizes;
+  loop.run_until([&] {
+    sizes = segment_sizes(dir.path());
+    return sizes.size() == stats.segments && total(sizes) == stats.bytes_on_disk;
+  });
   CHECK(sizes.size() == stats.segments);
   CHECK(total(sizes) == stats.bytes_on_disk);
 }
@@ -54,15 +59,15 @@ TEST_CASE("storage: segments roll at segment_bytes and settled ones are deleted"
   const auto sizes = segment_sizes(dir.path());
   REQUIRE(sizes.size() >= 5);
   for (const auto size : sizes) CHECK(size <= segment_bytes);
-  check_disk_matches(dir, loop.journal->stats());
+  check_disk_matches(loop, dir, loop.journal->stats());
 
   // Settle the first half: the segments holding only those go.
   for (std::size_t i = 0; i < 20; ++i) loop.journal->append_settled(ids[i]);
   loop.commit();
+  CHECK(loop.run_until([&] { return loop.journal->stats().deleted_segments >= 2; }));
   const auto stats = loop.journal->stats();
-  CHECK(stats.deleted_segments >= 2);
   CHECK(stats.segments < sizes.size());
-  check_disk_matches(dir, stats);
+  check_disk_matches(loop, dir, stats);
 
   loop.open(options_in(dir.path(), segment_bytes));
   CHECK(ids_of(loop.journal->take_recovery()) ==
@@ -87,7 +92,7 @@ TEST_CASE("storage: a mostly settled segment is compacted and its live messages 
   const auto stats = loop.journal->stats();
   CHECK(stats.compacted_segments >= 1);
   CHECK(stats.live_messages == kept.size());
-  check_disk_matches(dir, stats);
+  check_disk_matches(loop, dir, stats);
   CHECK(stats.bytes_on_disk < 3 * segment_bytes);
 
   loop.open(options_in(dir.path(), segment_bytes));
@@ -135,7 +140,7 @@ TEST_CASE("storage: over many publish and settle cycles the disk follows the liv
   CHECK(worst_excess == 0);
   const auto stats = loop.journal->stats();
   CHECK(stats.compacted_segments > 0);
-  check_disk_matches(dir, stats);
+  check_disk_matches(loop, dir, stats);
 
   std::vector<MessageId> live(fresh.begin(), fresh.end());
   for (const auto& [when, id] : slow) live.push_back(id);
@@ -160,7 +165,7 @@ TEST_CASE("storage: a front segment nobody drains does not keep the settled ones
     const auto stats = loop.journal->stats();
     CHECK(stats.bytes_on_disk <= 2 * stats.live_bytes + 4 * segment_bytes);
   }
-  check_disk_matches(dir, loop.journal->stats());
+  check_disk_matches(loop, dir, loop.journal->stats());
   loop.open(options_in(dir.path(), segment_bytes));
   CHECK(ids_of(loop.journal->take_recovery()) == stuck);
 }

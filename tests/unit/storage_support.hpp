@@ -98,7 +98,10 @@ inline std::vector<std::uintmax_t> segment_sizes(const std::filesystem::path& di
   std::vector<std::uintmax_t> sizes;
   const auto journal_dir = journal_directory(dir);
   for (const auto number : list_segments(journal_dir)) {
-    sizes.push_back(std::filesystem::file_size(segment_path(journal_dir, number)));
+    // A settled segment may be unlinked (by the journal's reaper thread) while we look.
+    std::error_code gone;
+    const auto size = std::filesystem::file_size(segment_path(journal_dir, number), gone);
+    if (!gone) sizes.push_back(size);
   }
   return sizes;
 }

@@ -32,6 +32,7 @@ JournalWriter::JournalWriter(std::filesystem::path journal_dir,
       retry_interval_(retry_interval),
       hooks_(std::move(hooks)),
       done_(std::move(done)),
+      reaper_(dir_),
       thread_([this] { run(); }) {}
 
 JournalWriter::~JournalWriter() {
@@ -53,11 +54,17 @@ void JournalWriter::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  reaper_.stop();
 }
 
 WriterStats JournalWriter::stats() const {
-  const std::lock_guard lock(mutex_);
-  return stats_;
+  WriterStats stats;
+  {
+    const std::lock_guard lock(mutex_);
+    stats = stats_;
+  }
+  stats.deleted_segments = reaper_.removed();
+  return stats;
 }
 
 void JournalWriter::run() {
@@ -108,11 +115,10 @@ void JournalWriter::attempt() {
   if (failing_) spdlog::warn("storage.writable_again batches_through={}", through);
   failing_ = false;
   durable_through_ = through;
-  const std::uint64_t deleted = delete_segments();
+  hand_over_settled_segments();
   {
     const std::lock_guard lock(mutex_);
     ++stats_.batch_size_buckets[bucket_of(batch_size_bounds, records)];
-    stats_.deleted_segments += deleted;
   }
   pending_.clear();
   // Only the head segment is written again: keep its descriptor, close the others.
@@ -213,26 +219,15 @@ std::error_code JournalWriter::sync(int fd) {
   return {};
 }
 
-std::uint64_t JournalWriter::delete_segments() {
-  std::uint64_t deleted = 0;
+void JournalWriter::hand_over_settled_segments() {
+  std::vector<std::uint64_t> settled;
   for (const auto& batch : pending_) {
     for (const auto number : batch.delete_after) {
-      files_.erase(number);
-      const auto file = segment_path(dir_, number);
-      if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
-        spdlog::error("storage.delete_failed file={:?} error={:?}", file.string(),
-                      last_error().message());
-        continue;
-      }
-      ++deleted;
+      files_.erase(number);  // closed here, so the blocks are freed by the reaper's unlink
+      settled.push_back(number);
     }
   }
-  if (deleted > 0) {
-    if (const auto ec = sync_directory(dir_)) {
-      spdlog::error("storage.sync_dir_failed error={:?}", ec.message());
-    }
-  }
-  return deleted;
+  reaper_.remove(settled);
 }
 
 void JournalWriter::roll_back() {

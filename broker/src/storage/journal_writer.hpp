@@ -16,6 +16,7 @@
 #include "rate_limited_log.hpp"
 #include "storage/journal.hpp"
 #include "storage/segment_files.hpp"
+#include "storage/segment_reaper.hpp"
 
 namespace paperboy::broker::storage {
 
@@ -81,7 +82,7 @@ class JournalWriter {
   std::error_code write_chunk(int fd, const Chunk& chunk);
   std::error_code fill(Chunk& chunk);
   std::error_code sync(int fd);
-  std::uint64_t delete_segments();
+  void hand_over_settled_segments();
   void roll_back();
   int file_for(std::uint64_t segment, bool create, std::error_code& ec);
 
@@ -89,6 +90,7 @@ class JournalWriter {
   const std::chrono::milliseconds retry_interval_;
   const JournalTestHooks hooks_;
   const Done done_;
+  SegmentReaper reaper_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
