@@ -21,11 +21,12 @@ parser_fuzz_seconds=${PAPERBOY_PARSER_FUZZ_SECONDS:=15}
 step "fuzz: build and run the decoder fuzzer for ${fuzz_seconds}s, the session fuzzer for ${session_fuzz_seconds}s, the users and config file fuzzers for ${parser_fuzz_seconds}s each"
 bash scripts/build.sh fuzz paperboy_fuzz_decoder paperboy_fuzz_session paperboy_fuzz_users \
   paperboy_fuzz_config
-# TARGET SECONDS SEEDS: libFuzzer saves what it finds in build/fuzz/SEEDS, reads tests/fuzz/SEEDS.
+# TARGET SECONDS SEEDS: libFuzzer saves what it finds in build/fuzz/SEEDS, reads tests/fuzz/SEEDS;
+# a crash reproducer goes to build/fuzz/TARGET-crash-*, never into the checkout.
 run_fuzzer() {
   mkdir -p "build/fuzz/$3"
   build/fuzz/tests/fuzz/paperboy_fuzz_"$1" -max_total_time="$2" -print_final_stats=0 \
-    "build/fuzz/$3" "tests/fuzz/$3" 2>&1 | tail -n 3
+    -artifact_prefix="build/fuzz/$1-" "build/fuzz/$3" "tests/fuzz/$3" 2>&1 | tail -n 3
 }
 run_fuzzer decoder "$fuzz_seconds" corpus
 run_fuzzer session "$session_fuzz_seconds" session_corpus
