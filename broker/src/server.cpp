@@ -210,18 +210,19 @@ void Server::open_journal() {
       [this](std::uint64_t durable_through, std::uint64_t failed_through, std::error_code error) {
         on_committed(durable_through, failed_through, error);
       });
-  // In append order, so each queue gets its messages back in publish order. A message handed
-  // out before counts one failure: its next delivery is flagged redelivered.
-  // After a crash a message may have been handed out in a batch that never reached the disk, its
-  // DELIVERED record lost with it: every recovered message is flagged, as RabbitMQ flags what a
-  // crashed classic queue recovers.
+  // In append order, so each queue gets its messages back in publish order. Each hand-out that
+  // was not acked counts one failure, as a NACK or the consumer leaving would have: a poison
+  // message keeps its way to the dead letters across restarts, and its next delivery is flagged
+  // redelivered. After a crash a message may have been handed out in a batch that never reached
+  // the disk, its DELIVERED record lost with it: every recovered message is flagged, as RabbitMQ
+  // flags what a crashed classic queue recovers.
   const bool unclean = !recovered.clean_shutdown;
   std::size_t queues_before = router_->queue_count();
   for (storage::StoredMessage& stored : recovered.messages) {
     auto frame = SharedBuffer::allocate(stored.frame.size());
     std::copy(stored.frame.begin(), stored.frame.end(), frame.writable_data());
     QueuedMessage message{std::move(frame),
-                          stored.failures + (stored.delivered || unclean ? 1U : 0U),
+                          stored.failures + std::max(stored.deliveries, unclean ? 1U : 0U),
                           {},
                           false,
                           MessageStore::deadline_of(stored.expires_unix_ms),

@@ -436,6 +436,44 @@ TEST_CASE("durable: dead letters and TTLs survive a restart") {
   again.expect_nothing();  // the original was settled when dead-lettered; the short TTL ran out
 }
 
+TEST_CASE("durable: NACKs before a restart count toward --max-redeliveries after it") {
+  TempDir data;
+  RestartableDaemon daemon({"--data-dir", data.path().string(), "--max-redeliveries", "2"});
+  INFO(daemon.log_tail());
+  const std::string channel = "/queue/flaky";
+  Conn publisher(daemon.port(), "publisher");
+  hello_v2(publisher);
+  publish_v2(publisher, channel, "poison");
+  Conn consumer(daemon.port(), "consumer");
+  hello_v2(consumer);
+  consumer.subscribe_manual(channel, 1);
+  for (int failure = 1; failure <= 2; ++failure) {  // two failures: at the limit, not over it
+    const auto msg = consumer.expect<p::Msg>(long_timeout);
+    CHECK(msg->payload == "poison");
+    consumer.nack(msg->delivery);
+  }
+  const auto third = consumer.expect<p::Msg>(long_timeout);  // handed out a third time, held
+  CHECK(third->payload == "poison");
+  consumer.ping_pong();
+  daemon.terminate();
+
+  daemon.start();
+  INFO(daemon.log_tail());
+  Conn again(daemon.port(), "again");
+  hello_v2(again);
+  again.subscribe(channel + ".dead");
+  again.subscribe_manual(channel, 1);
+  // The held delivery was the third failure; this NACK is the fourth, over the limit of 2.
+  const auto after = again.expect<p::Msg>(long_timeout);
+  CHECK(after->payload == "poison");
+  CHECK((after->flags & p::msg_flag_redelivered) != 0);
+  again.nack(after->delivery);
+  const auto letter = again.expect<p::Msg>(long_timeout);
+  CHECK(letter->channel == channel + ".dead");
+  CHECK(letter->payload == "poison");
+  again.expect_nothing();  // not handed out again
+}
+
 TEST_CASE(
     "durable: --check-config refuses a --durable pattern outside /queue or with a > not last") {
   TempDir data;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <fstream>
+#include <iterator>
 #include <numeric>
 #include <set>
 #include <string>
@@ -98,9 +100,9 @@ TEST_CASE("storage: a mostly settled segment is compacted and its live messages 
   loop.open(options_in(dir.path(), segment_bytes));
   const auto report = loop.journal->take_recovery();
   REQUIRE(ids_of(report) == kept);
-  CHECK(report.messages.front().delivered);
+  CHECK(report.messages.front().deliveries == 1);
   for (std::size_t i = 1; i < report.messages.size(); ++i)
-    CHECK_FALSE(report.messages[i].delivered);
+    CHECK(report.messages[i].deliveries == 0);
   for (const auto& message : report.messages) CHECK(message.frame == payload);
 }
 
@@ -168,4 +170,38 @@ TEST_CASE("storage: a front segment nobody drains does not keep the settled ones
   check_disk_matches(loop, dir, loop.journal->stats());
   loop.open(options_in(dir.path(), segment_bytes));
   CHECK(ids_of(loop.journal->take_recovery()) == stuck);
+}
+
+TEST_CASE("storage: a compacted message keeps its count of deliveries, once, beside its original") {
+  TempDir dir;
+  const auto first_segment = segment_path(journal_directory(dir.path()), 1);
+  std::string original;  // the first segment as it was before compaction deleted it
+  MessageId poison = 0;
+  {
+    JournalOnLoop loop(options_in(dir.path(), segment_bytes));
+    const std::vector<MessageId> ids = publish(loop, "/queue/q", 8);  // 7 fill segment 1
+    poison = ids.front();
+    for (int i = 0; i < 3; ++i) loop.journal->append_delivered(poison);  // 3 unacked hand-outs
+    loop.commit();
+    std::ifstream in(first_segment, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+    REQUIRE_FALSE(original.empty());
+    // Only the poison message stays live in segment 1: it is copied forward, and segment 1 goes.
+    for (std::size_t i = 1; i < ids.size(); ++i) loop.journal->append_settled(ids[i]);
+    loop.commit();
+    CHECK(loop.journal->stats().compacted_segments == 1);
+  }
+  {
+    JournalOnLoop loop(options_in(dir.path(), segment_bytes));
+    const auto report = loop.journal->take_recovery();
+    REQUIRE(ids_of(report) == std::vector<MessageId>{poison});
+    CHECK(report.messages[0].deliveries == 3);
+  }
+  // A crash between the copy and the unlink leaves both: the count is not doubled.
+  REQUIRE_FALSE(std::filesystem::exists(first_segment));
+  std::ofstream(first_segment, std::ios::binary) << original;
+  JournalOnLoop loop(options_in(dir.path(), segment_bytes));
+  const auto report = loop.journal->take_recovery();
+  REQUIRE(ids_of(report) == std::vector<MessageId>{poison});
+  CHECK(report.messages[0].deliveries == 3);
 }

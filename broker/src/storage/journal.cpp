@@ -119,7 +119,7 @@ MessageId Journal::append_enqueue(std::string_view queue, std::string_view frame
 void Journal::append_delivered(MessageId id) {
   const auto it = index_->live.find(id);
   if (it == index_->live.end()) return;  // settled already: nothing left to flag
-  it->second.delivered = true;
+  ++it->second.deliveries;
   append_id_record(RecordType::delivered, id);
 }
 
@@ -231,7 +231,10 @@ void Journal::copy_live_records(std::uint64_t number) {
     head.enqueued.push_back(id);
     it->second.segment = head.number;
     it->second.offset = static_cast<std::uint32_t>(head.bytes - from.size);
-    if (from.delivered) append_id_record(RecordType::delivered, id);
+    // As many as the original had: each hand-out not acked counts one failure on recovery.
+    for (std::uint32_t i = 0; i < from.deliveries; ++i) {
+      append_id_record(RecordType::delivered, id);
+    }
   }
 }
 

@@ -21,10 +21,12 @@ using MessageId = std::uint64_t;  // 0: not durable
 /// A live message found by recovery.
 struct StoredMessage {
   MessageId id = 0;
-  std::string queue;  // channel name, e.g. "/queue/invoices"
-  std::string frame;  // the version-2 MSG frame, as appended
-  std::uint32_t failures = 0;
-  bool delivered = false;             // handed out before: its next delivery is flagged redelivered
+  std::string queue;           // channel name, e.g. "/queue/invoices"
+  std::string frame;           // the version-2 MSG frame, as appended
+  std::uint32_t failures = 0;  // as appended (a message appended again keeps its count)
+  /// Times it was handed out (manual ack) and not acked: each is a failure, as a NACK or a
+  /// consumer leaving would have counted it; non-zero flags its next delivery redelivered.
+  std::uint32_t deliveries = 0;
   std::uint64_t expires_unix_ms = 0;  // 0: never
 };
 

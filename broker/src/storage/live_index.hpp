@@ -15,7 +15,8 @@ struct Location {
   std::uint32_t offset = 0;           // segments stay under 4 GiB (segment_bytes is at most 2 GiB)
   std::uint32_t size = 0;             // the whole record
   std::uint32_t recovered_index = 0;  // recovery only: its place in RecoveryReport::messages
-  bool delivered = false;
+  /// DELIVERED records for it since its ENQUEUE (a compacted copy is followed by as many).
+  std::uint32_t deliveries = 0;
 };
 
 /// One segment's share of the log, for deciding what to delete or compact.

@@ -99,7 +99,11 @@ class Recovery {
         Location* location = nullptr;
         if (index.add(record.id, segment, static_cast<std::uint32_t>(offset),
                       static_cast<std::uint32_t>(record.size), &location)) {
-          return;  // a compacted copy: the message is known already
+          // A compacted copy of a message known already: the DELIVERED records that follow
+          // the copy repeat every one before it, so the count starts again here.
+          location->deliveries = 0;
+          messages[location->recovered_index].deliveries = 0;
+          return;
         }
         location->recovered_index = static_cast<std::uint32_t>(messages.size());
         auto& message = messages.emplace_back();
@@ -113,8 +117,8 @@ class Recovery {
       case RecordType::delivered: {
         const auto it = index.live.find(record.id);
         if (it == index.live.end()) return;
-        it->second.delivered = true;
-        messages[it->second.recovered_index].delivered = true;
+        ++it->second.deliveries;
+        ++messages[it->second.recovered_index].deliveries;
         return;
       }
       case RecordType::settled: {
