@@ -9,6 +9,7 @@
 #include "paperboy/protocol/channel.hpp"
 #include "queue_consumer.hpp"
 #include "router.hpp"
+#include "storage/journal.hpp"
 
 namespace paperboy::broker {
 namespace {
@@ -32,7 +33,7 @@ MessageStore& QueueChannel::store() const noexcept {
 }
 
 QueueChannel::~QueueChannel() {
-  MemoryGauge::remove(backlog_.size() * sizeof(QueuedMessage));
+  MemoryGauge::remove(backlog_.size() * sizeof(QueuedMessage) + paged_.size() * paged_cost);
 }
 
 bool QueueChannel::subscribe(QueueConsumer& consumer) {
@@ -102,11 +103,9 @@ bool QueueChannel::publish(Publication& message) {
 }
 
 bool QueueChannel::publish_durable(Publication& message) {
-  QueueConsumer* consumer = backlog_.empty() && returning_.empty() ? next_consumer({}) : nullptr;
-  if (!consumer) {
-    if (full()) drop_expired_head();
-    if (full()) return false;
-  }
+  QueueConsumer* consumer =
+      backlog_.empty() && returning_.empty() && paged_.empty() ? next_consumer({}) : nullptr;
+  if (!consumer && paged_.empty() && full()) drop_expired_head();
   // Kept in the shared slab rather than a consumer's arena: the journal copies it from there.
   const SharedBuffer& frame = message.v2_frame();
   message.stored_in(store().open_batch());
@@ -118,6 +117,11 @@ bool QueueChannel::publish_durable(Publication& message) {
     hand(*consumer, std::move(queued));
     return true;
   }
+  // Past the bounds, or behind messages that are, only the journal keeps it.
+  if (!paged_.empty() || full()) {
+    page_out(queued.stored, frame.size(), 0);
+    return true;
+  }
   enqueue(std::move(queued));
   pump();
   return true;
@@ -125,7 +129,54 @@ bool QueueChannel::publish_durable(Publication& message) {
 
 void QueueChannel::restore(QueuedMessage message) {
   ++published_;
+  if (!paged_.empty() || full()) {
+    page_out(message.stored, message.message.size(), message.failures);
+    return;
+  }
   enqueue(std::move(message));
+}
+
+void QueueChannel::page_out(storage::MessageId id, std::size_t bytes, std::uint32_t failures) {
+  paged_.push_back(Paged{id, static_cast<std::uint32_t>(bytes), failures});
+  paged_bytes_ += bytes;
+  MemoryGauge::add(paged_cost);
+}
+
+QueueChannel::Paged QueueChannel::take_paged_front() {
+  const Paged front = paged_.front();
+  paged_.pop_front();
+  paged_bytes_ -= front.bytes;
+  MemoryGauge::remove(paged_cost);
+  return front;
+}
+
+std::size_t QueueChannel::page_in(std::size_t at_most) {
+  storage::Journal& journal = *store().journal();
+  std::size_t n = 0;
+  for (; n < at_most && !paged_.empty() && !full(); ++n) {
+    const storage::ReadBack back = journal.read(paged_.front().id);
+    if (back.status == storage::ReadBack::Status::not_yet) {
+      router_.pump_after_commit(id());
+      break;
+    }
+    const Paged paged = take_paged_front();
+    if (back.status != storage::ReadBack::Status::ok) {
+      // Unreadable (logged by the journal): lost, and settled so that it stays so.
+      if (back.status == storage::ReadBack::Status::unreadable) store().settled(paged.id);
+      continue;
+    }
+    const Deadline expires = MessageStore::deadline_of(back.expires_unix_ms);
+    if (expired(expires)) {
+      store().settled(paged.id);
+      count_expired();
+      continue;
+    }
+    auto frame = SharedBuffer::allocate(back.frame.size());
+    std::copy(back.frame.begin(), back.frame.end(), frame.writable_data());
+    enqueue(QueuedMessage{
+        std::move(frame), std::max(back.failures, paged.failures), {}, false, expires, paged.id});
+  }
+  return n;
 }
 
 void QueueChannel::drop_expired(const QueuedMessage& message) {
@@ -211,6 +262,12 @@ std::size_t QueueChannel::discard(std::size_t at_most) {
   };
   for (; n < at_most && !returning_.empty(); ++n) count(returning_.take_back());
   for (; n < at_most && !backlog_.empty(); ++n) count(dequeue());
+  for (; n < at_most && !paged_.empty(); ++n) {
+    const Paged paged = take_paged_front();
+    ++discarded_.messages;
+    discarded_.bytes += paged.bytes;
+    if (paged.failures > 0) ++discarded_.delivered_before;
+  }
   return n;
 }
 
@@ -229,7 +286,12 @@ std::size_t QueueChannel::pump_up_to(std::size_t at_most, bool& cut) {
   // Nothing passes messages still on their way back to the head.
   if (!returning_.empty()) return 0;
   std::size_t n = 0;
-  for (; !backlog_.empty(); ++n) {
+  for (;; ++n) {
+    // A durable channel's paged messages come in as its backlog empties (all expired: read on).
+    while (backlog_.empty()) {
+      if (paged_.empty() || page_in(work_slice) == 0) break;
+    }
+    if (backlog_.empty()) break;
     if (n == at_most) {
       cut = true;
       break;
@@ -337,7 +399,7 @@ ChannelSnapshot QueueChannel::describe() const {
   described.expired = expired_total_;
   described.dead_lettered = dead_lettered_;
   described.backlog_messages = backlog_size();
-  described.backlog_bytes = backlog_bytes_;
+  described.backlog_bytes = backlog_bytes();
   described.consumers = consumers_.size();
   described.durable = durable_;
   for (const QueueConsumer* consumer : consumers_) described.unacked += consumer->unacked();
@@ -354,6 +416,7 @@ std::uint64_t QueueChannel::purge() {
   const std::uint64_t purged = backlog_size();
   while (!returning_.empty()) store().settled(returning_.take_back().stored);
   while (!backlog_.empty()) store().settled(dequeue().stored);
+  while (!paged_.empty()) store().settled(take_paged_front().id);
   wake_waiters();
   return purged;
 }

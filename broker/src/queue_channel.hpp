@@ -35,6 +35,11 @@ class RoomWaiter {
 /// the broker stops reading a socket). Messages given back (NACK, a consumer leaving) go to the
 /// head, or to the dead-letter channel once they have failed too often.
 ///
+/// A durable channel never refuses for its bounds: past them a message is paged, kept only in
+/// the journal with its id in `paged_` here, behind the backlog in publish order, and read back
+/// as the backlog empties (only --max-memory, which counts the paged entries, and a full disk
+/// stop its publishers).
+///
 /// Bulk work is sliced across event-loop turns (BulkWork) so other clients keep their latency:
 /// a give-back of more than one message (a consumer leaving with 100,000 unacked) moves to the
 /// head a slice per turn, and one pump hands out at most `work_slice` messages before it
@@ -67,8 +72,7 @@ class QueueChannel {
   /// in the publication (its confirm waits for that batch).
   bool publish(Publication& message);
 
-  /// Puts a message the journal kept back at the tail at start-up, past the backlog bounds
-  /// (publishers wait until it drains below them).
+  /// Puts a message the journal kept back at the tail at start-up (paged past the bounds).
   void restore(QueuedMessage message);
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
@@ -100,13 +104,18 @@ class QueueChannel {
 
   /// No consumers, no backlog, nobody waiting, nothing to report: the router may drop it.
   bool idle() const noexcept {
-    return consumers_.empty() && backlog_.empty() && returning_.empty() && waiters_.empty() &&
-           discarded_.messages == 0;
+    return consumers_.empty() && backlog_.empty() && returning_.empty() && paged_.empty() &&
+           waiters_.empty() && discarded_.messages == 0;
   }
-  /// Waiting messages, given-back ones still on their way to the head included.
-  std::size_t backlog_size() const noexcept { return backlog_.size() + returning_.size(); }
-  /// Bytes of the backlog proper (given-back messages count once at the head).
-  std::size_t backlog_bytes() const noexcept { return backlog_bytes_; }
+  /// Waiting messages, given-back ones still on their way to the head and paged ones included.
+  std::size_t backlog_size() const noexcept {
+    return backlog_.size() + returning_.size() + paged_.size();
+  }
+  /// Bytes of the backlog proper and of the paged messages (given-back messages count once at
+  /// the head).
+  std::size_t backlog_bytes() const noexcept { return backlog_bytes_ + paged_bytes_; }
+  /// Paged messages: only in the journal until the backlog drains to them.
+  std::size_t paged_count() const noexcept { return paged_.size(); }
   std::size_t consumer_count() const noexcept { return consumers_.size(); }
   /// Messages whose TTL ran out before anyone took them.
   std::uint64_t expired_total() const noexcept { return expired_total_; }
@@ -128,6 +137,22 @@ class QueueChannel {
   QueueConsumer* scan_for_consumer(ConsumerId avoid) noexcept;
   void enqueue(QueuedMessage message);
   QueuedMessage dequeue();
+  /// Behind everything else, only in the journal (`failures`: at least this many on the way in).
+  void page_out(storage::MessageId id, std::size_t bytes, std::uint32_t failures);
+  /// Reads up to `at_most` paged messages back into the backlog while it has room; how many
+  /// left `paged_` (expired ones included). Stops at one whose batch is not on disk yet and
+  /// asks to be pumped after the next commit.
+  std::size_t page_in(std::size_t at_most);
+  /// A durable message past the bounds: its frame is only on disk.
+  struct Paged {
+    storage::MessageId id = 0;
+    std::uint32_t bytes = 0;     ///< its frame's
+    std::uint32_t failures = 0;  ///< a floor (a recovery after a crash flags every message)
+  };
+  /// What a paged message costs in memory, counted against --max-memory: its entry here and its
+  /// entry in the journal's live index (a hash-map node, about 70 bytes).
+  static constexpr std::size_t paged_cost = sizeof(Paged) + 80;
+  Paged take_paged_front();
   /// Discards the backlog's expired messages at its head. Like RabbitMQ's per-message TTL, a
   /// message expires when it reaches the head, so nothing scans the whole backlog: one behind a
   /// longer-lived message waits (and counts against the bounds) until that one has gone.
@@ -152,6 +177,8 @@ class QueueChannel {
   Enrollment<QueueChannel> enrollment_;
   std::deque<QueuedMessage> backlog_;
   std::size_t backlog_bytes_ = 0;
+  std::deque<Paged> paged_;  ///< behind backlog_, in publish order
+  std::size_t paged_bytes_ = 0;
   SlabPins backlog_pins_;
   std::vector<QueueConsumer*> consumers_;
   std::size_t next_ = 0;

@@ -232,6 +232,15 @@ void Router::restore(std::string_view name, QueuedMessage message) {
   queue(name).restore(std::move(message));
 }
 
+void Router::on_committed() {
+  if (after_commit_.empty()) return;
+  std::vector<QueueId> waiting;
+  waiting.swap(after_commit_);
+  for (const QueueId id : waiting) {
+    if (QueueChannel* channel = find(id)) channel->pump();
+  }
+}
+
 void Router::release_if_idle(QueueChannel& channel) {
   if (!channel.idle()) return;
   // Erase by iterator: the key lives inside the channel being destroyed.

@@ -42,8 +42,13 @@ class Router {
   /// The journal of the durable queues (nothing is durable without --data-dir).
   MessageStore& store() noexcept { return store_; }
   const MessageStore& store() const noexcept { return store_; }
-  /// Puts a message the journal kept back into its queue at start-up, past every bound.
+  /// Puts a message the journal kept back into its queue at start-up (paged past the bounds).
   void restore(std::string_view queue, QueuedMessage message);
+  /// A paged channel whose next message waits for its batch to reach the disk: pumped again
+  /// after the next commit.
+  void pump_after_commit(QueueId id) { after_commit_.push_back(id); }
+  /// The journal has committed a batch: pumps the channels waiting for one.
+  void on_committed();
 
   /// Where channels and consumers get their ids.
   Registry& registry() noexcept { return registry_; }
@@ -181,6 +186,7 @@ class Router {
   RateLimitedLog dead_letter_skipped_log_;
   RateLimitedLog expired_log_{spdlog::level::info};
   LatencyHistogram time_in_queue_;
+  std::vector<QueueId> after_commit_;
   bool discarding_ = false;
 };
 

@@ -258,6 +258,7 @@ void Server::on_committed(std::uint64_t durable_through, std::uint64_t failed_th
     if (it == sessions_.end()) continue;
     if (it->second->on_stored(durable_through, settled_through)) awaiting_storage_.push_back(id);
   }
+  router_->on_committed();
 }
 
 std::uint16_t Server::tls_port() const noexcept {

@@ -14,6 +14,7 @@
 #include "storage/record.hpp"
 #include "storage/recovery.hpp"
 #include "storage/segment_files.hpp"
+#include "storage/segment_reader.hpp"
 
 namespace paperboy::broker::storage {
 
@@ -84,6 +85,7 @@ Journal::Journal(asio::any_io_executor loop, JournalOptions options)
   // segments that held the highest ones are gone.
   if (index_->segments.empty()) index_->segments.emplace_back().number = 1;
   write_segment_start();
+  reader_ = std::make_unique<SegmentReader>(dir);
   writer_ = std::make_unique<JournalWriter>(
       dir, options_.retry_interval, options_.hooks,
       [this, alive = std::weak_ptr<int>(alive_)](std::uint64_t durable_through,
@@ -111,8 +113,10 @@ MessageId Journal::append_enqueue(std::string_view queue, std::string_view frame
   const std::size_t size = enqueue_record_size(queue, frame);
   write_enqueue_record(reserve(size), id, queue, frame, failures, expires_unix_ms);
   auto& head = index_->segments.back();
+  Location* location = nullptr;
   index_->add(id, head, static_cast<std::uint32_t>(head.bytes - size),
-              static_cast<std::uint32_t>(size));
+              static_cast<std::uint32_t>(size), &location);
+  location->batch = open_batch_number_;
   return id;
 }
 
@@ -126,6 +130,39 @@ void Journal::append_delivered(MessageId id) {
 void Journal::append_settled(MessageId id) {
   if (!index_->settle(id)) return;
   append_id_record(RecordType::settled, id);
+}
+
+ReadBack Journal::read(MessageId id) {
+  ReadBack back;
+  const auto it = index_->live.find(id);
+  if (it == index_->live.end()) return back;
+  const Location& location = it->second;
+  if (location.batch > durable_through_) {
+    back.status = ReadBack::Status::not_yet;
+    return back;
+  }
+  back.status = ReadBack::Status::unreadable;
+  std::error_code ec;
+  const std::string_view bytes =
+      reader_->read(location.segment, location.offset, location.size, ec);
+  if (ec) {
+    spdlog::error("storage.read_failed id={} segment={} offset={} error={:?}", id, location.segment,
+                  location.offset, ec.message());
+    return back;
+  }
+  const ParsedRecord record = parse_record(bytes);
+  if (record.status != ParsedRecord::Status::ok || record.type != RecordType::enqueue ||
+      record.id != id) {
+    spdlog::error("storage.read_damaged id={} segment={} offset={} why={:?}", id, location.segment,
+                  location.offset,
+                  record.status != ParsedRecord::Status::ok ? record.why : "another record");
+    return back;
+  }
+  back.status = ReadBack::Status::ok;
+  back.frame = record.frame;
+  back.failures = record.failures + location.deliveries;
+  back.expires_unix_ms = record.expires_unix_ms;
+  return back;
 }
 
 void Journal::append_id_record(RecordType type, MessageId id) {
@@ -209,6 +246,7 @@ void Journal::reclaim_front_segment() {
     }
     // Copying may have rolled the head; a deque keeps references then, but look again anyway.
     auto& gone = index.segments.front();
+    reader_->forget(gone.number);
     open_->delete_after.push_back(gone.number);
     index.disk_bytes -= gone.bytes;
     index.segments.pop_front();
@@ -231,6 +269,7 @@ void Journal::copy_live_records(std::uint64_t number) {
     head.enqueued.push_back(id);
     it->second.segment = head.number;
     it->second.offset = static_cast<std::uint32_t>(head.bytes - from.size);
+    it->second.batch = open_batch_number_;
     // As many as the original had: each hand-out not acked counts one failure on recovery.
     for (std::uint32_t i = 0; i < from.deliveries; ++i) {
       append_id_record(RecordType::delivered, id);
@@ -241,6 +280,7 @@ void Journal::copy_live_records(std::uint64_t number) {
 void Journal::committed(std::uint64_t durable_through, std::uint64_t failed_through,
                         std::error_code ec) {
   accepting_ = !ec;
+  durable_through_ = durable_through;
   if (on_committed_) on_committed_(durable_through, failed_through, ec);
 }
 
@@ -273,6 +313,7 @@ void Journal::close() {
   if (closed_) return;
   hand_off();
   closed_ = true;
+  if (reader_) reader_->clear();
   if (!writer_) return;
   writer_->stop();
   if (!writer_->wrote_everything()) return;

@@ -87,7 +87,23 @@ struct JournalStats {
   std::uint64_t live_messages = 0, live_bytes = 0;  // ENQUEUE records not yet settled
 };
 
+/// A live message read back from its ENQUEUE record (paging a durable backlog in).
+struct ReadBack {
+  enum class Status {
+    ok,
+    not_yet,     // its batch is not on disk yet: read again after the next commit
+    not_live,    // settled, or never stored
+    unreadable,  // the read failed or the record is damaged (logged): the message is lost
+  };
+  Status status = Status::not_live;
+  std::string_view frame;  // valid until the next read()
+  /// As appended, plus one for each DELIVERED record since (a hand-out not acked).
+  std::uint32_t failures = 0;
+  std::uint64_t expires_unix_ms = 0;
+};
+
 class JournalWriter;
+class SegmentReader;
 struct LiveIndex;
 struct OpenBatch;
 enum class RecordType : std::uint8_t;
@@ -109,6 +125,9 @@ class Journal {
                            std::uint64_t expires_unix_ms);
   void append_delivered(MessageId id);
   void append_settled(MessageId id);
+
+  /// Reads a live message back from disk (a pread on the loop thread; the page cache as a rule).
+  ReadBack read(MessageId id);
 
   /// The number of the batch the next append goes into; a publish whose ENQUEUE went into batch
   /// N is confirmed once on_committed reports N or more.
@@ -143,10 +162,12 @@ class Journal {
   std::unique_ptr<LiveIndex> index_;
   std::unique_ptr<OpenBatch> open_;
   std::unique_ptr<JournalWriter> writer_;
+  std::unique_ptr<SegmentReader> reader_;
   CommitHandler on_committed_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted handlers check it
   MessageId next_id_ = 1;
   std::uint64_t open_batch_number_ = 1;
+  std::uint64_t durable_through_ = 0;  // the highest batch on disk
   std::uint64_t batches_ = 0;
   std::uint64_t records_ = 0;
   std::uint64_t compacted_segments_ = 0;

@@ -17,6 +17,9 @@ struct Location {
   std::uint32_t recovered_index = 0;  // recovery only: its place in RecoveryReport::messages
   /// DELIVERED records for it since its ENQUEUE (a compacted copy is followed by as many).
   std::uint32_t deliveries = 0;
+  /// The batch its record (or the copy it was moved to) was appended in; 0: read at recovery.
+  /// It can be read back once that batch is on disk.
+  std::uint64_t batch = 0;
 };
 
 /// One segment's share of the log, for deciding what to delete or compact.
