@@ -139,9 +139,12 @@ void add_flags(CLI::App& app, Settings& settings, std::string& http, double& fra
               "to 7/8 (default: half of RAM)");
 
   add_bounded(app, queues, "--channel-backlog", config.channel_backlog_messages, 1, 1'000'000'000,
-              "N", "Messages a /queue channel holds for its consumers before publishers block");
+              "N",
+              "Messages a /queue channel holds for its consumers before publishers block (a "
+              "durable one keeps the rest on disk only: paging)");
   add_bounded(app, queues, "--channel-backlog-bytes", config.channel_backlog_bytes, 1, tib, "BYTES",
-              "Bytes a /queue channel holds before publishers block (default 64 MiB)");
+              "Bytes a /queue channel holds before publishers block (default 64 MiB; a durable one "
+              "keeps the rest on disk only: paging)");
   add_bounded(app, queues, "--max-queues", config.max_queues, 1, 1'000'000'000, "N",
               "Queue channels that may exist at once, dead-letter channels included; a PUB or "
               "SUB creating one more gets ERR 4");

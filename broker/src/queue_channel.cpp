@@ -136,6 +136,11 @@ void QueueChannel::restore(QueuedMessage message) {
   enqueue(std::move(message));
 }
 
+void QueueChannel::on_committed() {
+  awaiting_commit_ = false;
+  pump();
+}
+
 void QueueChannel::page_out(storage::MessageId id, std::size_t bytes, std::uint32_t failures) {
   paged_.push_back(Paged{id, static_cast<std::uint32_t>(bytes), failures});
   paged_bytes_ += bytes;
@@ -156,7 +161,8 @@ std::size_t QueueChannel::page_in(std::size_t at_most) {
   for (; n < at_most && !paged_.empty() && !full(); ++n) {
     const storage::ReadBack back = journal.read(paged_.front().id);
     if (back.status == storage::ReadBack::Status::not_yet) {
-      router_.pump_after_commit(id());
+      if (!awaiting_commit_) router_.pump_after_commit(id());
+      awaiting_commit_ = true;
       break;
     }
     const Paged paged = take_paged_front();

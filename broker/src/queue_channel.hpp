@@ -84,6 +84,8 @@ class QueueChannel {
 
   /// Moves waiting messages to consumers that can take them (a slice now, the rest later).
   void pump();
+  /// The journal committed a batch this channel waited for (see page_in): pumps again.
+  void on_committed();
 
   /// Most messages one pump hands out before it continues in a later turn.
   static constexpr std::size_t work_slice = BulkWork::per_turn;
@@ -191,7 +193,8 @@ class QueueChannel {
   std::uint64_t published_ = 0;
   std::uint64_t delivered_ = 0;
   std::uint64_t dead_lettered_ = 0;
-  bool scheduled_ = false;  ///< queued in the router's bulk work
+  bool scheduled_ = false;        ///< queued in the router's bulk work
+  bool awaiting_commit_ = false;  ///< the next paged message waits for its batch to be on disk
   const bool durable_;
 };
 

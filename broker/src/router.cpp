@@ -237,7 +237,7 @@ void Router::on_committed() {
   std::vector<QueueId> waiting;
   waiting.swap(after_commit_);
   for (const QueueId id : waiting) {
-    if (QueueChannel* channel = find(id)) channel->pump();
+    if (QueueChannel* channel = find(id)) channel->on_committed();
   }
 }
 

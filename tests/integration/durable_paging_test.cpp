@@ -85,16 +85,15 @@ TEST_CASE("durable: a backlog past its bounds is paged, and comes back in order 
   Conn consumer(daemon.port(), "consumer");
   consumer.hello();
   consumer.subscribe_manual(channel, 50);
-  std::vector<std::uint64_t> held;
+  std::vector<std::uint64_t> deliveries;
   for (std::size_t i = 0; i < 50; ++i) {
     const auto msg = consumer.expect<p::Msg>(long_timeout);
     REQUIRE(msg->payload == payload_of(i, size));
-    if (i < 40) {
-      consumer.ack(msg->delivery);
-    } else {
-      held.push_back(msg->delivery);  // 40..49 held unacked over the restart
-    }
+    deliveries.push_back(msg->delivery);
   }
+  // 0..39 acked; their credit brings 50..89, which stay unacked with 40..49 over the restart.
+  for (std::size_t i = 0; i < 40; ++i) consumer.ack(deliveries[i]);
+  expect_in_order(consumer, 50, 40, size);
   consumer.ping_pong();
   // Published while messages are paged: they go behind them.
   publish_confirmed(publisher, channel, total / 2, total / 2, size);
@@ -128,6 +127,45 @@ TEST_CASE("durable: a paged message's TTL and failure count hold when it is read
   consumer.subscribe(channel);
   expect_in_order(consumer, 0, 200, 1000);
   CHECK(consumer.expect<p::Msg>(long_timeout)->payload == "long-lived");
+  consumer.expect_nothing();
+}
+
+TEST_CASE("durable: a paged message published a moment ago is read once its batch is on disk") {
+  // Bounds of one message. The PUBs and the SUB arrive in one read: the first PUB waits in the
+  // backlog, the rest are paged in a batch still open when the SUB asks for them, so the channel
+  // must wait for the commit and then go on by itself.
+  TempDir data;
+  RestartableDaemon daemon({"--data-dir", data.path().string(), "--channel-backlog", "1"});
+  INFO(daemon.log_tail());
+  const std::string channel = "/queue/fresh";
+  constexpr std::size_t total = 50, size = 100;
+  Conn c(daemon.port(), "publishes-then-consumes");
+  c.hello();
+  std::string bytes;
+  for (std::size_t i = 0; i < total; ++i) {
+    p::append_frame(bytes, p::Pub{0, channel, "", payload_of(i, size)});
+  }
+  p::append_frame(bytes, p::Sub{1, 0, 0, channel});
+  c.send_raw(bytes, long_timeout);
+  c.expect_ok(1, long_timeout);
+  expect_in_order(c, 0, total, size);
+
+  // And on the heels of a publisher: each ACK asks for a message just paged.
+  Conn consumer(daemon.port(), "consumer");
+  consumer.hello();
+  consumer.subscribe_manual(channel + "-heels", 1);
+  Conn publisher(daemon.port(), "publisher");
+  publisher.hello();
+  bytes.clear();
+  for (std::size_t i = 0; i < 2000; ++i) {
+    p::append_frame(bytes, p::Pub{0, channel + "-heels", "", payload_of(i, size)});
+  }
+  publisher.send_raw(bytes, long_timeout);
+  for (std::size_t i = 0; i < 2000; ++i) {
+    const auto msg = consumer.expect<p::Msg>(long_timeout);
+    REQUIRE(msg->payload == payload_of(i, size));
+    consumer.ack(msg->delivery);
+  }
   consumer.expect_nothing();
 }
 
