@@ -127,13 +127,13 @@ bool QueueChannel::publish_durable(Publication& message) {
   return true;
 }
 
-void QueueChannel::restore(QueuedMessage message) {
+void QueueChannel::restore(storage::MessageId id, std::string_view frame, std::uint32_t failures,
+                           Deadline expires) {
   ++published_;
-  if (!paged_.empty() || full()) {
-    page_out(message.stored, message.message.size(), message.failures);
-    return;
-  }
-  enqueue(std::move(message));
+  if (!paged_.empty() || full()) return page_out(id, frame.size(), failures);
+  auto copy = SharedBuffer::allocate(frame.size());
+  std::copy(frame.begin(), frame.end(), copy.writable_data());
+  enqueue(QueuedMessage{std::move(copy), failures, {}, false, expires, id});
 }
 
 void QueueChannel::on_committed() {

@@ -72,8 +72,10 @@ class QueueChannel {
   /// in the publication (its confirm waits for that batch).
   bool publish(Publication& message);
 
-  /// Puts a message the journal kept back at the tail at start-up (paged past the bounds).
-  void restore(QueuedMessage message);
+  /// Puts a message the journal kept back at the tail at start-up: a copy of its frame within
+  /// the bounds, only its id past them (paged).
+  void restore(storage::MessageId id, std::string_view frame, std::uint32_t failures,
+               Deadline expires);
 
   /// Puts given-back messages at the head, in the order given (dead-lettering those that have
   /// failed too often), and hands them on; ahead of any give-back still under way.

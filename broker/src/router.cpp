@@ -228,8 +228,9 @@ QueueChannel& Router::queue(std::string_view name) {
   return *it->second;
 }
 
-void Router::restore(std::string_view name, QueuedMessage message) {
-  queue(name).restore(std::move(message));
+void Router::restore(std::string_view name, storage::MessageId id, std::string_view frame,
+                     std::uint32_t failures, Deadline expires) {
+  queue(name).restore(id, frame, failures, expires);
 }
 
 void Router::on_committed() {

@@ -43,7 +43,8 @@ class Router {
   MessageStore& store() noexcept { return store_; }
   const MessageStore& store() const noexcept { return store_; }
   /// Puts a message the journal kept back into its queue at start-up (paged past the bounds).
-  void restore(std::string_view queue, QueuedMessage message);
+  void restore(std::string_view queue, storage::MessageId id, std::string_view frame,
+               std::uint32_t failures, Deadline expires);
   /// A paged channel whose next message waits for its batch to reach the disk: pumped again
   /// after the next commit.
   void pump_after_commit(QueueId id) { after_commit_.push_back(id); }

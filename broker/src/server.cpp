@@ -218,16 +218,10 @@ void Server::open_journal() {
   // flags what a crashed classic queue recovers.
   const bool unclean = !recovered.clean_shutdown;
   std::size_t queues_before = router_->queue_count();
-  for (storage::StoredMessage& stored : recovered.messages) {
-    auto frame = SharedBuffer::allocate(stored.frame.size());
-    std::copy(stored.frame.begin(), stored.frame.end(), frame.writable_data());
-    QueuedMessage message{std::move(frame),
-                          stored.failures + std::max(stored.deliveries, unclean ? 1U : 0U),
-                          {},
-                          false,
-                          MessageStore::deadline_of(stored.expires_unix_ms),
-                          stored.id};
-    router_->restore(stored.queue, std::move(message));
+  for (const storage::StoredMessage& stored : recovered.messages) {
+    router_->restore(stored.queue, stored.id, stored.frame,
+                     stored.failures + std::max(stored.deliveries, unclean ? 1U : 0U),
+                     MessageStore::deadline_of(stored.expires_unix_ms));
   }
   // The journal logged what it read (storage.recovered); this is what the queues got back.
   spdlog::info(
