@@ -55,16 +55,6 @@ void append_bytes(const std::filesystem::path& file, const std::string& bytes) {
   std::ofstream(file, std::ios::binary | std::ios::app) << bytes;
 }
 
-void flip_byte(const std::filesystem::path& file, std::uint64_t at) {
-  std::fstream stream(file, std::ios::binary | std::ios::in | std::ios::out);
-  stream.seekg(static_cast<std::streamoff>(at));
-  char byte = 0;
-  stream.read(&byte, 1);
-  byte = static_cast<char>(byte ^ 0x5A);
-  stream.seekp(static_cast<std::streamoff>(at));
-  stream.write(&byte, 1);
-}
-
 }  // namespace
 
 TEST_CASE("storage: a last record cut in the middle is truncated and reported") {

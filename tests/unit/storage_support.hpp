@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -104,6 +105,17 @@ inline std::vector<std::uintmax_t> segment_sizes(const std::filesystem::path& di
     if (!gone) sizes.push_back(size);
   }
   return sizes;
+}
+
+/// Damages one byte of a file in place.
+inline void flip_byte(const std::filesystem::path& file, std::uint64_t at) {
+  std::fstream stream(file, std::ios::binary | std::ios::in | std::ios::out);
+  stream.seekg(static_cast<std::streamoff>(at));
+  char byte = 0;
+  stream.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 0x5A);
+  stream.seekp(static_cast<std::streamoff>(at));
+  stream.write(&byte, 1);
 }
 
 }  // namespace paperboy::broker::storage::testing

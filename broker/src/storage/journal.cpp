@@ -142,17 +142,23 @@ ReadBack Journal::read(MessageId id) {
     return back;
   }
   back.status = ReadBack::Status::unreadable;
+  const auto read_record = [&](bool fresh, std::error_code& ec) {
+    return parse_record(reader_->read(location.segment, location.offset, location.size, ec, fresh));
+  };
+  const auto holds = [id](const ParsedRecord& record) {
+    return record.status == ParsedRecord::Status::ok && record.type == RecordType::enqueue &&
+           record.id == id;
+  };
   std::error_code ec;
-  const std::string_view bytes =
-      reader_->read(location.segment, location.offset, location.size, ec);
+  ParsedRecord record = read_record(false, ec);
+  // Read ahead before the writer had finished it: read it again.
+  if (!ec && !holds(record)) record = read_record(true, ec);
   if (ec) {
     spdlog::error("storage.read_failed id={} segment={} offset={} error={:?}", id, location.segment,
                   location.offset, ec.message());
     return back;
   }
-  const ParsedRecord record = parse_record(bytes);
-  if (record.status != ParsedRecord::Status::ok || record.type != RecordType::enqueue ||
-      record.id != id) {
+  if (!holds(record)) {
     spdlog::error("storage.read_damaged id={} segment={} offset={} why={:?}", id, location.segment,
                   location.offset,
                   record.status != ParsedRecord::Status::ok ? record.why : "another record");

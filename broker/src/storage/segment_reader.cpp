@@ -3,12 +3,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace paperboy::broker::storage {
 
 std::string_view SegmentReader::read(std::uint64_t segment, std::uint64_t offset, std::size_t size,
-                                     std::error_code& ec) {
+                                     std::error_code& ec, bool fresh) {
+  if (!fresh && segment == buffered_segment_ && offset >= buffered_offset_ &&
+      offset + size <= buffered_offset_ + buffered_size_) {
+    return {buffer_.data() + (offset - buffered_offset_), size};
+  }
+  buffered_size_ = 0;
   auto it = files_.find(segment);
   if (it == files_.end()) {
     FileDescriptor fd(::open(segment_path(dir_, segment).c_str(), O_RDONLY | O_CLOEXEC));
@@ -18,10 +24,11 @@ std::string_view SegmentReader::read(std::uint64_t segment, std::uint64_t offset
     }
     it = files_.emplace(segment, std::move(fd)).first;
   }
-  buffer_.resize(size);
+  const std::size_t want = std::max(size, read_ahead);
+  if (buffer_.size() < want) buffer_.resize(want);
   std::size_t done = 0;
   while (done < size) {
-    const auto got = ::pread(it->second.get(), buffer_.data() + done, size - done,
+    const auto got = ::pread(it->second.get(), buffer_.data() + done, want - done,
                              static_cast<off_t>(offset + done));
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
@@ -34,6 +41,9 @@ std::string_view SegmentReader::read(std::uint64_t segment, std::uint64_t offset
     }
     done += static_cast<std::size_t>(got);
   }
+  buffered_segment_ = segment;
+  buffered_offset_ = offset;
+  buffered_size_ = done;
   return {buffer_.data(), size};
 }
 
